@@ -1,0 +1,91 @@
+"""Track function: POST /recommendations/track."""
+
+from functools import cache
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, CONFLICT_RESPONSE, build_resolver
+from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
+from swarm_learning.config import get_settings
+from swarm_learning.models import TrackRecommendationRequest, TrackRecommendationResponse
+from swarm_learning.tracking import get_tracker
+
+app = build_resolver()
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:\-]{8,128}$",
+        description="Retries with the same key return the first answer and store one item.",
+    ),
+]
+
+idempotency_config = IdempotencyConfig(
+    # Keys are scoped to the workspace; the body must match the first call's body.
+    event_key_jmespath="[request.workspace_id, idempotency_key]",
+    payload_validation_jmespath="request",
+    expires_after_seconds=get_settings().idempotency_ttl_seconds,
+)
+
+
+class _KeyedTrack(BaseModel):
+    idempotency_key: str
+    request: TrackRecommendationRequest
+
+
+@cache
+def _track_once():  # type: ignore[no-untyped-def]
+    persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
+
+    @idempotent_function(
+        data_keyword_argument="command",
+        config=idempotency_config,
+        persistence_store=persistence,
+        output_serializer=PydanticSerializer,
+    )
+    def track(command: _KeyedTrack) -> TrackRecommendationResponse:
+        return get_tracker().track(command.request)
+
+    return track
+
+
+@app.post(
+    f"{API_PREFIX}/recommendations/track",
+    summary="Track a recommendation",
+    description="Records a recommendation an agent made; it stays `pending` until evaluated.",
+    responses={201: {"description": "Tracked"}, **ERROR_RESPONSES, **CONFLICT_RESPONSE},
+    tags=["Recommendation tracking"],
+)
+def track_recommendation(
+    request: Annotated[TrackRecommendationRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[TrackRecommendationResponse]:
+    if request.correlation_id:
+        logger.set_correlation_id(request.correlation_id)
+    if idempotency_key is None:
+        tracked = get_tracker().track(request)
+    else:
+        tracked = _track_once()(command=_KeyedTrack(idempotency_key=idempotency_key, request=request))
+    logger.info("recommendation tracked", extra={"recommendation_id": tracked.recommendation_id})
+    metrics.add_metric(name="RecommendationsTracked", unit=MetricUnit.Count, value=1)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=tracked)
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    idempotency_config.register_lambda_context(context)
+    return app.resolve(event, context)

@@ -1,0 +1,98 @@
+"""The REST resolver every API handler uses, with one mapping from errors to JSON answers."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from swarm_learning.api.observability import logger, metrics
+from swarm_learning.errors import LearningError
+from swarm_learning.models import ErrorDetail, ErrorResponse
+
+API_PREFIX = "/api/v1/learning"
+
+# Every route can answer these; listed in the OpenAPI document of each operation.
+ERROR_RESPONSES: dict[int | str, Any] = {
+    400: {"description": "Malformed request", "content": {"application/json": {"model": ErrorResponse}}},
+    422: {"description": "Invalid field", "content": {"application/json": {"model": ErrorResponse}}},
+}
+NOT_FOUND_RESPONSE: dict[int | str, Any] = {
+    404: {"description": "Unknown id", "content": {"application/json": {"model": ErrorResponse}}}
+}
+CONFLICT_RESPONSE: dict[int | str, Any] = {
+    409: {"description": "Conflicts with the current state", "content": {"application/json": {"model": ErrorResponse}}}
+}
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    # ("body", "confidence_score") -> "confidence_score"; ("query", "limit") -> "limit"
+    parts = [str(p) for p in location[1:]] if len(location) > 1 else [str(p) for p in location]
+    return ".".join(parts)
+
+
+def build_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
+        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+
+    def answer(status: int, error: str, message: str, details: list[ErrorDetail] | None = None) -> Response:
+        body = ErrorResponse(
+            error=error,
+            message=message,
+            details=details or [],
+            request_id=app.current_event.request_context.request_id,
+        )
+        return Response(
+            status_code=status,
+            content_type=content_types.APPLICATION_JSON,
+            body=body.model_dump_json(),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response:
+        problems = error.errors()
+        details = [
+            ErrorDetail(field=_field(tuple(p.get("loc", ()))) or None, message=p.get("msg", "invalid"), type=p.get("type"))
+            for p in problems
+        ]
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return answer(400, "malformed_json", "request body is not valid JSON", details)
+        fields = ", ".join(sorted({d.field for d in details if d.field})) or "request"
+        return answer(422, "validation_error", f"invalid input: {fields}", details)
+
+    @app.exception_handler(LearningError)
+    def domain_error(error: LearningError) -> Response:
+        details = [ErrorDetail(field=error.field, message=error.message)] if error.field else []
+        return answer(error.status_code, error.code, error.message, details)
+
+    @app.exception_handler(IdempotencyValidationError)
+    def idempotency_mismatch(_: IdempotencyValidationError) -> Response:
+        detail = ErrorDetail(field="Idempotency-Key", message="key was already used with a different body")
+        return answer(422, "idempotency_key_reused", detail.message, [detail])
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def idempotency_in_flight(_: IdempotencyAlreadyInProgressError) -> Response:
+        detail = ErrorDetail(field="Idempotency-Key", message="a request with this key is still in progress")
+        return answer(409, "request_in_progress", detail.message, [detail])
+
+    @app.not_found
+    def unknown_route(_: Exception) -> Response:
+        return answer(404, "route_not_found", f"no route for {app.current_event.http_method} {app.current_event.path}")
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+        metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
+        return answer(500, "internal_error", "internal error; quote the request_id when reporting it")
+
+    return app

@@ -1,0 +1,42 @@
+"""Configuration, parsed once from environment variables into a validated model."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Settings(BaseModel):
+    """Every tunable of the service, with its documented default (see docs/configuration.md)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    recommendations_table: str = Field(alias="RECOMMENDATIONS_TABLE")
+    statistics_table: str = Field(alias="STATISTICS_TABLE")
+    idempotency_table: str = Field(default="", alias="IDEMPOTENCY_TABLE")
+
+    retention_days: int = Field(default=90, ge=1, le=3650, alias="RETENTION_DAYS")
+    # A workspace's time-ordered writes and its statistics are spread over this many
+    # partition keys so one busy workspace is not capped by one partition's write limit.
+    workspace_shards: int = Field(default=8, ge=1, le=64, alias="WORKSPACE_SHARDS")
+
+    # Outcome derived from overall_quality_score when the evaluator does not state one:
+    # score >= approved_min -> approved, >= partial_min -> partial, else rejected.
+    outcome_approved_min: float = Field(default=70.0, ge=0, le=100, alias="OUTCOME_APPROVED_MIN")
+    outcome_partial_min: float = Field(default=40.0, ge=0, le=100, alias="OUTCOME_PARTIAL_MIN")
+
+    idempotency_ttl_seconds: int = Field(default=3600, ge=60, alias="IDEMPOTENCY_TTL_SECONDS")
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Settings:
+        if self.outcome_partial_min > self.outcome_approved_min:
+            raise ValueError("OUTCOME_PARTIAL_MIN must not exceed OUTCOME_APPROVED_MIN")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings.model_validate(dict(os.environ))

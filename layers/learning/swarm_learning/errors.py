@@ -1,0 +1,42 @@
+"""Domain errors. The HTTP glue maps each one to a status code in one place."""
+
+from __future__ import annotations
+
+
+class LearningError(Exception):
+    """Base class: every error the domain raises on purpose."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidRequestError(LearningError):
+    """The request is well-formed JSON but cannot be served (for example a bad page token)."""
+
+    status_code = 400
+    code = "invalid_request"
+
+
+class NotFoundError(LearningError):
+    """The named item does not exist in this workspace (or has expired)."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(LearningError):
+    """The request conflicts with the item's current state."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class AlreadyEvaluatedError(ConflictError):
+    """A recommendation can be evaluated once; a second evaluation changes nothing."""
+
+    code = "already_evaluated"

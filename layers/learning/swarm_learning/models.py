@@ -1,0 +1,337 @@
+"""Request and response models: the API contract, validated at the edge.
+
+Field names follow the specification. Size limits are part of the contract and are listed in
+docs/api.md; they keep every item far below DynamoDB's 400 KB item limit.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from swarm_learning.ids import RECOMMENDATION_ID_PATTERN
+
+# ---- limits (documented in docs/api.md) -------------------------------------------------------
+MAX_ID_LENGTH = 64
+MAX_CORRELATION_ID_LENGTH = 128
+MAX_AGENT_NAME_LENGTH = 128
+MAX_TYPE_LENGTH = 40
+MAX_JSON_BYTES = 32 * 1024
+MAX_REASONING_CHARS = 8_000
+MAX_FEEDBACK_CHARS = 4_000
+MAX_QUALITY_DIMENSIONS = 20
+MAX_ALTERNATIVES = 20
+MAX_ALTERNATIVE_DESCRIPTION_CHARS = 500
+MAX_WORKFLOW_RECOMMENDATIONS = 100
+MAX_LATENCY_MS = 24 * 3600 * 1000
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 25
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{MAX_ID_LENGTH - 1}}}$"),
+]
+CorrelationId = Annotated[
+    str,
+    StringConstraints(
+        pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{MAX_CORRELATION_ID_LENGTH - 1}}}$"
+    ),
+]
+Slug = Annotated[str, StringConstraints(pattern=rf"^[a-z][a-z0-9_]{{0,{MAX_TYPE_LENGTH - 1}}}$")]
+RecommendationId = Annotated[str, StringConstraints(pattern=RECOMMENDATION_ID_PATTERN)]
+Score100 = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"must serialise to at most {MAX_JSON_BYTES} bytes of JSON (got {size})")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
+
+
+class RecommendationStatus(str, Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PARTIAL = "partial"
+
+
+class Outcome(str, Enum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PARTIAL = "partial"
+
+
+class ExecutionStatus(str, Enum):
+    """How producing the recommendation went; failures feed the reliability dimension."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- tracking ---------------------------------------------------------------------------------
+class TrackRecommendationRequest(_Request):
+    workspace_id: Identifier
+    agent_id: Identifier
+    agent_name: str = Field(min_length=1, max_length=MAX_AGENT_NAME_LENGTH)
+    correlation_id: CorrelationId | None = None
+    workflow_id: Identifier | None = None
+    recommendation_type: Slug = Field(description="Open vocabulary, e.g. strategy, content.")
+    recommendation_content: JsonObject
+    confidence_score: Probability
+    reasoning: str = Field(default="", max_length=MAX_REASONING_CHARS)
+    evidence: JsonObject = Field(default_factory=dict)
+    execution_status: ExecutionStatus = ExecutionStatus.COMPLETED
+    latency_ms: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_LATENCY_MS,
+        allow_inf_nan=False,
+        description="How long the agent took to produce the recommendation.",
+    )
+
+
+class TrackRecommendationResponse(_Response):
+    recommendation_id: str
+    workspace_id: str
+    agent_id: str
+    status: RecommendationStatus
+    created_at: datetime
+
+
+# ---- evaluation -------------------------------------------------------------------------------
+class Alternative(_Request):
+    recommendation_id: RecommendationId | None = None
+    description: str = Field(default="", max_length=MAX_ALTERNATIVE_DESCRIPTION_CHARS)
+    quality_score: Score100 | None = None
+
+
+class _Scoring(_Request):
+    quality_scores: dict[Slug, Score100] = Field(
+        default_factory=dict, max_length=MAX_QUALITY_DIMENSIONS
+    )
+    overall_quality_score: Score100
+    evaluator_feedback: str = Field(default="", max_length=MAX_FEEDBACK_CHARS)
+    outcome: Outcome | None = Field(
+        default=None, description="Derived from overall_quality_score when absent."
+    )
+
+
+class EvaluateOutcomeRequest(_Scoring):
+    workspace_id: Identifier
+    recommendation_id: RecommendationId
+    alternatives: list[Alternative] = Field(default_factory=list, max_length=MAX_ALTERNATIVES)
+    comparative_rank: int | None = Field(
+        default=None, ge=1, description="1 = better than every alternative."
+    )
+    evaluator_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _rank_within_alternatives(self) -> EvaluateOutcomeRequest:
+        if self.comparative_rank is not None and self.comparative_rank > len(self.alternatives) + 1:
+            raise ValueError("comparative_rank cannot exceed the number of alternatives + 1")
+        return self
+
+
+class OutcomeRecord(_Response):
+    outcome_id: str
+    recommendation_id: str
+    outcome: Outcome
+    quality_scores: dict[str, float]
+    overall_quality_score: float
+    evaluator_feedback: str
+    alternatives: list[Alternative]
+    comparative_rank: int | None
+    evaluator_id: str | None
+    evaluated_at: datetime
+
+
+class EvaluateOutcomeResponse(_Response):
+    outcome_id: str
+    recommendation_id: str
+    workspace_id: str
+    agent_id: str
+    outcome: Outcome
+    status: RecommendationStatus
+    overall_quality_score: float
+    evaluated_at: datetime
+
+
+class ScoreOverride(_Request):
+    quality_scores: dict[Slug, Score100] | None = Field(
+        default=None, max_length=MAX_QUALITY_DIMENSIONS
+    )
+    overall_quality_score: Score100 | None = None
+    evaluator_feedback: str | None = Field(default=None, max_length=MAX_FEEDBACK_CHARS)
+    outcome: Outcome | None = None
+
+
+class EvaluateWorkflowRequest(_Request):
+    workspace_id: Identifier
+    workflow_id: Identifier
+    recommendations: list[RecommendationId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_WORKFLOW_RECOMMENDATIONS,
+        description="Defaults to every recommendation tracked for the workflow.",
+    )
+    quality_scores: dict[Slug, Score100] = Field(
+        default_factory=dict, max_length=MAX_QUALITY_DIMENSIONS
+    )
+    overall_quality_score: Score100
+    feedback: str = Field(default="", max_length=MAX_FEEDBACK_CHARS)
+    outcome: Outcome | None = None
+    overrides: dict[RecommendationId, ScoreOverride] = Field(
+        default_factory=dict, max_length=MAX_WORKFLOW_RECOMMENDATIONS
+    )
+    evaluator_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _unique_and_known_overrides(self) -> EvaluateWorkflowRequest:
+        if self.recommendations is not None:
+            if len(set(self.recommendations)) != len(self.recommendations):
+                raise ValueError("recommendations must not repeat an id")
+            unknown = set(self.overrides) - set(self.recommendations)
+            if unknown:
+                raise ValueError(f"overrides name ids not in recommendations: {sorted(unknown)}")
+        return self
+
+
+class WorkflowItemStatus(str, Enum):
+    EVALUATED = "evaluated"
+    ALREADY_EVALUATED = "already_evaluated"
+    NOT_FOUND = "not_found"
+    NOT_IN_WORKFLOW = "not_in_workflow"
+    FAILED = "failed"
+
+
+class WorkflowItemResult(_Response):
+    recommendation_id: str
+    status: WorkflowItemStatus
+    outcome: Outcome | None = None
+    outcome_id: str | None = None
+    overall_quality_score: float | None = None
+    error: str | None = None
+
+
+class EvaluateWorkflowResponse(_Response):
+    workspace_id: str
+    workflow_id: str
+    total: int
+    evaluated: int
+    failed: int
+    outcomes: dict[Outcome, int]
+    average_quality_score: float | None
+    results: list[WorkflowItemResult]
+
+
+# ---- reading ----------------------------------------------------------------------------------
+class Recommendation(_Response):
+    recommendation_id: str
+    workspace_id: str
+    agent_id: str
+    agent_name: str
+    correlation_id: str | None
+    workflow_id: str | None
+    recommendation_type: str
+    recommendation_content: dict[str, Any]
+    confidence_score: float
+    reasoning: str
+    evidence: dict[str, Any]
+    execution_status: ExecutionStatus
+    latency_ms: float | None
+    status: RecommendationStatus
+    created_at: datetime
+    evaluated_at: datetime | None = None
+    overall_quality_score: float | None = None
+    outcome: OutcomeRecord | None = None
+
+
+class RecommendationPage(_Response):
+    items: list[Recommendation]
+    count: int
+    next_token: str | None
+
+
+class OutcomeCounts(_Response):
+    tracked: int = 0
+    pending: int = 0
+    evaluated: int = 0
+    approved: int = 0
+    rejected: int = 0
+    partial: int = 0
+    failed_executions: int = 0
+    timed_out_executions: int = 0
+
+
+class PerformanceSummary(_Response):
+    counts: OutcomeCounts
+    approval_rate: float | None = Field(description="(approved + partial/2) / evaluated")
+    strict_approval_rate: float | None = Field(description="approved / evaluated")
+    avg_quality_score: float | None
+    quality_stddev: float | None
+    avg_confidence: float | None
+    brier_score: float | None = Field(description="mean (confidence - success)^2")
+    avg_latency_ms: float | None
+    avg_evaluation_delay_seconds: float | None
+
+
+class StatsWindow(_Response):
+    since: datetime
+    until: datetime
+
+
+class AgentStats(_Response):
+    workspace_id: str
+    agent_id: str
+    agent_name: str
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    window: StatsWindow
+    overall: PerformanceSummary
+    by_type: dict[str, PerformanceSummary]
+
+
+class WorkspaceStats(_Response):
+    workspace_id: str
+    agents: int
+    window: StatsWindow
+    overall: PerformanceSummary
+    by_type: dict[str, PerformanceSummary]
+
+
+class ErrorDetail(_Response):
+    field: str | None = None
+    message: str
+    type: str | None = None
+
+
+class ErrorResponse(_Response):
+    error: str
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+    request_id: str | None = None

@@ -1,0 +1,601 @@
+"""DynamoDB storage: the only module that knows table names, keys and item layouts.
+
+Recommendations table (``pk``/``sk``):
+  ``WS#<ws>#REC#<rec_id>`` / ``RECOMMENDATION``   the recommendation (status, outcome summary)
+  ``WS#<ws>#REC#<rec_id>`` / ``OUTCOME``          its evaluation, written once
+  indexes (all sort on ``recommendation_id``, a ULID, so time windows are key ranges):
+    ``by_agent``           ``agent_pk``       = ``WS#<ws>#AGENT#<agent>``
+    ``by_agent_type``      ``agent_type_pk``  = ``WS#<ws>#AGENT#<agent>#TYPE#<type>``
+    ``by_workflow``        ``workflow_pk``    = ``WS#<ws>#WF#<workflow>``
+    ``by_workspace_time``  ``shard_pk``       = ``WS#<ws>#SHARD#<n>`` (spread over N shards)
+
+Statistics table (``pk``/``sk``), counters only ever grow through ``ADD``:
+  ``WS#<ws>#AGENT#<agent>`` / ``AGENT``                   the agent directory entry
+  ``WS#<ws>#AGENT#<agent>`` / ``DAY#<day>#ALL``           the agent's day bucket
+  ``WS#<ws>#AGENT#<agent>`` / ``DAY#<day>#TYPE#<type>``   the agent's day bucket per type
+  ``WS#<ws>#STATS#<n>``     / ``DAY#<day>#TYPE#<type>``   workspace day bucket, sharded
+  index ``by_workspace``: ``workspace_pk`` = ``WS#<ws>`` on directory entries only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from swarm_learning.config import Settings, get_settings
+from swarm_learning.errors import AlreadyEvaluatedError, InvalidRequestError, NotFoundError
+
+REC_SK = "RECOMMENDATION"
+OUTCOME_SK = "OUTCOME"
+AGENT_SK = "AGENT"
+BY_AGENT = "by_agent"
+BY_AGENT_TYPE = "by_agent_type"
+BY_WORKFLOW = "by_workflow"
+BY_WORKSPACE_TIME = "by_workspace_time"
+BY_WORKSPACE = "by_workspace"
+
+_KEY_ATTRIBUTES = frozenset(
+    {"pk", "sk", "agent_pk", "agent_type_pk", "workflow_pk", "shard_pk", "workspace_pk", "expires_at"}
+)
+_TRANSACTION_ATTEMPTS = 5
+_MAX_PAGES_PER_REQUEST = 5
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _to_dynamo(value: Any) -> Any:
+    """Python value -> value the serializer accepts (floats become exact decimals)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+def _day(at: datetime) -> str:
+    return at.astimezone(timezone.utc).date().isoformat()
+
+
+def shard_of(key: str, shards: int) -> int:
+    """Stable shard for a key (crc32: cheap and identical in every process)."""
+    return zlib.crc32(key.encode()) % shards
+
+
+# ---- keys ---------------------------------------------------------------------------------------
+def _rec_pk(workspace_id: str, recommendation_id: str) -> str:
+    return f"WS#{workspace_id}#REC#{recommendation_id}"
+
+
+def _agent_pk(workspace_id: str, agent_id: str) -> str:
+    return f"WS#{workspace_id}#AGENT#{agent_id}"
+
+
+def _agent_type_pk(workspace_id: str, agent_id: str, recommendation_type: str) -> str:
+    return f"WS#{workspace_id}#AGENT#{agent_id}#TYPE#{recommendation_type}"
+
+
+def _workflow_pk(workspace_id: str, workflow_id: str) -> str:
+    return f"WS#{workspace_id}#WF#{workflow_id}"
+
+
+def _shard_pk(workspace_id: str, shard: int) -> str:
+    return f"WS#{workspace_id}#SHARD#{shard}"
+
+
+def _stats_pk(workspace_id: str, shard: int) -> str:
+    return f"WS#{workspace_id}#STATS#{shard}"
+
+
+def _bucket_sk(day: str, recommendation_type: str | None) -> str:
+    return f"DAY#{day}#ALL" if recommendation_type is None else f"DAY#{day}#TYPE#{recommendation_type}"
+
+
+def _scope_of(bucket_sk: str) -> str | None:
+    """``None`` for an all-types bucket, else the recommendation type."""
+    _, _, scope = bucket_sk.split("#", 2)
+    return None if scope == "ALL" else scope.removeprefix("TYPE#")
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One day's counters for one scope (``recommendation_type`` None = all types)."""
+
+    day: date
+    recommendation_type: str | None
+    counters: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_token: str | None
+
+
+class PageToken:
+    """Opaque, tamper-checked pagination token: the last key, bound to the partition it pages."""
+
+    @staticmethod
+    def encode(key: Mapping[str, Any] | None) -> str | None:
+        if not key:
+            return None
+        raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @staticmethod
+    def decode(token: str | None, *, index_key: str, partition: str) -> dict[str, Any] | None:
+        if token is None:
+            return None
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            key = None
+        if not isinstance(key, dict) or key.get(index_key) != {"S": partition}:
+            raise InvalidRequestError("next_token is not valid for this query", field="next_token")
+        return key
+
+
+class LearningStore:
+    """Reads and writes of recommendations, outcomes and statistics for the domain services."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self._settings = settings
+        self._client = client or boto3.client(
+            "dynamodb",
+            config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5),
+        )
+        self._recommendations = settings.recommendations_table
+        self._statistics = settings.statistics_table
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    # ---- writes ------------------------------------------------------------------------------
+    def insert_recommendation(self, record: Mapping[str, Any], counters: Mapping[str, float]) -> None:
+        """Store a new recommendation and count it in its agent's and workspace's buckets."""
+        ws, agent, rid = record["workspace_id"], record["agent_id"], record["recommendation_id"]
+        rtype = record["recommendation_type"]
+        created_at: datetime = record["created_at"]
+        expires_at = _epoch(created_at + timedelta(days=self._settings.retention_days))
+        item = {
+            **record,
+            "created_at": created_at.isoformat(),
+            "pk": _rec_pk(ws, rid),
+            "sk": REC_SK,
+            "agent_pk": _agent_pk(ws, agent),
+            "agent_type_pk": _agent_type_pk(ws, agent, rtype),
+            "workflow_pk": _workflow_pk(ws, record["workflow_id"]) if record.get("workflow_id") else None,
+            "shard_pk": _shard_pk(ws, shard_of(rid, self._settings.workspace_shards)),
+            "expires_at": expires_at,
+        }
+        directory = {
+            "Update": {
+                "TableName": self._statistics,
+                "Key": serialize({"pk": _agent_pk(ws, agent), "sk": AGENT_SK}),
+                "UpdateExpression": (
+                    "SET agent_name = :name, agent_id = :agent, workspace_pk = :ws, "
+                    "last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :now), "
+                    "expires_at = :exp"
+                ),
+                "ExpressionAttributeValues": serialize(
+                    {
+                        ":name": record["agent_name"],
+                        ":agent": agent,
+                        ":ws": f"WS#{ws}",
+                        ":now": created_at.isoformat(),
+                        ":exp": expires_at,
+                    }
+                ),
+            }
+        }
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self._recommendations,
+                        "Item": serialize(item),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                directory,
+                *self._bucket_updates(ws, agent, rid, rtype, created_at, counters),
+            ]
+        )
+
+    def record_evaluation(
+        self,
+        recommendation: Mapping[str, Any],
+        outcome: Mapping[str, Any],
+        counters: Mapping[str, float],
+    ) -> None:
+        """Store the outcome, settle the recommendation and add to the statistics, atomically.
+
+        Raises ``AlreadyEvaluatedError`` (and changes nothing) if the recommendation is no
+        longer pending, ``NotFoundError`` if it disappeared.
+        """
+        ws, rid = recommendation["workspace_id"], recommendation["recommendation_id"]
+        evaluated_at: datetime = outcome["evaluated_at"]
+        expires_at = _epoch(evaluated_at + timedelta(days=self._settings.retention_days))
+        outcome_item = {
+            **outcome,
+            "workspace_id": ws,
+            "evaluated_at": evaluated_at.isoformat(),
+            "pk": _rec_pk(ws, rid),
+            "sk": OUTCOME_SK,
+            "expires_at": expires_at,
+        }
+        settle = {
+            "Update": {
+                "TableName": self._recommendations,
+                "Key": serialize({"pk": _rec_pk(ws, rid), "sk": REC_SK}),
+                "UpdateExpression": (
+                    "SET #status = :outcome, outcome_id = :oid, evaluated_at = :at, "
+                    "overall_quality_score = :q, expires_at = :exp"
+                ),
+                "ConditionExpression": "attribute_exists(pk) AND #status = :pending",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": serialize(
+                    {
+                        ":outcome": outcome["outcome"],
+                        ":oid": outcome["outcome_id"],
+                        ":at": evaluated_at.isoformat(),
+                        ":q": outcome["overall_quality_score"],
+                        ":exp": expires_at,
+                        ":pending": "pending",
+                    }
+                ),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        put_outcome = {
+            "Put": {
+                "TableName": self._recommendations,
+                "Item": serialize(outcome_item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        buckets = self._bucket_updates(
+            ws, recommendation["agent_id"], rid, recommendation["recommendation_type"], evaluated_at, counters
+        )
+        try:
+            self._transact([settle, put_outcome, *buckets])
+        except _ConditionFailed as failure:
+            if failure.index == 0 and failure.old_item is None:
+                raise NotFoundError(f"recommendation {rid} not found", field="recommendation_id") from None
+            raise AlreadyEvaluatedError(
+                f"recommendation {rid} has already been evaluated", field="recommendation_id"
+            ) from None
+
+    def _bucket_updates(
+        self,
+        workspace_id: str,
+        agent_id: str,
+        recommendation_id: str,
+        recommendation_type: str,
+        at: datetime,
+        counters: Mapping[str, float],
+    ) -> list[dict[str, Any]]:
+        day = _day(at)
+        expires_at = _epoch(datetime.fromisoformat(day).replace(tzinfo=timezone.utc)) + 86_400 * (
+            self._settings.retention_days + 1
+        )
+        names = {f"#c{i}": name for i, name in enumerate(counters)}
+        values = {f":c{i}": value for i, value in enumerate(counters.values())}
+        adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
+        expression = f"ADD {adds} SET expires_at = :exp"
+        shard = shard_of(recommendation_id, self._settings.workspace_shards)
+        keys = [
+            (_agent_pk(workspace_id, agent_id), _bucket_sk(day, None)),
+            (_agent_pk(workspace_id, agent_id), _bucket_sk(day, recommendation_type)),
+            (_stats_pk(workspace_id, shard), _bucket_sk(day, recommendation_type)),
+        ]
+        return [
+            {
+                "Update": {
+                    "TableName": self._statistics,
+                    "Key": serialize({"pk": pk, "sk": sk}),
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": serialize({**values, ":exp": expires_at}),
+                }
+            }
+            for pk, sk in keys
+        ]
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        """One transaction; retried with jittered backoff only when it lost a race with another
+        transaction on a shared counter item (a conflict), never when a condition failed."""
+        for attempt in range(_TRANSACTION_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons", [])
+                for index, reason in enumerate(reasons):
+                    if reason.get("Code") == "ConditionalCheckFailed":
+                        old = reason.get("Item")
+                        raise _ConditionFailed(index, deserialize(old) if old else None) from error
+                conflicted = any(r.get("Code") == "TransactionConflict" for r in reasons)
+                if not conflicted or attempt == _TRANSACTION_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not crypto
+
+    # ---- reads -------------------------------------------------------------------------------
+    def get_recommendation(
+        self, workspace_id: str, recommendation_id: str, *, now: datetime
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The recommendation and its outcome (one query on the item collection)."""
+        response = self._client.query(
+            TableName=self._recommendations,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=serialize({":pk": _rec_pk(workspace_id, recommendation_id)}),
+        )
+        items = {i["sk"]: i for i in map(deserialize, response["Items"])}
+        recommendation = items.get(REC_SK)
+        if recommendation is None or self._expired(recommendation, now):
+            raise NotFoundError(
+                f"recommendation {recommendation_id} not found", field="recommendation_id"
+            )
+        outcome = items.get(OUTCOME_SK)
+        return self._strip(recommendation), self._strip(outcome) if outcome else None
+
+    def get_recommendation_for_update(
+        self, workspace_id: str, recommendation_id: str, *, now: datetime
+    ) -> dict[str, Any]:
+        response = self._client.get_item(
+            TableName=self._recommendations,
+            Key=serialize({"pk": _rec_pk(workspace_id, recommendation_id), "sk": REC_SK}),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if item is None or self._expired(deserialize(item), now):
+            raise NotFoundError(
+                f"recommendation {recommendation_id} not found", field="recommendation_id"
+            )
+        return self._strip(deserialize(item))
+
+    def list_agent_recommendations(
+        self,
+        workspace_id: str,
+        agent_id: str,
+        *,
+        now: datetime,
+        recommendation_type: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int,
+        next_token: str | None = None,
+    ) -> Page:
+        """Newest first. ``since``/``until`` are recommendation-id bounds (time as a key range)."""
+        if recommendation_type is None:
+            index, key_attr, partition = BY_AGENT, "agent_pk", _agent_pk(workspace_id, agent_id)
+        else:
+            index, key_attr = BY_AGENT_TYPE, "agent_type_pk"
+            partition = _agent_type_pk(workspace_id, agent_id, recommendation_type)
+        return self._query_index(
+            index=index,
+            key_attr=key_attr,
+            partition=partition,
+            now=now,
+            lower=since,
+            upper=until,
+            status=status,
+            limit=limit,
+            next_token=next_token,
+            newest_first=True,
+        )
+
+    def iter_workflow_recommendations(
+        self, workspace_id: str, workflow_id: str, *, now: datetime
+    ) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page = self._query_index(
+                index=BY_WORKFLOW,
+                key_attr="workflow_pk",
+                partition=_workflow_pk(workspace_id, workflow_id),
+                now=now,
+                limit=100,
+                next_token=token,
+                newest_first=False,
+            )
+            yield from page.items
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    def _query_index(
+        self,
+        *,
+        index: str,
+        key_attr: str,
+        partition: str,
+        now: datetime,
+        limit: int,
+        next_token: str | None,
+        newest_first: bool,
+        lower: str | None = None,
+        upper: str | None = None,
+        status: str | None = None,
+    ) -> Page:
+        condition = "#p = :p"
+        values: dict[str, Any] = {":p": partition, ":now": _epoch(now)}
+        names = {"#p": key_attr, "#e": "expires_at"}
+        if lower is not None or upper is not None:
+            names["#r"] = "recommendation_id"
+        if lower is not None and upper is not None:
+            condition += " AND #r BETWEEN :lo AND :hi"
+            values.update({":lo": lower, ":hi": upper})
+        elif lower is not None:
+            condition += " AND #r >= :lo"
+            values[":lo"] = lower
+        elif upper is not None:
+            condition += " AND #r <= :hi"
+            values[":hi"] = upper
+        # Expired-but-present items are gone as far as readers are concerned (TTL lags).
+        filters = "(attribute_not_exists(#e) OR #e > :now)"
+        if status is not None:
+            filters += " AND #s = :status"
+            names["#s"] = "status"
+            values[":status"] = status
+        request: dict[str, Any] = {
+            "TableName": self._recommendations,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "FilterExpression": filters,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": serialize(values),
+            "ScanIndexForward": not newest_first,
+        }
+        start = PageToken.decode(next_token, index_key=key_attr, partition=partition)
+        collected: list[dict[str, Any]] = []
+        last_key: dict[str, Any] | None = None
+        for _ in range(_MAX_PAGES_PER_REQUEST):
+            if start:
+                request["ExclusiveStartKey"] = start
+            request["Limit"] = limit - len(collected)
+            response = self._client.query(**request)
+            collected.extend(response["Items"])
+            last_key = response.get("LastEvaluatedKey")
+            if last_key is None or len(collected) >= limit:
+                break
+            start = last_key
+        # Each query is limited to the items still wanted, so nothing is ever cut off a page and
+        # the last evaluated key resumes exactly where this page stopped.
+        return Page(
+            items=[self._strip(deserialize(i)) for i in collected],
+            next_token=PageToken.encode(last_key),
+        )
+
+    def agent_directory_entry(self, workspace_id: str, agent_id: str) -> dict[str, Any] | None:
+        response = self._client.get_item(
+            TableName=self._statistics,
+            Key=serialize({"pk": _agent_pk(workspace_id, agent_id), "sk": AGENT_SK}),
+        )
+        item = response.get("Item")
+        return self._strip(deserialize(item)) if item else None
+
+    def agent_buckets(
+        self, workspace_id: str, agent_id: str, *, first_day: date, last_day: date
+    ) -> list[Bucket]:
+        """The agent's day buckets (all types and per type) in ``[first_day, last_day]``."""
+        return list(
+            self._buckets(_agent_pk(workspace_id, agent_id), first_day=first_day, last_day=last_day)
+        )
+
+    def workspace_buckets(self, workspace_id: str, *, first_day: date, last_day: date) -> list[Bucket]:
+        """Per-type day buckets of the whole workspace, one query per shard."""
+        return [
+            bucket
+            for shard in range(self._settings.workspace_shards)
+            for bucket in self._buckets(
+                _stats_pk(workspace_id, shard), first_day=first_day, last_day=last_day
+            )
+        ]
+
+    def count_agents(self, workspace_id: str) -> int:
+        total, start = 0, None
+        while True:
+            request: dict[str, Any] = {
+                "TableName": self._statistics,
+                "IndexName": BY_WORKSPACE,
+                "KeyConditionExpression": "workspace_pk = :ws",
+                "ExpressionAttributeValues": serialize({":ws": f"WS#{workspace_id}"}),
+                "Select": "COUNT",
+            }
+            if start:
+                request["ExclusiveStartKey"] = start
+            response = self._client.query(**request)
+            total += response["Count"]
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return total
+
+    def _buckets(self, pk: str, *, first_day: date, last_day: date) -> Iterator[Bucket]:
+        request: dict[str, Any] = {
+            "TableName": self._statistics,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": serialize(
+                {":pk": pk, ":lo": f"DAY#{first_day.isoformat()}", ":hi": f"DAY#{last_day.isoformat()}#~"}
+            ),
+        }
+        while True:
+            response = self._client.query(**request)
+            for raw in response["Items"]:
+                item = deserialize(raw)
+                sk = item.pop("sk")
+                counters = {k: float(v) for k, v in item.items() if k not in _KEY_ATTRIBUTES}
+                yield Bucket(
+                    day=date.fromisoformat(sk.split("#")[1]),
+                    recommendation_type=_scope_of(sk),
+                    counters=counters,
+                )
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    @staticmethod
+    def _expired(item: Mapping[str, Any], now: datetime) -> bool:
+        expires_at = item.get("expires_at")
+        return expires_at is not None and expires_at <= _epoch(now)
+
+    @staticmethod
+    def _strip(item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in item.items() if k not in _KEY_ATTRIBUTES}
+
+
+class _ConditionFailed(Exception):
+    def __init__(self, index: int, old_item: dict[str, Any] | None) -> None:
+        super().__init__(f"condition failed on transaction item {index}")
+        self.index = index
+        self.old_item = old_item
+
+
+@cache
+def get_store() -> LearningStore:
+    """One store (and one boto3 client) per process, created on first use, not at import."""
+    return LearningStore(get_settings())

@@ -1,0 +1,386 @@
+"""Recommendation tracking and outcome evaluation: the seed's RecommendationTracker and the
+tracking side of LearningIntegration, over ``LearningStore``."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta, timezone
+from functools import cache
+from typing import Any
+
+from swarm_learning import counters as ctr
+from swarm_learning.config import Settings, get_settings
+from swarm_learning.errors import InvalidRequestError, LearningError, NotFoundError
+from swarm_learning.ids import (
+    highest_recommendation_id,
+    lowest_recommendation_id,
+    new_outcome_id,
+    new_recommendation_id,
+)
+from swarm_learning.models import (
+    MAX_WORKFLOW_RECOMMENDATIONS,
+    AgentStats,
+    Alternative,
+    EvaluateOutcomeRequest,
+    EvaluateOutcomeResponse,
+    EvaluateWorkflowRequest,
+    EvaluateWorkflowResponse,
+    Outcome,
+    OutcomeRecord,
+    PerformanceSummary,
+    Recommendation,
+    RecommendationPage,
+    RecommendationStatus,
+    StatsWindow,
+    TrackRecommendationRequest,
+    TrackRecommendationResponse,
+    WorkflowItemResult,
+    WorkflowItemStatus,
+    WorkspaceStats,
+)
+from swarm_learning.statistics import summarize
+from swarm_learning.storage import Bucket, LearningStore, get_store
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+class RecommendationTracker:
+    def __init__(self, store: LearningStore, settings: Settings, clock: Clock = utcnow) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+
+    # ---- tracking ----------------------------------------------------------------------------
+    def track(self, request: TrackRecommendationRequest) -> TrackRecommendationResponse:
+        now = self._clock()
+        recommendation_id = new_recommendation_id(now)
+        record = {
+            "recommendation_id": recommendation_id,
+            "workspace_id": request.workspace_id,
+            "agent_id": request.agent_id,
+            "agent_name": request.agent_name,
+            "correlation_id": request.correlation_id,
+            "workflow_id": request.workflow_id,
+            "recommendation_type": request.recommendation_type,
+            # Stored as JSON text: opaque to queries, exact (no float -> Decimal surprises),
+            # and free of DynamoDB's nesting limit.
+            "content_json": _json(request.recommendation_content),
+            "evidence_json": _json(request.evidence),
+            "confidence_score": request.confidence_score,
+            "reasoning": request.reasoning,
+            "execution_status": request.execution_status.value,
+            "latency_ms": request.latency_ms,
+            "status": RecommendationStatus.PENDING.value,
+            "created_at": now,
+        }
+        self._store.insert_recommendation(
+            record,
+            ctr.tracking_counters(request.execution_status, request.confidence_score, request.latency_ms),
+        )
+        return TrackRecommendationResponse(
+            recommendation_id=recommendation_id,
+            workspace_id=request.workspace_id,
+            agent_id=request.agent_id,
+            status=RecommendationStatus.PENDING,
+            created_at=now,
+        )
+
+    # ---- reading -----------------------------------------------------------------------------
+    def get(self, workspace_id: str, recommendation_id: str) -> Recommendation:
+        item, outcome = self._store.get_recommendation(workspace_id, recommendation_id, now=self._clock())
+        return _recommendation(item, outcome)
+
+    def list_for_agent(
+        self,
+        workspace_id: str,
+        agent_id: str,
+        *,
+        recommendation_type: str | None = None,
+        status: RecommendationStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int,
+        next_token: str | None = None,
+    ) -> RecommendationPage:
+        if since is not None and until is not None and since > until:
+            raise InvalidRequestError("since must not be after until", field="since")
+        page = self._store.list_agent_recommendations(
+            workspace_id,
+            agent_id,
+            now=self._clock(),
+            recommendation_type=recommendation_type,
+            status=status.value if status else None,
+            since=lowest_recommendation_id(since) if since else None,
+            until=highest_recommendation_id(until) if until else None,
+            limit=limit,
+            next_token=next_token,
+        )
+        items = [_recommendation(item, None) for item in page.items]
+        return RecommendationPage(items=items, count=len(items), next_token=page.next_token)
+
+    # ---- evaluation --------------------------------------------------------------------------
+    def evaluate(self, request: EvaluateOutcomeRequest) -> EvaluateOutcomeResponse:
+        recommendation = self._store.get_recommendation_for_update(
+            request.workspace_id, request.recommendation_id, now=self._clock()
+        )
+        return self._settle(
+            recommendation,
+            quality_scores=request.quality_scores,
+            overall_quality_score=request.overall_quality_score,
+            feedback=request.evaluator_feedback,
+            outcome=request.outcome,
+            alternatives=request.alternatives,
+            comparative_rank=request.comparative_rank,
+            evaluator_id=request.evaluator_id,
+        )
+
+    def evaluate_workflow(self, request: EvaluateWorkflowRequest) -> EvaluateWorkflowResponse:
+        """Score every recommendation of a workflow; each one succeeds or fails on its own and
+        every failure is reported in ``results``."""
+        now = self._clock()
+        targets: list[tuple[str, dict[str, Any] | None, WorkflowItemStatus | None]]
+        if request.recommendations is None:
+            items = list(
+                self._store.iter_workflow_recommendations(request.workspace_id, request.workflow_id, now=now)
+            )
+            if not items:
+                raise NotFoundError(f"workflow {request.workflow_id} has no recommendations", field="workflow_id")
+            if len(items) > MAX_WORKFLOW_RECOMMENDATIONS:
+                raise InvalidRequestError(
+                    f"workflow has {len(items)} recommendations; list at most "
+                    f"{MAX_WORKFLOW_RECOMMENDATIONS} in 'recommendations' per call",
+                    field="recommendations",
+                )
+            unknown = set(request.overrides) - {i["recommendation_id"] for i in items}
+            if unknown:
+                raise InvalidRequestError(
+                    f"overrides name recommendations not in the workflow: {sorted(unknown)}",
+                    field="overrides",
+                )
+            targets = [(i["recommendation_id"], i, None) for i in items]
+        else:
+            targets = [self._workflow_target(request, rid, now) for rid in request.recommendations]
+
+        results = [self._evaluate_in_workflow(request, rid, item, status) for rid, item, status in targets]
+        settled = [r for r in results if r.status is WorkflowItemStatus.EVALUATED]
+        qualities = [r.overall_quality_score for r in settled if r.overall_quality_score is not None]
+        outcomes = Counter(r.outcome for r in settled if r.outcome is not None)
+        return EvaluateWorkflowResponse(
+            workspace_id=request.workspace_id,
+            workflow_id=request.workflow_id,
+            total=len(results),
+            evaluated=len(settled),
+            failed=len(results) - len(settled),
+            outcomes={o: outcomes.get(o, 0) for o in Outcome},
+            average_quality_score=sum(qualities) / len(qualities) if qualities else None,
+            results=results,
+        )
+
+    def _workflow_target(
+        self, request: EvaluateWorkflowRequest, recommendation_id: str, now: datetime
+    ) -> tuple[str, dict[str, Any] | None, WorkflowItemStatus | None]:
+        try:
+            item = self._store.get_recommendation_for_update(request.workspace_id, recommendation_id, now=now)
+        except NotFoundError:
+            return recommendation_id, None, WorkflowItemStatus.NOT_FOUND
+        if item.get("workflow_id") != request.workflow_id:
+            return recommendation_id, None, WorkflowItemStatus.NOT_IN_WORKFLOW
+        return recommendation_id, item, None
+
+    def _evaluate_in_workflow(
+        self,
+        request: EvaluateWorkflowRequest,
+        recommendation_id: str,
+        item: dict[str, Any] | None,
+        status: WorkflowItemStatus | None,
+    ) -> WorkflowItemResult:
+        if item is None:
+            assert status is not None
+            messages = {
+                WorkflowItemStatus.NOT_FOUND: "recommendation not found in this workspace",
+                WorkflowItemStatus.NOT_IN_WORKFLOW: f"recommendation is not part of workflow {request.workflow_id}",
+            }
+            return WorkflowItemResult(recommendation_id=recommendation_id, status=status, error=messages[status])
+        override = request.overrides.get(recommendation_id)
+        quality = request.overall_quality_score
+        if override and override.overall_quality_score is not None:
+            quality = override.overall_quality_score
+        try:
+            settled = self._settle(
+                item,
+                quality_scores=(override.quality_scores if override and override.quality_scores is not None
+                                else request.quality_scores),
+                overall_quality_score=quality,
+                feedback=(override.evaluator_feedback if override and override.evaluator_feedback is not None
+                          else request.feedback),
+                outcome=override.outcome if override and override.outcome else request.outcome,
+                alternatives=[],
+                comparative_rank=None,
+                evaluator_id=request.evaluator_id,
+            )
+        except LearningError as error:
+            status = (
+                WorkflowItemStatus.ALREADY_EVALUATED
+                if error.status_code == 409
+                else WorkflowItemStatus.NOT_FOUND
+                if error.status_code == 404
+                else WorkflowItemStatus.FAILED
+            )
+            return WorkflowItemResult(recommendation_id=recommendation_id, status=status, error=error.message)
+        return WorkflowItemResult(
+            recommendation_id=recommendation_id,
+            status=WorkflowItemStatus.EVALUATED,
+            outcome=settled.outcome,
+            outcome_id=settled.outcome_id,
+            overall_quality_score=settled.overall_quality_score,
+        )
+
+    def _settle(
+        self,
+        recommendation: dict[str, Any],
+        *,
+        quality_scores: Mapping[str, float],
+        overall_quality_score: float,
+        feedback: str,
+        outcome: Outcome | None,
+        alternatives: Iterable[Alternative],
+        comparative_rank: int | None,
+        evaluator_id: str | None,
+    ) -> EvaluateOutcomeResponse:
+        now = self._clock()
+        resolved = outcome or ctr.derive_outcome(
+            overall_quality_score,
+            approved_min=self._settings.outcome_approved_min,
+            partial_min=self._settings.outcome_partial_min,
+        )
+        created_at = datetime.fromisoformat(recommendation["created_at"])
+        confidence = float(recommendation["confidence_score"])
+        record = {
+            "outcome_id": new_outcome_id(now),
+            "recommendation_id": recommendation["recommendation_id"],
+            "agent_id": recommendation["agent_id"],
+            "recommendation_type": recommendation["recommendation_type"],
+            "confidence_score": confidence,
+            "outcome": resolved.value,
+            "quality_scores": dict(quality_scores),
+            "overall_quality_score": overall_quality_score,
+            "evaluator_feedback": feedback,
+            "alternatives": [a.model_dump(exclude_none=True) for a in alternatives],
+            "comparative_rank": comparative_rank,
+            "evaluator_id": evaluator_id,
+            "evaluated_at": now,
+        }
+        counters = ctr.evaluation_counters(
+            resolved, confidence, overall_quality_score, (now - created_at).total_seconds()
+        )
+        self._store.record_evaluation(recommendation, record, counters)
+        return EvaluateOutcomeResponse(
+            outcome_id=record["outcome_id"],
+            recommendation_id=recommendation["recommendation_id"],
+            workspace_id=recommendation["workspace_id"],
+            agent_id=recommendation["agent_id"],
+            outcome=resolved,
+            status=RecommendationStatus(resolved.value),
+            overall_quality_score=overall_quality_score,
+            evaluated_at=now,
+        )
+
+    # ---- statistics --------------------------------------------------------------------------
+    def _window(self, days: int | None) -> tuple[date, date, StatsWindow]:
+        span = min(days or self._settings.retention_days, self._settings.retention_days)
+        now = self._clock()
+        first = now.date() - timedelta(days=span - 1)
+        since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+        return first, now.date(), StatsWindow(since=since, until=now)
+
+    def agent_stats(self, workspace_id: str, agent_id: str, *, days: int | None = None) -> AgentStats:
+        """The seed's ``get_agent_stats``, from the agent's day buckets (no scan)."""
+        entry = self._store.agent_directory_entry(workspace_id, agent_id)
+        if entry is None:
+            raise NotFoundError(f"agent {agent_id} not found", field="agent_id")
+        first, last, window = self._window(days)
+        buckets = self._store.agent_buckets(workspace_id, agent_id, first_day=first, last_day=last)
+        overall = ctr.add_counters(b.counters for b in buckets if b.recommendation_type is None)
+        return AgentStats(
+            workspace_id=workspace_id,
+            agent_id=agent_id,
+            agent_name=entry["agent_name"],
+            first_seen_at=entry.get("first_seen_at"),
+            last_seen_at=entry.get("last_seen_at"),
+            window=window,
+            overall=summarize(overall),
+            by_type=_by_type(b for b in buckets if b.recommendation_type is not None),
+        )
+
+    def workspace_stats(self, workspace_id: str, *, days: int | None = None) -> WorkspaceStats:
+        """The seed's ``GET /stats``: the workspace's totals, from its sharded day buckets."""
+        first, last, window = self._window(days)
+        buckets = self._store.workspace_buckets(workspace_id, first_day=first, last_day=last)
+        return WorkspaceStats(
+            workspace_id=workspace_id,
+            agents=self._store.count_agents(workspace_id),
+            window=window,
+            # Workspace buckets are kept per type only; the overall figures are their sum.
+            overall=summarize(ctr.add_counters(b.counters for b in buckets)),
+            by_type=_by_type(buckets),
+        )
+
+
+def _by_type(buckets: Iterable[Bucket]) -> dict[str, PerformanceSummary]:
+    grouped: dict[str, list[dict[str, float]]] = {}
+    for bucket in buckets:
+        assert bucket.recommendation_type is not None
+        grouped.setdefault(bucket.recommendation_type, []).append(bucket.counters)
+    return {rtype: summarize(ctr.add_counters(group)) for rtype, group in sorted(grouped.items())}
+
+
+def _recommendation(item: Mapping[str, Any], outcome: Mapping[str, Any] | None) -> Recommendation:
+    return Recommendation(
+        recommendation_id=item["recommendation_id"],
+        workspace_id=item["workspace_id"],
+        agent_id=item["agent_id"],
+        agent_name=item["agent_name"],
+        correlation_id=item.get("correlation_id"),
+        workflow_id=item.get("workflow_id"),
+        recommendation_type=item["recommendation_type"],
+        recommendation_content=json.loads(item["content_json"]),
+        confidence_score=item["confidence_score"],
+        reasoning=item.get("reasoning", ""),
+        evidence=json.loads(item.get("evidence_json", "{}")),
+        execution_status=item["execution_status"],
+        latency_ms=item.get("latency_ms"),
+        status=item["status"],
+        created_at=item["created_at"],
+        evaluated_at=item.get("evaluated_at"),
+        overall_quality_score=item.get("overall_quality_score"),
+        outcome=OutcomeRecord(
+            outcome_id=outcome["outcome_id"],
+            recommendation_id=outcome["recommendation_id"],
+            outcome=outcome["outcome"],
+            quality_scores=outcome.get("quality_scores", {}),
+            overall_quality_score=outcome["overall_quality_score"],
+            evaluator_feedback=outcome.get("evaluator_feedback", ""),
+            alternatives=outcome.get("alternatives", []),
+            comparative_rank=outcome.get("comparative_rank"),
+            evaluator_id=outcome.get("evaluator_id"),
+            evaluated_at=outcome["evaluated_at"],
+        )
+        if outcome
+        else None,
+    )
+
+
+@cache
+def get_tracker() -> RecommendationTracker:
+    """The process-wide tracker, built on first use (after configuration is in place)."""
+    return RecommendationTracker(get_store(), get_settings())

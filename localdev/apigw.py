@@ -1,0 +1,57 @@
+"""Build the API Gateway REST (v1 proxy) event that the deployed API would send."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+
+def rest_event(
+    *,
+    method: str,
+    path: str,
+    resource: str,
+    path_parameters: Mapping[str, str] | None = None,
+    query: Mapping[str, list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    body: str | None = None,
+    stage: str = "prod",
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    headers = dict(headers or {})
+    query = dict(query or {})
+    now = datetime.now(timezone.utc)
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method.upper(),
+        "headers": headers or None,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "local",
+            "resourcePath": resource,
+            "httpMethod": method.upper(),
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "path": f"/{stage}{path}",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": stage,
+            "domainPrefix": "localhost",
+            "requestTimeEpoch": int(time.time() * 1000),
+            "requestId": request_id,
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+            "domainName": "localhost",
+            "apiId": "local",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }

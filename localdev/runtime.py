@@ -1,0 +1,137 @@
+"""The embedded AWS environment: moto's DynamoDB with the template's tables, and the handlers
+loaded exactly as Lambda loads them (``<CodeUri>/<module>.<function>`` with the layer on the path)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Callable
+
+import boto3
+
+from localdev import template as tpl
+from localdev.lambda_context import LocalLambdaContext
+
+REGION = "us-east-1"
+
+# Fake credentials so no call can ever reach a real account, plus quiet local defaults.
+LOCAL_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+def configure_environment(extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """Set the variables the template gives the functions (tables named by logical id).
+
+    Returns the parsed template. Call before importing any handler or creating any client.
+    """
+    template = tpl.load_template()
+    environment: dict[str, str] = {}
+    for spec in tpl.functions(template):
+        environment.update(spec.environment)
+    environment.pop("POWERTOOLS_SERVICE_NAME", None)
+    os.environ.update({**environment, **LOCAL_ENVIRONMENT, "POWERTOOLS_SERVICE_NAME": "learning-local"})
+    os.environ.update(extra or {})
+    layer = str(tpl.LAYER_DIR)
+    if layer not in sys.path:
+        sys.path.insert(0, layer)
+    return template
+
+
+def create_tables(template: dict[str, Any]) -> None:
+    """Create every table of the template, as the template defines it (keys, indexes, TTL)."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    for name, props in tpl.tables(template).items():
+        definition = {
+            key: props[key]
+            for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+            if key in props
+        }
+        client.create_table(TableName=name, **definition)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+
+def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]]:
+    """Import ``<CodeUri>/<module>.py`` under a unique module name; return it and its handler."""
+    module_file, handler_name = spec.handler.rsplit(".", 1)
+    module_name = f"function_{spec.logical_id}"
+    module = sys.modules.get(module_name)
+    if module is None:
+        path = spec.code_dir / f"{module_file}.py"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        assert loader_spec and loader_spec.loader
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        loader_spec.loader.exec_module(module)
+    return module, getattr(module, handler_name)
+
+
+def reset_process_state() -> None:
+    """Forget cached settings, clients and stores (between tests, or after changing env)."""
+    from swarm_learning import config, storage, tracking
+
+    config.get_settings.cache_clear()
+    storage.get_store.cache_clear()
+    tracking.get_tracker.cache_clear()
+    for module in list(sys.modules.values()):
+        if module is not None and module.__name__.startswith("function_"):
+            for value in vars(module).values():
+                if hasattr(value, "cache_clear"):
+                    value.cache_clear()
+
+
+@dataclass
+class LocalFunctions:
+    """The template's functions, loaded and invokable in-process."""
+
+    specs: list[tpl.FunctionSpec]
+
+    def handler(self, logical_id: str) -> Callable[..., Any]:
+        spec = next(s for s in self.specs if s.logical_id == logical_id)
+        return load_handler(spec)[1]
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        context = LocalLambdaContext(function_name=logical_id)
+        return self.handler(logical_id)(event, context)
+
+    def route(self, method: str, path: str) -> tuple[tpl.FunctionSpec, tpl.Route, dict[str, str]] | None:
+        """The function serving ``method path``; literal segments win over parameters, as in
+        API Gateway (``/recommendations/track`` before ``/recommendations/{id}``)."""
+        matches = [
+            (spec, route, params)
+            for spec in self.specs
+            for route in spec.routes
+            if (params := route.match(method, path)) is not None
+        ]
+        if not matches:
+            return None
+        return max(matches, key=lambda m: m[1].literal_segments)
+
+
+@contextmanager
+def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[LocalFunctions]:
+    """Environment set, moto started, tables created, handlers loaded."""
+    template = configure_environment(extra_environment)
+    from moto import mock_aws
+
+    with mock_aws():
+        create_tables(template)
+        reset_process_state()
+        functions = LocalFunctions(tpl.functions(template))
+        for spec in functions.specs:
+            load_handler(spec)
+        yield functions

@@ -1,0 +1,111 @@
+"""Read ``template.yaml``: tables, functions, their environment and their API routes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+LAYER_DIR = ROOT / "layers" / "learning"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation short-form tags (``!Ref X`` -> ``{"Ref": "X"}``)."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as handle:
+        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /api/v1/learning/recommendations/{recommendation_id}
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method.upper() != self.method:
+            return None
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+    @property
+    def literal_segments(self) -> int:
+        return sum(1 for part in self.path.split("/") if part and not part.startswith("{"))
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    environment: dict[str, str]
+    routes: list[Route] = field(default_factory=list)
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+
+
+def tables(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``logical id -> Properties`` of every DynamoDB table."""
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+    }
+
+
+def _resolve(value: Any, template: dict[str, Any]) -> str:
+    """Resolve the intrinsics used in environment variables: a table's ``Ref`` is its logical id
+    (the local table name), a parameter's is its default."""
+    if isinstance(value, dict) and "Ref" in value:
+        name = value["Ref"]
+        parameter = template.get("Parameters", {}).get(name)
+        return str(parameter["Default"]) if parameter else name
+    return str(value)
+
+
+def functions(template: dict[str, Any]) -> list[FunctionSpec]:
+    globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    specs = []
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        variables = {**globals_env, **props.get("Environment", {}).get("Variables", {})}
+        events = props.get("Events", {}).values()
+        specs.append(
+            FunctionSpec(
+                logical_id=name,
+                code_dir=ROOT / props["CodeUri"],
+                handler=props["Handler"],
+                environment={k: _resolve(v, template) for k, v in variables.items()},
+                routes=[
+                    Route(e["Properties"]["Method"].upper(), e["Properties"]["Path"])
+                    for e in events
+                    if e["Type"] == "Api"
+                ],
+                schedules=[e["Properties"] for e in events if e["Type"] in ("Schedule", "ScheduleV2")],
+            )
+        )
+    return specs
