@@ -1,0 +1,96 @@
+"""``python -m localdev``: run the service locally with no AWS account and no Docker.
+
+  serve   the API on http://127.0.0.1:3000 with an embedded DynamoDB (``--demo`` seeds it)
+  demo    drive a simulated swarm against a running server
+  invoke  invoke one function with an event file, like ``sam local invoke -e``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from localdev.server import DEFAULT_HOST, DEFAULT_PORT
+
+QUIET_ENVIRONMENT = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from localdev.runtime import embedded_aws
+    from localdev.server import start_server
+
+    extra = {} if args.verbose else QUIET_ENVIRONMENT
+    with embedded_aws(extra) as functions:
+        server = start_server(functions, args.host, args.port)
+        base = f"{server.url}/api/v1/learning"
+        print(f"Swarm learning API on {base}  (embedded DynamoDB, tables from template.yaml)")
+        print(f"  try: curl '{base}/stats?workspace_id=ws_demo'")
+        print("  stop with Ctrl+C")
+        if args.demo:
+            from localdev.demo import run_demo
+
+            run_demo(server.url, workspace_id=args.workspace, workflows=args.workflows, seed=args.seed)
+            print(f"Demo data is in workspace '{args.workspace}'. The server keeps running.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            server.shutdown()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from localdev.demo import run_demo
+
+    run_demo(args.url, workspace_id=args.workspace, workflows=args.workflows, seed=args.seed)
+    return 0
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from localdev.runtime import embedded_aws
+
+    event = json.loads(Path(args.event).read_text())
+    with embedded_aws(None if args.verbose else QUIET_ENVIRONMENT) as functions:
+        print(json.dumps(functions.invoke(args.function, event), indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localdev", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API locally")
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    serve.add_argument("--demo", action="store_true", help="seed a simulated swarm after starting")
+    serve.add_argument("--verbose", action="store_true", help="show the handlers' logs and metrics")
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="seed a running server with a simulated swarm")
+    demo.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+    demo.set_defaults(run=_demo)
+
+    for sub in (serve, demo):
+        sub.add_argument("--workspace", default="ws_demo")
+        sub.add_argument("--workflows", type=int, default=300, help="workflows to simulate")
+        sub.add_argument("--seed", type=int, default=7)
+
+    invoke = commands.add_parser("invoke", help="invoke one function with an event file")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. TrackFunction")
+    invoke.add_argument("-e", "--event", required=True, help="event JSON file, e.g. events/track.json")
+    invoke.add_argument("--verbose", action="store_true")
+    invoke.set_defaults(run=_invoke)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

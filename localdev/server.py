@@ -1,0 +1,108 @@
+"""Serve the API over HTTP on 127.0.0.1: each request becomes the API Gateway event the
+deployed API would send, handled by the same handler, on the embedded DynamoDB."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from localdev.apigw import rest_event
+from localdev.runtime import LocalFunctions
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3000  # the port `sam local start-api` uses, so URLs carry over
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+log = logging.getLogger("localdev.server")
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], functions: LocalFunctions) -> None:
+        super().__init__(address, _Handler)
+        self.functions = functions
+        # moto's in-memory backend is not built for concurrent writers: one request at a time,
+        # which is also what one warm Lambda instance does.
+        self.invoke_lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: LocalApiServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Too Long"})
+            return
+        body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+        found = self.server.functions.route(self.command, url.path)
+        if found is None:
+            # What API Gateway answers for a path or method it has no resource for.
+            self._send(HTTPStatus.FORBIDDEN, {"message": "Missing Authentication Token"})
+            return
+        spec, route, params = found
+        event = rest_event(
+            method=self.command,
+            path=url.path,
+            resource=route.path,
+            path_parameters=params,
+            query=parse_qs(url.query, keep_blank_values=True),
+            headers=dict(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        with self.server.invoke_lock:
+            result = self.server.functions.invoke(spec.logical_id, event)
+        headers = {**(result.get("headers") or {})}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        self._send(result["statusCode"], result.get("body") or "", headers)
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+        self.send_response(status)
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.info("%s %s", self.address_string(), format % args)
+
+
+def start_server(functions: LocalFunctions, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> LocalApiServer:
+    """Start serving in a background thread; ``port=0`` picks a free port."""
+    server = LocalApiServer((host, port), functions)
+    threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
+    return server
