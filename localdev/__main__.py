@@ -1,8 +1,8 @@
 """``python -m localdev``: run the service locally with no AWS account and no Docker.
 
-  serve   the API on http://127.0.0.1:3000 with an embedded DynamoDB (``--demo`` seeds it)
-  demo    drive a simulated swarm against a running server
-  invoke  invoke one function with an event file, like ``sam local invoke -e``
+serve   the API on http://127.0.0.1:3000 with an embedded DynamoDB (``--demo`` seeds it)
+demo    drive a simulated swarm against a running server
+invoke  invoke one function with an event file, like ``sam local invoke -e``
 """
 
 from __future__ import annotations
@@ -60,9 +60,25 @@ def _invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from localdev.openapi import OPENAPI_FILE, openapi_document
+
+    document = openapi_document()
+    if args.check:
+        if not OPENAPI_FILE.exists() or OPENAPI_FILE.read_text() != document:
+            print(f"{OPENAPI_FILE} is out of date: run `make openapi`", file=sys.stderr)
+            return 1
+        print(f"{OPENAPI_FILE} matches the handlers")
+        return 0
+    OPENAPI_FILE.write_text(document)
+    print(f"wrote {OPENAPI_FILE}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localdev", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m localdev", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the API locally")
@@ -86,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("-e", "--event", required=True, help="event JSON file, e.g. events/track.json")
     invoke.add_argument("--verbose", action="store_true")
     invoke.set_defaults(run=_invoke)
+
+    openapi = commands.add_parser("openapi", help="write docs/openapi.json from the handlers")
+    openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")
+    openapi.set_defaults(run=_openapi)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -23,7 +23,7 @@ def rest_event(
 ) -> dict[str, Any]:
     headers = dict(headers or {})
     query = dict(query or {})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     request_id = str(uuid.uuid4())
     return {
         "resource": resource,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 
@@ -73,7 +73,8 @@ def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]
     if module is None:
         path = spec.code_dir / f"{module_file}.py"
         loader_spec = importlib.util.spec_from_file_location(module_name, path)
-        assert loader_spec and loader_spec.loader
+        assert loader_spec
+        assert loader_spec.loader
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[module_name] = module
         loader_spec.loader.exec_module(module)

@@ -97,11 +97,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
 
-def start_server(functions: LocalFunctions, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> LocalApiServer:
+def start_server(
+    functions: LocalFunctions, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+) -> LocalApiServer:
     """Start serving in a background thread; ``port=0`` picks a free port."""
     server = LocalApiServer((host, port), functions)
     threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()

@@ -1,12 +1,14 @@
 """Query function: every read (recommendations, agent statistics, workspace statistics)."""
 
 from datetime import datetime
+from http import HTTPStatus
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, build_resolver
+from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.ids import RECOMMENDATION_ID_PATTERN
 from swarm_learning.models import (
@@ -20,7 +22,12 @@ from swarm_learning.models import (
 )
 from swarm_learning.tracking import get_tracker
 
-app = build_resolver()
+app = APIGatewayRestResolver(
+    enable_validation=True,
+    # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
+    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+)
+register_error_handlers(app)
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 WorkspaceId = Annotated[str, Query(pattern=ID_PATTERN, description="The workspace the data belongs to.")]

@@ -1,9 +1,10 @@
 """Track function: POST /recommendations/track."""
 
 from functools import cache
+from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -15,13 +16,18 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, CONFLICT_RESPONSE, build_resolver
+from swarm_learning.api.http import API_PREFIX, CONFLICT_RESPONSE, ERROR_RESPONSES, register_error_handlers
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.config import get_settings
 from swarm_learning.models import TrackRecommendationRequest, TrackRecommendationResponse
 from swarm_learning.tracking import get_tracker
 
-app = build_resolver()
+app = APIGatewayRestResolver(
+    enable_validation=True,
+    # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
+    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+)
+register_error_handlers(app)
 
 IdempotencyKey = Annotated[
     str | None,

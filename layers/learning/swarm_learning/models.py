@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -44,9 +44,7 @@ Identifier = Annotated[
 ]
 CorrelationId = Annotated[
     str,
-    StringConstraints(
-        pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{MAX_CORRELATION_ID_LENGTH - 1}}}$"
-    ),
+    StringConstraints(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{MAX_CORRELATION_ID_LENGTH - 1}}}$"),
 ]
 Slug = Annotated[str, StringConstraints(pattern=rf"^[a-z][a-z0-9_]{{0,{MAX_TYPE_LENGTH - 1}}}$")]
 RecommendationId = Annotated[str, StringConstraints(pattern=RECOMMENDATION_ID_PATTERN)]
@@ -64,20 +62,20 @@ def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
 JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 
 
-class RecommendationStatus(str, Enum):
+class RecommendationStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
     PARTIAL = "partial"
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     PARTIAL = "partial"
 
 
-class ExecutionStatus(str, Enum):
+class ExecutionStatus(StrEnum):
     """How producing the recommendation went; failures feed the reliability dimension."""
 
     COMPLETED = "completed"
@@ -131,9 +129,7 @@ class Alternative(_Request):
 
 
 class _Scoring(_Request):
-    quality_scores: dict[Slug, Score100] = Field(
-        default_factory=dict, max_length=MAX_QUALITY_DIMENSIONS
-    )
+    quality_scores: dict[Slug, Score100] = Field(default_factory=dict, max_length=MAX_QUALITY_DIMENSIONS)
     overall_quality_score: Score100
     evaluator_feedback: str = Field(default="", max_length=MAX_FEEDBACK_CHARS)
     outcome: Outcome | None = Field(
@@ -145,9 +141,7 @@ class EvaluateOutcomeRequest(_Scoring):
     workspace_id: Identifier
     recommendation_id: RecommendationId
     alternatives: list[Alternative] = Field(default_factory=list, max_length=MAX_ALTERNATIVES)
-    comparative_rank: int | None = Field(
-        default=None, ge=1, description="1 = better than every alternative."
-    )
+    comparative_rank: int | None = Field(default=None, ge=1, description="1 = better than every alternative.")
     evaluator_id: Identifier | None = None
 
     @model_validator(mode="after")
@@ -182,9 +176,7 @@ class EvaluateOutcomeResponse(_Response):
 
 
 class ScoreOverride(_Request):
-    quality_scores: dict[Slug, Score100] | None = Field(
-        default=None, max_length=MAX_QUALITY_DIMENSIONS
-    )
+    quality_scores: dict[Slug, Score100] | None = Field(default=None, max_length=MAX_QUALITY_DIMENSIONS)
     overall_quality_score: Score100 | None = None
     evaluator_feedback: str | None = Field(default=None, max_length=MAX_FEEDBACK_CHARS)
     outcome: Outcome | None = None
@@ -199,9 +191,7 @@ class EvaluateWorkflowRequest(_Request):
         max_length=MAX_WORKFLOW_RECOMMENDATIONS,
         description="Defaults to every recommendation tracked for the workflow.",
     )
-    quality_scores: dict[Slug, Score100] = Field(
-        default_factory=dict, max_length=MAX_QUALITY_DIMENSIONS
-    )
+    quality_scores: dict[Slug, Score100] = Field(default_factory=dict, max_length=MAX_QUALITY_DIMENSIONS)
     overall_quality_score: Score100
     feedback: str = Field(default="", max_length=MAX_FEEDBACK_CHARS)
     outcome: Outcome | None = None
@@ -221,7 +211,7 @@ class EvaluateWorkflowRequest(_Request):
         return self
 
 
-class WorkflowItemStatus(str, Enum):
+class WorkflowItemStatus(StrEnum):
     EVALUATED = "evaluated"
     ALREADY_EVALUATED = "already_evaluated"
     NOT_FOUND = "not_found"

@@ -21,7 +21,7 @@ def _stddev(total: float, sq_total: float, n: float) -> float | None:
 
 def summarize(counters: Mapping[str, float]) -> PerformanceSummary:
     def count(name: str) -> int:
-        return int(round(counters.get(name, 0)))
+        return round(counters.get(name, 0))
 
     tracked, evaluated = count("tracked"), count("evaluated")
     approved, partial = count("approved"), count("partial")
@@ -46,7 +46,5 @@ def summarize(counters: Mapping[str, float]) -> PerformanceSummary:
         avg_confidence=_ratio(counters.get("confidence_sum", 0.0), evaluated),
         brier_score=_ratio(counters.get("brier_sum", 0.0), evaluated),
         avg_latency_ms=_ratio(counters.get("latency_ms_sum", 0.0), counters.get("latency_count", 0)),
-        avg_evaluation_delay_seconds=_ratio(
-            counters.get("evaluation_delay_seconds_sum", 0.0), evaluated
-        ),
+        avg_evaluation_delay_seconds=_ratio(counters.get("evaluation_delay_seconds_sum", 0.0), evaluated),
     )

@@ -27,7 +27,7 @@ import time
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -93,7 +93,7 @@ def _epoch(at: datetime) -> int:
 
 
 def _day(at: datetime) -> str:
-    return at.astimezone(timezone.utc).date().isoformat()
+    return at.astimezone(UTC).date().isoformat()
 
 
 def shard_of(key: str, shards: int) -> int:
@@ -317,7 +317,7 @@ class LearningStore:
         counters: Mapping[str, float],
     ) -> list[dict[str, Any]]:
         day = _day(at)
-        expires_at = _epoch(datetime.fromisoformat(day).replace(tzinfo=timezone.utc)) + 86_400 * (
+        expires_at = _epoch(datetime.fromisoformat(day).replace(tzinfo=UTC)) + 86_400 * (
             self._settings.retention_days + 1
         )
         names = {f"#c{i}": name for i, name in enumerate(counters)}
@@ -376,9 +376,7 @@ class LearningStore:
         items = {i["sk"]: i for i in map(deserialize, response["Items"])}
         recommendation = items.get(REC_SK)
         if recommendation is None or self._expired(recommendation, now):
-            raise NotFoundError(
-                f"recommendation {recommendation_id} not found", field="recommendation_id"
-            )
+            raise NotFoundError(f"recommendation {recommendation_id} not found", field="recommendation_id")
         outcome = items.get(OUTCOME_SK)
         return self._strip(recommendation), self._strip(outcome) if outcome else None
 
@@ -392,9 +390,7 @@ class LearningStore:
         )
         item = response.get("Item")
         if item is None or self._expired(deserialize(item), now):
-            raise NotFoundError(
-                f"recommendation {recommendation_id} not found", field="recommendation_id"
-            )
+            raise NotFoundError(f"recommendation {recommendation_id} not found", field="recommendation_id")
         return self._strip(deserialize(item))
 
     def list_agent_recommendations(
@@ -523,9 +519,7 @@ class LearningStore:
         self, workspace_id: str, agent_id: str, *, first_day: date, last_day: date
     ) -> list[Bucket]:
         """The agent's day buckets (all types and per type) in ``[first_day, last_day]``."""
-        return list(
-            self._buckets(_agent_pk(workspace_id, agent_id), first_day=first_day, last_day=last_day)
-        )
+        return list(self._buckets(_agent_pk(workspace_id, agent_id), first_day=first_day, last_day=last_day))
 
     def workspace_buckets(self, workspace_id: str, *, first_day: date, last_day: date) -> list[Bucket]:
         """Per-type day buckets of the whole workspace, one query per shard."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -47,7 +47,7 @@ Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _json(value: Mapping[str, Any]) -> str:
@@ -154,7 +154,9 @@ class RecommendationTracker:
                 self._store.iter_workflow_recommendations(request.workspace_id, request.workflow_id, now=now)
             )
             if not items:
-                raise NotFoundError(f"workflow {request.workflow_id} has no recommendations", field="workflow_id")
+                raise NotFoundError(
+                    f"workflow {request.workflow_id} has no recommendations", field="workflow_id"
+                )
             if len(items) > MAX_WORKFLOW_RECOMMENDATIONS:
                 raise InvalidRequestError(
                     f"workflow has {len(items)} recommendations; list at most "
@@ -210,7 +212,9 @@ class RecommendationTracker:
                 WorkflowItemStatus.NOT_FOUND: "recommendation not found in this workspace",
                 WorkflowItemStatus.NOT_IN_WORKFLOW: f"recommendation is not part of workflow {request.workflow_id}",
             }
-            return WorkflowItemResult(recommendation_id=recommendation_id, status=status, error=messages[status])
+            return WorkflowItemResult(
+                recommendation_id=recommendation_id, status=status, error=messages[status]
+            )
         override = request.overrides.get(recommendation_id)
         quality = request.overall_quality_score
         if override and override.overall_quality_score is not None:
@@ -218,11 +222,17 @@ class RecommendationTracker:
         try:
             settled = self._settle(
                 item,
-                quality_scores=(override.quality_scores if override and override.quality_scores is not None
-                                else request.quality_scores),
+                quality_scores=(
+                    override.quality_scores
+                    if override and override.quality_scores is not None
+                    else request.quality_scores
+                ),
                 overall_quality_score=quality,
-                feedback=(override.evaluator_feedback if override and override.evaluator_feedback is not None
-                          else request.feedback),
+                feedback=(
+                    override.evaluator_feedback
+                    if override and override.evaluator_feedback is not None
+                    else request.feedback
+                ),
                 outcome=override.outcome if override and override.outcome else request.outcome,
                 alternatives=[],
                 comparative_rank=None,
@@ -300,7 +310,7 @@ class RecommendationTracker:
         span = min(days or self._settings.retention_days, self._settings.retention_days)
         now = self._clock()
         first = now.date() - timedelta(days=span - 1)
-        since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+        since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
         return first, now.date(), StatsWindow(since=since, until=now)
 
     def agent_stats(self, workspace_id: str, agent_id: str, *, days: int | None = None) -> AgentStats:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -28,7 +27,10 @@ NOT_FOUND_RESPONSE: dict[int | str, Any] = {
     404: {"description": "Unknown id", "content": {"application/json": {"model": ErrorResponse}}}
 }
 CONFLICT_RESPONSE: dict[int | str, Any] = {
-    409: {"description": "Conflicts with the current state", "content": {"application/json": {"model": ErrorResponse}}}
+    409: {
+        "description": "Conflicts with the current state",
+        "content": {"application/json": {"model": ErrorResponse}},
+    }
 }
 
 
@@ -38,12 +40,8 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def build_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(
-        enable_validation=True,
-        # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
-        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
-    )
+def register_error_handlers(app: APIGatewayRestResolver) -> APIGatewayRestResolver:
+    """Map every error to a JSON ``ErrorResponse`` with the status that says what went wrong."""
 
     def answer(status: int, error: str, message: str, details: list[ErrorDetail] | None = None) -> Response:
         body = ErrorResponse(
@@ -62,7 +60,11 @@ def build_resolver() -> APIGatewayRestResolver:
     def invalid_request(error: RequestValidationError) -> Response:
         problems = error.errors()
         details = [
-            ErrorDetail(field=_field(tuple(p.get("loc", ()))) or None, message=p.get("msg", "invalid"), type=p.get("type"))
+            ErrorDetail(
+                field=_field(tuple(p.get("loc", ()))) or None,
+                message=p.get("msg", "invalid"),
+                type=p.get("type"),
+            )
             for p in problems
         ]
         if any(p.get("type") == "json_invalid" for p in problems):
@@ -87,7 +89,9 @@ def build_resolver() -> APIGatewayRestResolver:
 
     @app.not_found
     def unknown_route(_: Exception) -> Response:
-        return answer(404, "route_not_found", f"no route for {app.current_event.http_method} {app.current_event.path}")
+        return answer(
+            404, "route_not_found", f"no route for {app.current_event.http_method} {app.current_event.path}"
+        )
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response:

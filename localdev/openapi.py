@@ -1,0 +1,34 @@
+"""The API's OpenAPI document, merged from the three functions' resolvers by Powertools."""
+
+from __future__ import annotations
+
+import json
+
+from localdev import template as tpl
+from localdev.runtime import configure_environment
+
+OPENAPI_FILE = tpl.ROOT / "docs" / "openapi.json"
+
+
+def openapi_document() -> str:
+    """The document as committed: stable key order, trailing newline."""
+    configure_environment()
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    from swarm_learning import __version__
+
+    merger = APIGatewayRestResolver(enable_validation=True)
+    merger.configure_openapi_merge(
+        path=str(tpl.ROOT / "functions"),
+        pattern="app.py",
+        recursive=True,
+        title="Swarm learning API",
+        version=__version__,
+        description=(
+            "Track AI agents' recommendations and their outcomes; read the statistics that trust, "
+            "routing and meta-learning build on. Every request names its workspace."
+        ),
+        on_conflict="error",
+    )
+    schema = json.loads(merger.get_openapi_merge_json_schema())
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
