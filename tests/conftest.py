@@ -60,7 +60,9 @@ class Api:
 
     # conveniences used across tests
     def track(self, **overrides: Any) -> dict[str, Any]:
-        status, body = self.call("POST", "/api/v1/learning/recommendations/track", body=recommendation(**overrides))
+        status, body = self.call(
+            "POST", "/api/v1/learning/recommendations/track", body=recommendation(**overrides)
+        )
         assert status == 201, body
         return body
 

@@ -50,9 +50,18 @@ def test_evaluation_settles_the_recommendation_and_stores_the_outcome(api: Api) 
 
 @pytest.mark.parametrize(
     ("score", "expected"),
-    [(100, "approved"), (70, "approved"), (69.99, "partial"), (40, "partial"), (39.9, "rejected"), (0, "rejected")],
+    [
+        (100, "approved"),
+        (70, "approved"),
+        (69.99, "partial"),
+        (40, "partial"),
+        (39.9, "rejected"),
+        (0, "rejected"),
+    ],
 )
-def test_outcome_is_derived_from_quality_with_documented_thresholds(api: Api, score: float, expected: str) -> None:
+def test_outcome_is_derived_from_quality_with_documented_thresholds(
+    api: Api, score: float, expected: str
+) -> None:
     rid = api.track()["recommendation_id"]
     _, body = api.evaluate(rid, overall_quality_score=score)
     assert body["outcome"] == expected
@@ -146,7 +155,9 @@ def test_invalid_evaluations_are_422_and_change_nothing(api: Api, overrides: dic
 # ---- workflow evaluation ----------------------------------------------------------------------
 def _workflow(api: Api, agents: int = 3, workflow_id: str = "move_123") -> list[str]:
     return [
-        api.track(agent_id=f"AGENT-{i}", agent_name=f"Agent {i}", workflow_id=workflow_id)["recommendation_id"]
+        api.track(agent_id=f"AGENT-{i}", agent_name=f"Agent {i}", workflow_id=workflow_id)[
+            "recommendation_id"
+        ]
         for i in range(agents)
     ]
 
@@ -169,7 +180,9 @@ def test_workflow_evaluation_scores_every_recommendation(api: Api) -> None:
     assert (summary["total"], summary["evaluated"], summary["failed"]) == (3, 3, 0)
     assert summary["outcomes"] == {"approved": 2, "rejected": 1, "partial": 0}
     assert summary["average_quality_score"] == pytest.approx((87.5 * 2 + 30) / 3)
-    _, third = api.call("GET", f"/api/v1/learning/recommendations/{ids[2]}", query={"workspace_id": WORKSPACE})
+    _, third = api.call(
+        "GET", f"/api/v1/learning/recommendations/{ids[2]}", query={"workspace_id": WORKSPACE}
+    )
     assert third["outcome"]["evaluator_feedback"] == "missed the brief"
 
 
@@ -199,7 +212,9 @@ def test_workflow_partial_failure_is_reported_per_recommendation(api: Api) -> No
     }
     assert (summary["total"], summary["evaluated"], summary["failed"]) == (5, 2, 3)
     assert all(r["error"] for r in summary["results"] if r["status"] != "evaluated")
-    _, other = api.call("GET", f"/api/v1/learning/recommendations/{stranger}", query={"workspace_id": WORKSPACE})
+    _, other = api.call(
+        "GET", f"/api/v1/learning/recommendations/{stranger}", query={"workspace_id": WORKSPACE}
+    )
     assert other["status"] == "pending"
 
 
@@ -233,6 +248,11 @@ def test_repeated_ids_in_a_workflow_call_are_rejected(api: Api) -> None:
     status, body = api.call(
         "POST",
         WORKFLOW,
-        body={"workspace_id": WORKSPACE, "workflow_id": "move_123", "recommendations": ids * 2, "overall_quality_score": 50},
+        body={
+            "workspace_id": WORKSPACE,
+            "workflow_id": "move_123",
+            "recommendations": ids * 2,
+            "overall_quality_score": 50,
+        },
     )
     assert status == 422, body

@@ -16,8 +16,6 @@ def test_openapi_paths_are_the_template_routes() -> None:
     document = json.loads(OPENAPI_FILE.read_text())
     documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
     routed = {
-        (route.method, route.path)
-        for spec in tpl.functions(tpl.load_template())
-        for route in spec.routes
+        (route.method, route.path) for spec in tpl.functions(tpl.load_template()) for route in spec.routes
     }
     assert documented == routed

@@ -50,7 +50,9 @@ def test_retry_with_same_idempotency_key_returns_the_same_answer_and_stores_once
     assert (status1, status2) == (201, 201)
     assert first == second
     assert len(_items("RecommendationsTable")) == 1
-    status, stats = api.call("GET", "/api/v1/learning/agents/STRAT-01/stats", query={"workspace_id": WORKSPACE})
+    _status, stats = api.call(
+        "GET", "/api/v1/learning/agents/STRAT-01/stats", query={"workspace_id": WORKSPACE}
+    )
     assert stats["overall"]["counts"]["tracked"] == 1
 
 

@@ -180,7 +180,7 @@ class LearningStore:
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self._settings = settings
-        self._client = client or boto3.client(
+        self._client: Any = client or boto3.client(
             "dynamodb",
             config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5),
         )

@@ -1,0 +1,133 @@
+"""Checks on the parsed template.yaml: tables, least privilege, globals, routes, outputs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from localdev import template as tpl
+
+TEMPLATE = tpl.load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+TABLES = tpl.tables(TEMPLATE)
+FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"}
+
+
+def _statements(function: str) -> list[dict[str, Any]]:
+    statements = []
+    for policy in FUNCTIONS[function]["Properties"].get("Policies", []):
+        assert isinstance(policy, dict), "policies are explicit statements"
+        assert "Statement" in policy
+        statements.extend(policy["Statement"])
+    return statements
+
+
+def _actions(function: str) -> set[str]:
+    found: set[str] = set()
+    for statement in _statements(function):
+        actions = statement["Action"]
+        found.update([actions] if isinstance(actions, str) else actions)
+    return found
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_every_table_has_pitr_on_demand_billing_and_ttl(table: str) -> None:
+    props = TABLES[table]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"]["Enabled"] is True
+    assert RESOURCES[table]["DeletionPolicy"] == "Retain"
+
+
+def test_data_tables_expire_on_the_attribute_the_code_writes() -> None:
+    for table in ("RecommendationsTable", "StatisticsTable"):
+        assert TABLES[table]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
+    # Powertools idempotency's default expiry attribute
+    assert TABLES["IdempotencyTable"]["TimeToLiveSpecification"]["AttributeName"] == "expiration"
+
+
+def test_indexes_the_storage_module_queries_exist() -> None:
+    from swarm_learning import storage
+
+    recommendation_indexes = {
+        i["IndexName"] for i in TABLES["RecommendationsTable"]["GlobalSecondaryIndexes"]
+    }
+    assert recommendation_indexes == {
+        storage.BY_AGENT,
+        storage.BY_AGENT_TYPE,
+        storage.BY_WORKFLOW,
+        storage.BY_WORKSPACE_TIME,
+    }
+    statistics_indexes = {i["IndexName"] for i in TABLES["StatisticsTable"]["GlobalSecondaryIndexes"]}
+    assert statistics_indexes == {storage.BY_WORKSPACE}
+
+
+def test_globals_pin_runtime_architecture_tracing_and_powertools() -> None:
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert re.fullmatch(r"python3\.1[2-9]", function_globals["Runtime"])
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Tracing"] == "Active"
+    assert function_globals["Timeout"] <= 29  # API Gateway's integration limit
+    variables = function_globals["Environment"]["Variables"]
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert {"RECOMMENDATIONS_TABLE", "STATISTICS_TABLE", "RETENTION_DAYS"} <= set(variables)
+    layer = RESOURCES["LearningLayer"]
+    assert layer["Metadata"]["BuildMethod"] == function_globals["Runtime"]
+    assert function_globals["Runtime"] in layer["Properties"]["CompatibleRuntimes"]
+
+
+def test_every_function_sets_its_service_name_and_has_a_log_group_with_retention() -> None:
+    for name, function in FUNCTIONS.items():
+        assert function["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        group = RESOURCES[f"{name}LogGroup"]["Properties"]
+        assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{name}}}"}
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_no_function_has_wildcard_permissions() -> None:
+    for name in FUNCTIONS:
+        for statement in _statements(name):
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                assert "*" not in action, (name, action)
+            resources = statement["Resource"]
+            assert resources != "*", name
+
+
+def test_query_function_can_only_read() -> None:
+    assert _actions("QueryFunction") <= READ_ACTIONS
+
+
+def test_track_function_cannot_read_or_delete_recommendations() -> None:
+    for statement in _statements("TrackFunction"):
+        if statement["Resource"] == {"Fn::GetAtt": ["RecommendationsTable", "Arn"]}:
+            assert statement["Action"] == "dynamodb:PutItem"
+
+
+def test_write_functions_have_no_scan_or_delete_on_data_tables() -> None:
+    for name in ("TrackFunction", "EvaluateFunction", "QueryFunction"):
+        for statement in _statements(name):
+            if "IdempotencyTable" in str(statement["Resource"]):
+                continue
+            actions = statement["Action"]
+            assert not {"dynamodb:Scan", "dynamodb:DeleteItem"} & set(
+                [actions] if isinstance(actions, str) else actions
+            ), name
+
+
+def test_every_route_belongs_to_the_api_and_is_versioned() -> None:
+    for function in FUNCTIONS.values():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "Api":
+                assert event["Properties"]["RestApiId"] == {"Ref": "LearningApi"}
+                assert event["Properties"]["Path"].startswith("/api/v1/learning/")
+
+
+def test_outputs_name_the_api_and_every_table() -> None:
+    outputs = TEMPLATE["Outputs"]
+    assert "ApiUrl" in outputs
+    for table in TABLES:
+        assert outputs[f"{table}Name"]["Value"] == {"Ref": table}
