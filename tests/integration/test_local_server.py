@@ -1,0 +1,78 @@
+"""The local HTTP server: real sockets, the same events API Gateway sends, the same handlers."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from localdev.runtime import embedded_aws
+from localdev.server import LocalApiServer, start_server
+from tests.conftest import WORKSPACE, recommendation
+
+
+@pytest.fixture
+def server() -> Iterator[LocalApiServer]:
+    with embedded_aws() as functions:
+        running = start_server(functions, port=0)
+        try:
+            yield running
+        finally:
+            running.shutdown()
+            running.server_close()
+
+
+def _request(server: LocalApiServer, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{server.url}{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_track_then_read_over_http(server: LocalApiServer) -> None:
+    headers = {"Idempotency-Key": "http-key-0001"}
+    status, created = _request(
+        server, "POST", "/api/v1/learning/recommendations/track", recommendation(), headers
+    )
+    assert status == 201
+    status, again = _request(
+        server, "POST", "/api/v1/learning/recommendations/track", recommendation(), headers
+    )
+    assert (status, again) == (201, created)
+    rid = created["recommendation_id"]
+    status, stored = _request(
+        server, "GET", f"/api/v1/learning/recommendations/{rid}?workspace_id={WORKSPACE}"
+    )
+    assert status == 200
+    assert stored["recommendation_id"] == rid
+    status, page = _request(
+        server, "GET", f"/api/v1/learning/recommendations/agent/STRAT-01?workspace_id={WORKSPACE}&limit=5"
+    )
+    assert (status, page["count"]) == (200, 1)
+
+
+def test_validation_errors_travel_as_json(server: LocalApiServer) -> None:
+    status, body = _request(
+        server, "POST", "/api/v1/learning/recommendations/track", recommendation(confidence_score=2)
+    )
+    assert status == 422
+    assert body["details"][0]["field"] == "confidence_score"
+
+
+def test_paths_the_api_does_not_define_answer_like_api_gateway(server: LocalApiServer) -> None:
+    status, body = _request(server, "GET", "/api/v1/learning/unknown")
+    assert status == 403
+    assert body == {"message": "Missing Authentication Token"}
+    status, _ = _request(server, "DELETE", "/api/v1/learning/stats")
+    assert status == 403
