@@ -49,14 +49,3 @@ def test_page_token_round_trips_and_is_bound_to_its_partition() -> None:
         PageToken.decode(token, index_key="agent_pk", partition="WS#other#AGENT#b")
     assert PageToken.encode(None) is None
     assert PageToken.decode(None, index_key="agent_pk", partition="p") is None
-
-
-def test_settings_reject_inverted_outcome_thresholds() -> None:
-    from pydantic import ValidationError
-
-    from swarm_learning.config import Settings
-
-    base = {"RECOMMENDATIONS_TABLE": "r", "STATISTICS_TABLE": "s"}
-    assert Settings.model_validate(base).outcome_approved_min == 70
-    with pytest.raises(ValidationError, match="OUTCOME_PARTIAL_MIN"):
-        Settings.model_validate({**base, "OUTCOME_APPROVED_MIN": "50", "OUTCOME_PARTIAL_MIN": "60"})
