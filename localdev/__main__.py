@@ -17,16 +17,13 @@ from pathlib import Path
 
 from localdev.server import DEFAULT_HOST, DEFAULT_PORT
 
-QUIET_ENVIRONMENT = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
-
 
 def _serve(args: argparse.Namespace) -> int:
     from localdev.runtime import embedded_aws
     from localdev.server import start_server
 
-    extra = {} if args.verbose else QUIET_ENVIRONMENT
-    with embedded_aws(extra) as functions:
-        server = start_server(functions, args.host, args.port)
+    with embedded_aws() as functions:
+        server = start_server(functions, args.host, args.port, quiet=not args.verbose)
         base = f"{server.url}/api/v1/learning"
         print(f"Swarm learning API on {base}  (embedded DynamoDB, tables from template.yaml)")
         print(f"  try: curl '{base}/stats?workspace_id=ws_demo'")
@@ -55,7 +52,7 @@ def _invoke(args: argparse.Namespace) -> int:
     from localdev.runtime import embedded_aws
 
     event = json.loads(Path(args.event).read_text())
-    with embedded_aws(None if args.verbose else QUIET_ENVIRONMENT) as functions:
+    with embedded_aws() as functions:
         print(json.dumps(functions.invoke(args.function, event), indent=2))
     return 0
 
@@ -100,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     invoke = commands.add_parser("invoke", help="invoke one function with an event file")
     invoke.add_argument("function", help="logical id in template.yaml, e.g. TrackFunction")
     invoke.add_argument("-e", "--event", required=True, help="event JSON file, e.g. events/track.json")
-    invoke.add_argument("--verbose", action="store_true")
     invoke.set_defaults(run=_invoke)
 
     openapi = commands.add_parser("openapi", help="write docs/openapi.json from the handlers")

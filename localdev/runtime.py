@@ -129,6 +129,9 @@ def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[Lo
     template = configure_environment(extra_environment)
     from moto import mock_aws
 
+    from localdev import moto_transactions
+
+    moto_transactions.install()
     with mock_aws():
         create_tables(template)
         reset_process_state()

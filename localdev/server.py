@@ -3,9 +3,12 @@ deployed API would send, handled by the same handler, on the embedded DynamoDB."
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 import threading
+from contextlib import redirect_stdout
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,9 +27,12 @@ log = logging.getLogger("localdev.server")
 class LocalApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], functions: LocalFunctions) -> None:
+    def __init__(self, address: tuple[str, int], functions: LocalFunctions, *, quiet: bool = False) -> None:
         super().__init__(address, _Handler)
         self.functions = functions
+        # Quiet: the handlers' structured logs and EMF metrics are kept off the terminal, except
+        # warnings and errors, which go to stderr.
+        self.quiet = quiet
         # moto's in-memory backend is not built for concurrent writers: one request at a time,
         # which is also what one warm Lambda instance does.
         self.invoke_lock = threading.Lock()
@@ -79,8 +85,10 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             source_ip=self.client_address[0],
         )
-        with self.server.invoke_lock:
+        output = io.StringIO()
+        with self.server.invoke_lock, redirect_stdout(output):
             result = self.server.functions.invoke(spec.logical_id, event)
+        _forward(output.getvalue(), quiet=self.server.quiet)
         headers = {**(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
@@ -101,10 +109,19 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+def _forward(output: str, *, quiet: bool) -> None:
+    if not quiet:
+        sys.stdout.write(output)
+        return
+    for line in output.splitlines():
+        if '"level":"ERROR"' in line or '"level":"WARNING"' in line:
+            print(line, file=sys.stderr)
+
+
 def start_server(
-    functions: LocalFunctions, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
+    functions: LocalFunctions, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, quiet: bool = False
 ) -> LocalApiServer:
     """Start serving in a background thread; ``port=0`` picks a free port."""
-    server = LocalApiServer((host, port), functions)
+    server = LocalApiServer((host, port), functions, quiet=quiet)
     threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
     return server

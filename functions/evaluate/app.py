@@ -22,6 +22,7 @@ from swarm_learning.models import (
     EvaluateWorkflowRequest,
     EvaluateWorkflowResponse,
     Outcome,
+    WorkflowItemStatus,
 )
 from swarm_learning.tracking import get_tracker
 
@@ -86,8 +87,13 @@ def evaluate_workflow_outcome(
     for outcome, count in summary.outcomes.items():
         if count:
             _count_outcome(outcome, count)
-    if summary.failed:
-        metrics.add_metric(name="WorkflowEvaluationFailures", unit=MetricUnit.Count, value=summary.failed)
+    # Already-evaluated items are a benign re-run, not a failure worth an alarm.
+    failures = sum(
+        r.status not in (WorkflowItemStatus.EVALUATED, WorkflowItemStatus.ALREADY_EVALUATED)
+        for r in summary.results
+    )
+    if failures:
+        metrics.add_metric(name="WorkflowEvaluationFailures", unit=MetricUnit.Count, value=failures)
     return summary
 
 

@@ -1,0 +1,124 @@
+"""The demo against the real local server, over real sockets: what it reports is what the API holds."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from localdev.demo import DemoError, DemoHttpError, DemoSummary, run_demo
+from localdev.runtime import embedded_aws
+from localdev.server import LocalApiServer, start_server
+from localdev.swarm import Swarm, default_swarm
+
+WORKSPACE = "ws_demo_test"
+WORKFLOWS = 15
+SEED = 3
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalApiServer]:
+    with embedded_aws() as functions:
+        running = start_server(functions, port=0)
+        try:
+            yield running
+        finally:
+            running.shutdown()
+            running.server_close()
+
+
+@pytest.fixture(scope="module")
+def summary(server: LocalApiServer) -> DemoSummary:
+    return run_demo(server.url, workspace_id=WORKSPACE, workflows=WORKFLOWS, seed=SEED, progress=False)
+
+
+def _get(server: LocalApiServer, path: str, **query: Any) -> Any:
+    url = f"{server.url}/api/v1/learning{path}?{urlencode(query)}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=10) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+def _simulated_per_agent() -> Counter[str]:
+    workflows = Swarm(default_swarm(seed=SEED), seed=SEED).workflows(WORKSPACE, WORKFLOWS)
+    return Counter(r.agent_id for workflow in workflows for r in workflow.recommendations)
+
+
+def test_the_counts_agree_with_the_workspace_statistics(server: LocalApiServer, summary: DemoSummary) -> None:
+    counts = _get(server, "/stats", workspace_id=WORKSPACE)["overall"]["counts"]
+    assert summary.tracked == sum(_simulated_per_agent().values())
+    assert counts["tracked"] == summary.tracked
+    assert counts["evaluated"] == summary.evaluated
+    assert counts["pending"] == summary.pending
+    assert summary.tracked == summary.evaluated + summary.pending
+    assert summary.evaluated > 0
+    assert summary.already_evaluated == 0
+    assert summary.http_requests > summary.tracked
+    assert summary.seconds > 0
+
+
+def test_every_agent_with_recommendations_has_statistics(
+    server: LocalApiServer, summary: DemoSummary
+) -> None:
+    simulated = _simulated_per_agent()
+    assert {a.agent_id for a in summary.agents} == set(simulated)
+    for agent in summary.agents:
+        stats = _get(server, f"/agents/{agent.agent_id}/stats", workspace_id=WORKSPACE)
+        assert stats["agent_name"] == agent.agent_name
+        assert stats["overall"]["counts"]["tracked"] == simulated[agent.agent_id] == agent.recommendations
+        assert stats["overall"]["counts"]["evaluated"] == agent.evaluated == agent.observed_evaluated
+        if agent.evaluated:
+            # Success is a quality of at least 70, which the service counts as approved.
+            assert agent.strict_approval_rate == pytest.approx(agent.true_success_rate)
+    assert sum(a.evaluated for a in summary.agents) == summary.evaluated
+
+
+def test_the_demo_prints_a_summary_and_what_to_try_next(
+    server: LocalApiServer, summary: DemoSummary, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_demo(server.url, workspace_id="ws_demo_print", workflows=3, seed=SEED, progress=False)
+    printed = capsys.readouterr().out
+    assert "true success" in printed
+    assert "workspace" in printed
+    assert printed.count("curl -s '") == 2
+
+
+def test_a_rerun_of_the_same_seed_changes_nothing(server: LocalApiServer, summary: DemoSummary) -> None:
+    before = _get(server, "/stats", workspace_id=WORKSPACE)["overall"]["counts"]
+    again = run_demo(server.url, workspace_id=WORKSPACE, workflows=WORKFLOWS, seed=SEED, progress=False)
+    assert again.tracked == summary.tracked
+    assert again.evaluated == 0
+    assert again.already_evaluated == summary.evaluated
+    assert _get(server, "/stats", workspace_id=WORKSPACE)["overall"]["counts"] == before
+
+
+def test_the_same_seed_simulates_the_same_recommendations() -> None:
+    def simulate() -> list[dict[str, Any]]:
+        swarm = Swarm(default_swarm(seed=SEED), seed=SEED)
+        return [
+            r.request for workflow in swarm.workflows(WORKSPACE, WORKFLOWS) for r in workflow.recommendations
+        ]
+
+    assert simulate() == simulate()
+
+
+def test_an_http_error_names_the_status_and_the_body(server: LocalApiServer) -> None:
+    with pytest.raises(DemoHttpError) as raised:
+        run_demo(server.url, workspace_id="not a valid id", workflows=1, progress=False)
+    assert raised.value.status == 422
+    assert "workspace_id" in raised.value.body
+    assert "HTTP 422" in str(raised.value)
+
+
+def test_an_unreachable_server_is_reported_clearly() -> None:
+    with pytest.raises(DemoError, match=re.escape("cannot reach http://127.0.0.1:9 ")):
+        run_demo("http://127.0.0.1:9", workflows=1, progress=False)
+    with pytest.raises(ValueError, match="http"):
+        run_demo("ftp://127.0.0.1:3000", workflows=1, progress=False)
