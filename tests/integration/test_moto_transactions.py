@@ -34,7 +34,9 @@ def test_a_failed_transaction_undoes_the_writes_before_the_failure() -> None:
             ]
         )
     assert client.get_item(TableName="StatisticsTable", Key=_item("A", "1"))["Item"]["value"] == {"S": "old"}
-    assert client.get_item(TableName="StatisticsTable", Key=_item("B", "1"))["Item"]["value"] == {"S": "guard"}
+    assert client.get_item(TableName="StatisticsTable", Key=_item("B", "1"))["Item"]["value"] == {
+        "S": "guard"
+    }
     assert "Item" not in client.get_item(TableName="RecommendationsTable", Key=_item("C", "1"))
     assert client.scan(TableName="RecommendationsTable")["Count"] == 0
 
