@@ -44,7 +44,7 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         if table is not None and key is not None:
             snapshots.append((table, *key, copy.deepcopy(table.get_item(*key))))
     with _lock:  # the no-op copy below is class-wide: one transaction at a time
-        Table.__deepcopy__ = lambda table, memo: table  # type: ignore[method-assign]
+        setattr(Table, "__deepcopy__", lambda table, memo: table)  # noqa: B010 - patched for one call
         try:
             _original(self, transact_items)
         except Exception:
@@ -52,12 +52,12 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
                 if item is None:
                     table.delete_item(hash_key, range_key)
                 elif range_key is None:
-                    table.items[hash_key] = item
+                    table.items[hash_key] = item  # type: ignore[assignment]
                 else:
                     table.items[hash_key][range_key] = item
             raise
         finally:
-            del Table.__deepcopy__
+            delattr(Table, "__deepcopy__")
 
 
 def install() -> None:
