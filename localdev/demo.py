@@ -59,7 +59,7 @@ class AgentSummary:
     agent_name: str
     recommendations: int
     evaluated: int
-    true_success_rate: float | None  # hidden: share of this run's evaluated ones that succeeded
+    true_success_rate: float | None  # hidden: mean success probability behind the evaluated ones
     observed_tracked: int
     observed_evaluated: int
     approval_rate: float | None  # (approved + partial / 2) / evaluated
@@ -143,7 +143,7 @@ class _Api:
 class _AgentTally:
     recommendations: int = 0
     evaluated: int = 0
-    successes: int = 0
+    hidden_probability_sum: float = 0.0
 
 
 @dataclass
@@ -169,7 +169,7 @@ class _Run:
         self.evaluated += 1
         tally = self.agents[recommendation.agent_id]
         tally.evaluated += 1
-        tally.successes += recommendation.truth.success
+        tally.hidden_probability_sum += recommendation.truth.success_probability
 
 
 def run_demo(
@@ -348,7 +348,7 @@ def _agent_summary(
         agent_name=agent_name,
         recommendations=tally.recommendations,
         evaluated=tally.evaluated,
-        true_success_rate=tally.successes / tally.evaluated if tally.evaluated else None,
+        true_success_rate=tally.hidden_probability_sum / tally.evaluated if tally.evaluated else None,
         observed_tracked=overall["counts"]["tracked"],
         observed_evaluated=overall["counts"]["evaluated"],
         approval_rate=overall["approval_rate"],
@@ -419,7 +419,7 @@ def _report(api: _Api, summary: DemoSummary, workspace: Mapping[str, Any], examp
         line(["-" * width for width in widths]),
         line(rows[-1]),
         "",
-        "  true success: hidden success rate of the evaluated recommendations; approved: approved / evaluated;",
+        "  true success: mean hidden success probability of the evaluated recommendations; approved: approved / evaluated;",
         "  approval: (approved + partial / 2) / evaluated; quality and confidence: averages over evaluated.",
         f"  Workspace totals (GET /stats): {counts['tracked']} tracked, {counts['evaluated']} evaluated, "
         f"{counts['pending']} pending, {counts['failed_executions']} failed and "

