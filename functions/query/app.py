@@ -102,7 +102,7 @@ def get_workspace_stats(workspace_id: WorkspaceId, days: Days = None) -> Workspa
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
