@@ -8,7 +8,8 @@ import json
 import logging
 import sys
 import threading
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -125,3 +126,16 @@ def start_server(
     server = LocalApiServer((host, port), functions, quiet=quiet)
     threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
     return server
+
+
+@contextmanager
+def serving(
+    functions: LocalFunctions, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, quiet: bool = False
+) -> Iterator[LocalApiServer]:
+    """A running server for the duration of the block, shut down and closed after it."""
+    server = start_server(functions, host, port, quiet=quiet)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -14,7 +14,7 @@ import pytest
 
 from localdev.demo import DemoError, DemoHttpError, DemoSummary, run_demo
 from localdev.runtime import embedded_aws
-from localdev.server import LocalApiServer, start_server
+from localdev.server import LocalApiServer, serving
 from localdev.swarm import Swarm, default_swarm
 
 WORKSPACE = "ws_demo_test"
@@ -24,13 +24,8 @@ SEED = 3
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalApiServer]:
-    with embedded_aws() as functions:
-        running = start_server(functions, port=0)
-        try:
-            yield running
-        finally:
-            running.shutdown()
-            running.server_close()
+    with embedded_aws() as functions, serving(functions, port=0) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

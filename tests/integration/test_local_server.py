@@ -10,19 +10,14 @@ from collections.abc import Iterator
 import pytest
 
 from localdev.runtime import embedded_aws
-from localdev.server import LocalApiServer, start_server
+from localdev.server import LocalApiServer, serving
 from tests.conftest import WORKSPACE, recommendation
 
 
 @pytest.fixture
 def server() -> Iterator[LocalApiServer]:
-    with embedded_aws() as functions:
-        running = start_server(functions, port=0)
-        try:
-            yield running
-        finally:
-            running.shutdown()
-            running.server_close()
+    with embedded_aws() as functions, serving(functions, port=0) as running:
+        yield running
 
 
 def _request(server: LocalApiServer, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
