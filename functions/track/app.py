@@ -12,14 +12,24 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from swarm_learning.api.http import API_PREFIX, CONFLICT_RESPONSE, ERROR_RESPONSES, register_error_handlers
+from swarm_learning.api.http import (
+    API_PREFIX,
+    CONFLICT_RESPONSE,
+    ERROR_RESPONSES,
+    error_response,
+    register_error_handlers,
+)
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.config import get_settings
-from swarm_learning.models import TrackRecommendationRequest, TrackRecommendationResponse
+from swarm_learning.models import ErrorDetail, TrackRecommendationRequest, TrackRecommendationResponse
 from swarm_learning.tracking import get_tracker
 
 app = APIGatewayRestResolver(
@@ -28,6 +38,19 @@ app = APIGatewayRestResolver(
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
 )
 register_error_handlers(app)
+
+
+@app.exception_handler(IdempotencyValidationError)
+def idempotency_key_reused(_: IdempotencyValidationError) -> Response:
+    detail = ErrorDetail(field="Idempotency-Key", message="key was already used with a different body")
+    return error_response(app, 422, "idempotency_key_reused", detail.message, [detail])
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def idempotent_request_in_flight(_: IdempotencyAlreadyInProgressError) -> Response:
+    detail = ErrorDetail(field="Idempotency-Key", message="a request with this key is still in progress")
+    return error_response(app, 409, "request_in_progress", detail.message, [detail])
+
 
 IdempotencyKey = Annotated[
     str | None,

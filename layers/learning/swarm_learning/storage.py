@@ -26,6 +26,7 @@ import random
 import time
 import zlib
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -372,6 +373,7 @@ class LearningStore:
             TableName=self._recommendations,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues=serialize({":pk": _rec_pk(workspace_id, recommendation_id)}),
+            ConsistentRead=True,  # a read right after the track must find it
         )
         items = {i["sk"]: i for i in map(deserialize, response["Items"])}
         recommendation = items.get(REC_SK)
@@ -522,14 +524,17 @@ class LearningStore:
         return list(self._buckets(_agent_pk(workspace_id, agent_id), first_day=first_day, last_day=last_day))
 
     def workspace_buckets(self, workspace_id: str, *, first_day: date, last_day: date) -> list[Bucket]:
-        """Per-type day buckets of the whole workspace, one query per shard."""
-        return [
-            bucket
-            for shard in range(self._settings.workspace_shards)
-            for bucket in self._buckets(
-                _stats_pk(workspace_id, shard), first_day=first_day, last_day=last_day
-            )
-        ]
+        """Per-type day buckets of the whole workspace: one query per shard, run concurrently."""
+
+        def shard_buckets(shard: int) -> list[Bucket]:
+            return list(self._buckets(_stats_pk(workspace_id, shard), first_day=first_day, last_day=last_day))
+
+        with ThreadPoolExecutor(max_workers=self._settings.workspace_shards) as pool:
+            return [
+                b
+                for buckets in pool.map(shard_buckets, range(self._settings.workspace_shards))
+                for b in buckets
+            ]
 
     def count_agents(self, workspace_id: str) -> int:
         total, start = 0, None

@@ -7,10 +7,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.errors import LearningError
@@ -40,21 +36,30 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+def error_response(
+    app: APIGatewayRestResolver,
+    status: int,
+    error: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+) -> Response:
+    """The JSON answer every error gets, carrying the request id to quote in a report."""
+    body = ErrorResponse(
+        error=error,
+        message=message,
+        details=details or [],
+        request_id=app.current_event.request_context.request_id,
+    )
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body.model_dump_json()
+    )
+
+
 def register_error_handlers(app: APIGatewayRestResolver) -> APIGatewayRestResolver:
     """Map every error to a JSON ``ErrorResponse`` with the status that says what went wrong."""
 
     def answer(status: int, error: str, message: str, details: list[ErrorDetail] | None = None) -> Response:
-        body = ErrorResponse(
-            error=error,
-            message=message,
-            details=details or [],
-            request_id=app.current_event.request_context.request_id,
-        )
-        return Response(
-            status_code=status,
-            content_type=content_types.APPLICATION_JSON,
-            body=body.model_dump_json(),
-        )
+        return error_response(app, status, error, message, details)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
@@ -76,16 +81,6 @@ def register_error_handlers(app: APIGatewayRestResolver) -> APIGatewayRestResolv
     def domain_error(error: LearningError) -> Response:
         details = [ErrorDetail(field=error.field, message=error.message)] if error.field else []
         return answer(error.status_code, error.code, error.message, details)
-
-    @app.exception_handler(IdempotencyValidationError)
-    def idempotency_mismatch(_: IdempotencyValidationError) -> Response:
-        detail = ErrorDetail(field="Idempotency-Key", message="key was already used with a different body")
-        return answer(422, "idempotency_key_reused", detail.message, [detail])
-
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def idempotency_in_flight(_: IdempotencyAlreadyInProgressError) -> Response:
-        detail = ErrorDetail(field="Idempotency-Key", message="a request with this key is still in progress")
-        return answer(409, "request_in_progress", detail.message, [detail])
 
     @app.not_found
     def unknown_route(_: Exception) -> Response:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()
-tracer = Tracer()
+# Only botocore makes outbound calls; patching just it keeps cold starts from importing every
+# library the X-Ray SDK knows how to patch.
+tracer = Tracer(patch_modules=["botocore"])
 metrics = Metrics()
 
 # The request's own correlation header when the caller sends one, else API Gateway's request id.

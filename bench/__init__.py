@@ -1,0 +1,1 @@
+"""Benchmarks: one command each (``python bench/<name>.py``), results recorded in docs/benchmarks.md."""
