@@ -83,12 +83,14 @@ class ExecutionStatus(StrEnum):
     TIMED_OUT = "timed_out"
 
 
+# defer_build: each function builds the validators of the models it uses, on first use, instead
+# of every function building every model at import (a cold-start cost; see docs/benchmarks.md).
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class _Response(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # ---- tracking ---------------------------------------------------------------------------------
