@@ -15,12 +15,18 @@ from swarm_learning.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     AgentStats,
+    DecisionBoostResponse,
     Recommendation,
     RecommendationPage,
     RecommendationStatus,
+    TrustHistory,
+    TrustScoreList,
+    TrustScoreResponse,
+    TrustSortKey,
     WorkspaceStats,
 )
 from swarm_learning.tracking import get_tracker
+from swarm_learning.trust_service import get_trust_service
 
 app = APIGatewayRestResolver(
     enable_validation=True,
@@ -99,6 +105,68 @@ def get_agent_stats(agent_id: AgentId, workspace_id: WorkspaceId, days: Days = N
 )
 def get_workspace_stats(workspace_id: WorkspaceId, days: Days = None) -> WorkspaceStats:
     return get_tracker().workspace_stats(workspace_id, days=days)
+
+
+@app.get(
+    f"{API_PREFIX}/trust-scores/<agent_id>",
+    summary="An agent's trust score",
+    description=(
+        "The seed's Trust Score Response plus the counts behind every dimension, the credible "
+        "interval of accuracy, calibration bins and per-type scores. Computed from the statistics "
+        "buckets at request time."
+    ),
+    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    tags=["Trust scoring"],
+)
+def get_trust_score(agent_id: AgentId, workspace_id: WorkspaceId) -> TrustScoreResponse:
+    return get_trust_service().get(workspace_id, agent_id)
+
+
+@app.get(
+    f"{API_PREFIX}/trust-scores",
+    summary="Every agent's trust score (get_all_trust_scores / get_trusted_agents)",
+    description="`min_trust` keeps agents whose overall trust *lower bound* reaches it.",
+    responses={**ERROR_RESPONSES},
+    tags=["Trust scoring"],
+)
+def list_trust_scores(
+    workspace_id: WorkspaceId,
+    min_trust: Annotated[float | None, Query(ge=0, le=1)] = None,
+    sort_by: Annotated[TrustSortKey, Query()] = TrustSortKey.OVERALL,
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+) -> TrustScoreList:
+    return get_trust_service().list(
+        workspace_id, min_trust=min_trust, sort_by=sort_by, descending=order == "desc"
+    )
+
+
+@app.get(
+    f"{API_PREFIX}/trust-scores/<agent_id>/history",
+    summary="An agent's trust over time (one snapshot per trust-refresh run)",
+    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    tags=["Trust scoring"],
+)
+def get_trust_history(
+    agent_id: AgentId,
+    workspace_id: WorkspaceId,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE * 4)] = 120,
+) -> TrustHistory:
+    return get_trust_service().history(workspace_id, agent_id, limit=limit)
+
+
+@app.get(
+    f"{API_PREFIX}/agents/<agent_id>/decision-boost",
+    summary="Confidence boost for an agent on a recommendation type (get_agent_decision_boost)",
+    description="In [0.5, 1.5]; exactly 1.0 without evidence. Formula in docs/trust.md.",
+    responses={**ERROR_RESPONSES},
+    tags=["Trust scoring"],
+)
+def get_decision_boost(
+    agent_id: AgentId,
+    workspace_id: WorkspaceId,
+    recommendation_type: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
+) -> DecisionBoostResponse:
+    return get_trust_service().decision_boost(workspace_id, agent_id, recommendation_type)
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)

@@ -327,3 +327,190 @@ class ErrorResponse(_Response):
     message: str
     details: list[ErrorDetail] = Field(default_factory=list)
     request_id: str | None = None
+
+
+# ---- trust ------------------------------------------------------------------------------------
+MAX_ROUTING_CANDIDATES = 50
+MAX_ADJUSTMENT_REASON_CHARS = 1_000
+
+
+class TrendName(StrEnum):
+    IMPROVING = "improving"
+    DECLINING = "declining"
+    STABLE = "stable"
+
+
+class StrengthName(StrEnum):
+    WEAK = "weak"
+    MODERATE = "moderate"
+    STRONG = "strong"
+    VERY_STRONG = "very_strong"
+
+
+class InitializeTrustRequest(_Request):
+    workspace_id: Identifier
+    agent_id: Identifier
+    agent_name: str = Field(min_length=1, max_length=MAX_AGENT_NAME_LENGTH)
+
+
+class TrustScoreUpdate(_Request):
+    """The seed's manual update: a bounded nudge recorded with its reason, never new evidence."""
+
+    workspace_id: Identifier
+    recommendation_id: RecommendationId | None = None
+    outcome_quality_score: Score100
+    accuracy_impact: float = Field(default=0.0, ge=-1, le=1, allow_inf_nan=False)
+    consistency_impact: float = Field(default=0.0, ge=-1, le=1, allow_inf_nan=False)
+    learning_rate: float = Field(default=0.1, gt=0, le=0.5, allow_inf_nan=False)
+    reason: str = Field(min_length=1, max_length=MAX_ADJUSTMENT_REASON_CHARS)
+
+
+class CalibrationBinView(_Response):
+    lower: float
+    upper: float
+    count: float
+    mean_confidence: float | None
+    observed_success: float | None
+
+
+class TrustEvidence(_Response):
+    evaluated: int
+    effective_evaluations: float = Field(description="Evaluations weighted by recency decay.")
+    effective_successes: float
+    approved: int
+    partial: int
+    rejected: int
+    tracked: int
+    failed_executions: int
+    timed_out_executions: int
+    latency_observations: int
+
+
+class TrustDimensions(_Response):
+    """Scores on 0..1 for one scope (the agent overall, or one recommendation type)."""
+
+    overall_trust_score: float
+    overall_trust_lower_bound: float = Field(description="Overall with accuracy at its lower bound.")
+    accuracy_score: float
+    accuracy_lower_bound: float
+    accuracy_upper_bound: float
+    consistency_score: float
+    calibration_score: float
+    expected_calibration_error: float | None
+    stability_score: float
+    timeliness_score: float
+    reliability_score: float
+    confidence_factor: float
+    approval_rate: float | None
+    avg_quality_score: float | None
+    avg_latency_ms: float | None
+    brier_score: float | None
+    trend: TrendName
+    recent_success_rate: float | None
+    baseline_success_rate: float | None
+    recommendation_strength: StrengthName
+    provisional: bool = Field(description="Fewer evaluations than the publication minimum.")
+    evidence: TrustEvidence
+
+
+class TrustScoreResponse(TrustDimensions):
+    """The seed's Trust Score Response, with the counts, interval and calibration behind it."""
+
+    workspace_id: str
+    agent_id: str
+    agent_name: str
+    accuracy_adjustment: float
+    consistency_adjustment: float
+    adjustments: int
+    calibration: list[CalibrationBinView]
+    by_type: dict[str, TrustDimensions]
+    computed_at: datetime
+
+
+class TrustScoreList(_Response):
+    workspace_id: str
+    items: list[TrustScoreResponse]
+    count: int
+
+
+class TrustSortKey(StrEnum):
+    OVERALL = "overall_trust_score"
+    LOWER_BOUND = "overall_trust_lower_bound"
+    ACCURACY = "accuracy_score"
+    AGENT_ID = "agent_id"
+
+
+class TrustAdjustmentResponse(_Response):
+    adjustment_id: str
+    accuracy_delta: float
+    consistency_delta: float
+    trust: TrustScoreResponse
+
+
+class DecisionBoostResponse(_Response):
+    workspace_id: str
+    agent_id: str
+    recommendation_type: str
+    decision_boost: float = Field(description="In [0.5, 1.5]; 1.0 without evidence.")
+    accuracy_score: float
+    confidence_factor: float
+    evaluated: int
+
+
+class RoutingMode(StrEnum):
+    EXPLORE = "explore"
+    EXPLOIT = "exploit"
+
+
+class RoutingRequest(_Request):
+    workspace_id: Identifier
+    recommendation_type: Slug
+    candidates: list[Identifier] = Field(min_length=1, max_length=MAX_ROUTING_CANDIDATES)
+    k: int = Field(default=1, ge=1)
+    mode: RoutingMode = RoutingMode.EXPLORE
+    correlation_id: CorrelationId | None = None
+
+    @model_validator(mode="after")
+    def _k_within_candidates(self) -> RoutingRequest:
+        if len(set(self.candidates)) != len(self.candidates):
+            raise ValueError("candidates must not repeat an agent")
+        if self.k > len(self.candidates):
+            raise ValueError("k cannot exceed the number of candidates")
+        return self
+
+
+class RoutedAgent(_Response):
+    agent_id: str
+    rank: int
+    score: float = Field(description="Thompson draw (explore) or accuracy lower bound (exploit).")
+    probability: float = Field(description="Probability the policy chooses this agent.")
+    expected_success: float
+
+
+class RoutingDecision(_Response):
+    decision_id: str
+    workspace_id: str
+    recommendation_type: str
+    mode: RoutingMode
+    chosen: list[RoutedAgent]
+    decided_at: datetime
+
+
+class TrustSnapshot(_Response):
+    computed_at: datetime
+    overall_trust_score: float
+    overall_trust_lower_bound: float
+    accuracy_score: float
+    consistency_score: float
+    timeliness_score: float
+    reliability_score: float
+    trend: TrendName
+    recommendation_strength: StrengthName
+    provisional: bool
+    evaluated: int
+
+
+class TrustHistory(_Response):
+    workspace_id: str
+    agent_id: str
+    items: list[TrustSnapshot] = Field(description="Newest first; one per trust-refresh run.")

@@ -42,6 +42,7 @@ from swarm_learning.config import Settings, get_settings
 from swarm_learning.errors import AlreadyEvaluatedError, InvalidRequestError, NotFoundError
 
 REC_SK = "RECOMMENDATION"
+ALL_SCOPE = "ALL"
 OUTCOME_SK = "OUTCOME"
 AGENT_SK = "AGENT"
 BY_AGENT = "by_agent"
@@ -51,7 +52,17 @@ BY_WORKSPACE_TIME = "by_workspace_time"
 BY_WORKSPACE = "by_workspace"
 
 _KEY_ATTRIBUTES = frozenset(
-    {"pk", "sk", "agent_pk", "agent_type_pk", "workflow_pk", "shard_pk", "workspace_pk", "expires_at"}
+    {
+        "pk",
+        "sk",
+        "agent_pk",
+        "agent_type_pk",
+        "workflow_pk",
+        "shard_pk",
+        "workspace_pk",
+        "expires_at",
+        "scope",
+    }
 )
 _TRANSACTION_ATTEMPTS = 5
 _MAX_PAGES_PER_REQUEST = 5
@@ -324,7 +335,8 @@ class LearningStore:
         names = {f"#c{i}": name for i, name in enumerate(counters)}
         values = {f":c{i}": value for i, value in enumerate(counters.values())}
         adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
-        expression = f"ADD {adds} SET expires_at = :exp"
+        expression = f"ADD {adds} SET expires_at = :exp, #scope = :scope"
+        names["#scope"] = "scope"
         shard = shard_of(recommendation_id, self._settings.workspace_shards)
         keys = [
             (_agent_pk(workspace_id, agent_id), _bucket_sk(day, None)),
@@ -338,7 +350,9 @@ class LearningStore:
                     "Key": serialize({"pk": pk, "sk": sk}),
                     "UpdateExpression": expression,
                     "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": serialize({**values, ":exp": expires_at}),
+                    "ExpressionAttributeValues": serialize(
+                        {**values, ":exp": expires_at, ":scope": _scope_of(sk) or ALL_SCOPE}
+                    ),
                 }
             }
             for pk, sk in keys
@@ -536,6 +550,158 @@ class LearningStore:
                 for b in buckets
             ]
 
+    def agent_scope_buckets(
+        self, workspace_id: str, agent_id: str, scope: str | None, *, first_day: date, last_day: date
+    ) -> list[Bucket]:
+        """One scope's day buckets: all types (``scope=None``) or one recommendation type."""
+        return list(
+            self._buckets(
+                _agent_pk(workspace_id, agent_id),
+                first_day=first_day,
+                last_day=last_day,
+                scope=scope or ALL_SCOPE,
+            )
+        )
+
+    def register_agent(self, workspace_id: str, agent_id: str, agent_name: str, *, now: datetime) -> bool:
+        """Create (or rename) the agent's directory entry; True when it did not exist."""
+        response = self._client.update_item(
+            TableName=self._statistics,
+            Key=serialize({"pk": _agent_pk(workspace_id, agent_id), "sk": AGENT_SK}),
+            UpdateExpression=(
+                "SET agent_name = :name, agent_id = :agent, workspace_pk = :ws, "
+                "first_seen_at = if_not_exists(first_seen_at, :now), "
+                "last_seen_at = if_not_exists(last_seen_at, :now), expires_at = :exp"
+            ),
+            ExpressionAttributeValues=serialize(
+                {
+                    ":name": agent_name,
+                    ":agent": agent_id,
+                    ":ws": f"WS#{workspace_id}",
+                    ":now": now.isoformat(),
+                    ":exp": _epoch(now + timedelta(days=self._settings.retention_days)),
+                }
+            ),
+            ReturnValues="UPDATED_OLD",
+        )
+        return "agent_id" not in response.get("Attributes", {})
+
+    def list_agents(self, workspace_id: str) -> list[dict[str, Any]]:
+        """Every agent of the workspace (its directory entries, through the sparse index)."""
+        agents: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self._statistics,
+            "IndexName": BY_WORKSPACE,
+            "KeyConditionExpression": "workspace_pk = :ws",
+            "ExpressionAttributeValues": serialize({":ws": f"WS#{workspace_id}"}),
+        }
+        while True:
+            response = self._client.query(**request)
+            agents.extend(self._strip(deserialize(i)) for i in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return agents
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def record_adjustment(self, workspace_id: str, agent_id: str, adjustment: Mapping[str, Any]) -> None:
+        """Keep a manual trust adjustment and add it to the agent's running totals, atomically.
+
+        The evidence (the buckets) is never touched; 404 when the agent is unknown.
+        """
+        at: datetime = adjustment["adjusted_at"]
+        pk = _agent_pk(workspace_id, agent_id)
+        item = {
+            **adjustment,
+            "adjusted_at": at.isoformat(),
+            "pk": pk,
+            "sk": f"ADJ#{adjustment['adjustment_id']}",
+            "expires_at": _epoch(at + timedelta(days=self._settings.retention_days)),
+        }
+        try:
+            self._transact(
+                [
+                    {
+                        "Update": {
+                            "TableName": self._statistics,
+                            "Key": serialize({"pk": pk, "sk": AGENT_SK}),
+                            "UpdateExpression": "ADD adj_accuracy :a, adj_consistency :c, adjustments :one",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": serialize(
+                                {
+                                    ":a": adjustment["accuracy_delta"],
+                                    ":c": adjustment["consistency_delta"],
+                                    ":one": 1,
+                                }
+                            ),
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._statistics,
+                            "Item": serialize(item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except _ConditionFailed:
+            raise NotFoundError(f"agent {agent_id} not found", field="agent_id") from None
+
+    def put_trust_snapshot(self, workspace_id: str, agent_id: str, snapshot: Mapping[str, Any]) -> None:
+        """Store a refresh's scores (keyed by the run's time, so a re-run overwrites, not adds)."""
+        at: datetime = snapshot["computed_at"]
+        self._client.put_item(
+            TableName=self._statistics,
+            Item=serialize(
+                {
+                    **snapshot,
+                    "computed_at": at.isoformat(),
+                    "pk": _agent_pk(workspace_id, agent_id),
+                    "sk": f"TRUST#{at.isoformat()}",
+                    "expires_at": _epoch(at + timedelta(days=self._settings.trust_history_days)),
+                }
+            ),
+        )
+
+    def trust_history(self, workspace_id: str, agent_id: str, *, limit: int) -> list[dict[str, Any]]:
+        response = self._client.query(
+            TableName=self._statistics,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialize(
+                {":pk": _agent_pk(workspace_id, agent_id), ":prefix": "TRUST#"}
+            ),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [self._strip(deserialize(i)) for i in response["Items"]]
+
+    def iter_all_agents(self) -> Iterator[dict[str, Any]]:
+        """Every agent of every workspace: a scan of the sparse directory index, for background
+        jobs only (the index holds one small entry per agent, nothing else)."""
+        request: dict[str, Any] = {"TableName": self._statistics, "IndexName": BY_WORKSPACE}
+        while True:
+            response = self._client.scan(**request)
+            for raw in response["Items"]:
+                item = deserialize(raw)
+                yield {"workspace_id": item["workspace_pk"].removeprefix("WS#"), **self._strip(item)}
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def log_routing_decision(self, decision: Mapping[str, Any]) -> None:
+        at: datetime = decision["decided_at"]
+        self._client.put_item(
+            TableName=self._settings.decisions_table,
+            Item=serialize(
+                {
+                    **decision,
+                    "decided_at": at.isoformat(),
+                    "pk": f"WS#{decision['workspace_id']}#DECISION#{decision['decision_id']}",
+                    "expires_at": _epoch(at + timedelta(days=self._settings.retention_days)),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
     def count_agents(self, workspace_id: str) -> int:
         total, start = 0, None
         while True:
@@ -554,14 +720,23 @@ class LearningStore:
             if not start:
                 return total
 
-    def _buckets(self, pk: str, *, first_day: date, last_day: date) -> Iterator[Bucket]:
+    def _buckets(
+        self, pk: str, *, first_day: date, last_day: date, scope: str | None = None
+    ) -> Iterator[Bucket]:
+        values: dict[str, Any] = {
+            ":pk": pk,
+            ":lo": f"DAY#{first_day.isoformat()}",
+            ":hi": f"DAY#{last_day.isoformat()}#~",
+        }
         request: dict[str, Any] = {
             "TableName": self._statistics,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": serialize(
-                {":pk": pk, ":lo": f"DAY#{first_day.isoformat()}", ":hi": f"DAY#{last_day.isoformat()}#~"}
-            ),
         }
+        if scope is not None:
+            request["FilterExpression"] = "#scope = :scope"
+            request["ExpressionAttributeNames"] = {"#scope": "scope"}
+            values[":scope"] = scope
+        request["ExpressionAttributeValues"] = serialize(values)
         while True:
             response = self._client.query(**request)
             for raw in response["Items"]:

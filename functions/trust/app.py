@@ -1,0 +1,98 @@
+"""Trust function: register agents, manual trust updates, and routing decisions."""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
+from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
+from swarm_learning.models import (
+    InitializeTrustRequest,
+    RoutingDecision,
+    RoutingRequest,
+    TrustAdjustmentResponse,
+    TrustScoreResponse,
+    TrustScoreUpdate,
+)
+from swarm_learning.trust_service import get_trust_service
+
+app = APIGatewayRestResolver(
+    enable_validation=True,
+    # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
+    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+)
+register_error_handlers(app)
+
+AgentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]
+
+
+@app.post(
+    f"{API_PREFIX}/trust-scores",
+    summary="Initialize an agent's trust score (register the agent)",
+    description="Idempotent: 201 when the agent is new, 200 when it was already known (its name is updated).",
+    responses={201: {"description": "Registered"}, **ERROR_RESPONSES},
+    tags=["Trust scoring"],
+)
+def initialize_trust_score(
+    request: Annotated[InitializeTrustRequest, Body()],
+) -> Response[TrustScoreResponse]:
+    trust, created = get_trust_service().initialize(request)
+    if created:
+        metrics.add_metric(name="AgentsRegistered", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON, body=trust
+    )
+
+
+@app.post(
+    f"{API_PREFIX}/trust-scores/<agent_id>/adjustments",
+    summary="Manual trust update (the seed's TrustScoreUpdate)",
+    description=(
+        "`delta = learning_rate * (outcome_quality_score / 100 - 0.5 + impact)` for accuracy and "
+        "consistency, each bounded by the learning rate, all adjustments together by ±0.25; recorded "
+        "with its reason; the evidence is never rewritten."
+    ),
+    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    tags=["Trust scoring"],
+)
+def adjust_trust_score(
+    agent_id: AgentId, update: Annotated[TrustScoreUpdate, Body()]
+) -> TrustAdjustmentResponse:
+    adjusted = get_trust_service().adjust(agent_id, update)
+    logger.info("trust adjusted", extra={"agent_id": agent_id, "adjustment_id": adjusted.adjustment_id})
+    metrics.add_metric(name="TrustAdjustments", unit=MetricUnit.Count, value=1)
+    return adjusted
+
+
+@app.post(
+    f"{API_PREFIX}/routing/select",
+    summary="Choose agents for a task (Thompson sampling over trust posteriors)",
+    description=(
+        "Draws each candidate's success rate for the recommendation type from its Beta posterior "
+        "and picks the k highest (`explore`), or the k best lower bounds (`exploit`). Each choice "
+        "carries the probability that the policy picks it; the decision is logged under its id."
+    ),
+    responses={**ERROR_RESPONSES},
+    tags=["Routing"],
+)
+def select_agents(request: Annotated[RoutingRequest, Body()]) -> RoutingDecision:
+    if request.correlation_id:
+        logger.set_correlation_id(request.correlation_id)
+    decision = get_trust_service().route(request)
+    logger.info(
+        "routing decision",
+        extra={"decision_id": decision.decision_id, "chosen": [c.agent_id for c in decision.chosen]},
+    )
+    metrics.add_metric(name="RoutingDecisions", unit=MetricUnit.Count, value=1)
+    return decision
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,45 @@
+"""Trust-refresh function (every 6 hours): recompute every agent's trust and keep a snapshot."""
+
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from swarm_learning.api.observability import logger, metrics, tracer
+from swarm_learning.trust_service import get_trust_service
+
+
+def _run_time(event: dict) -> datetime:
+    """The schedule's own time, so a retried run overwrites its snapshots instead of adding more."""
+    scheduled = event.get("time")
+    if isinstance(scheduled, str):
+        return datetime.fromisoformat(scheduled.replace("Z", "+00:00"))
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@logger.inject_lambda_context(log_event=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    run_at = _run_time(event)
+    started = datetime.now(UTC)
+    try:
+        refreshed = get_trust_service().refresh_all(run_at)
+    except Exception:
+        logger.exception("trust refresh failed", extra={"run_at": run_at.isoformat()})
+        metrics.add_metric(name="TrustRefreshFailures", unit=MetricUnit.Count, value=1)
+        raise  # the schedule retries, then sends the event to the dead-letter queue
+    agents = sum(refreshed.values())
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    metrics.add_metric(name="TrustScoresRefreshed", unit=MetricUnit.Count, value=agents)
+    metrics.add_metric(name="TrustRefreshDuration", unit=MetricUnit.Seconds, value=seconds)
+    logger.info(
+        "trust refreshed",
+        extra={
+            "run_at": run_at.isoformat(),
+            "agents": agents,
+            "workspaces": len(refreshed),
+            "seconds": seconds,
+        },
+    )
+    return {"run_at": run_at.isoformat(), "agents": agents, "workspaces": len(refreshed)}

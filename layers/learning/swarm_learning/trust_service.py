@@ -1,0 +1,282 @@
+"""The seed's TrustScorer and the trust side of LearningIntegration, over ``LearningStore``."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from ulid import ULID
+
+from swarm_learning import routing, trust
+from swarm_learning.config import Settings, get_settings
+from swarm_learning.errors import NotFoundError
+from swarm_learning.models import (
+    DecisionBoostResponse,
+    InitializeTrustRequest,
+    RoutedAgent,
+    RoutingDecision,
+    RoutingRequest,
+    TrustAdjustmentResponse,
+    TrustDimensions,
+    TrustHistory,
+    TrustScoreList,
+    TrustScoreResponse,
+    TrustScoreUpdate,
+    TrustSnapshot,
+    TrustSortKey,
+)
+from swarm_learning.storage import Bucket, LearningStore, get_store
+from swarm_learning.tracking import Clock, utcnow
+
+# A manual update moves a dimension by at most the learning rate; all of them together by at most
+# this much, so adjustments can correct a score but never replace the evidence.
+MAX_TOTAL_ADJUSTMENT = 0.25
+_PARALLEL_READS = 16
+
+
+def _days(buckets: Iterable[Bucket]) -> list[trust.DayCounters]:
+    return [trust.DayCounters(b.day, b.counters) for b in buckets]
+
+
+def _dimensions(score: trust.TrustScore) -> dict[str, Any]:
+    fields = asdict(score)
+    fields.pop("calibration")
+    fields.pop("posterior_alpha")
+    fields.pop("posterior_beta")
+    return fields
+
+
+def _clip(value: float, bound: float) -> float:
+    return min(max(value, -bound), bound)
+
+
+class TrustService:
+    def __init__(
+        self,
+        store: LearningStore,
+        settings: Settings,
+        config: trust.TrustConfig | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._config = config or trust.TrustConfig()
+        self._clock = clock
+
+    def _window(self, today: date) -> tuple[date, date]:
+        return today - timedelta(days=self._settings.retention_days - 1), today
+
+    # ---- scores ------------------------------------------------------------------------------
+    def _score(self, workspace_id: str, entry: dict[str, Any], now: datetime) -> TrustScoreResponse:
+        today = now.date()
+        first, last = self._window(today)
+        buckets = self._store.agent_buckets(workspace_id, entry["agent_id"], first_day=first, last_day=last)
+        accuracy_adj = _clip(float(entry.get("adj_accuracy", 0.0)), MAX_TOTAL_ADJUSTMENT)
+        consistency_adj = _clip(float(entry.get("adj_consistency", 0.0)), MAX_TOTAL_ADJUSTMENT)
+        overall = trust.score(
+            _days(b for b in buckets if b.recommendation_type is None),
+            today,
+            self._config,
+            accuracy_adjustment=accuracy_adj,
+            consistency_adjustment=consistency_adj,
+        )
+        types = sorted({b.recommendation_type for b in buckets if b.recommendation_type is not None})
+        by_type = {
+            rtype: TrustDimensions.model_validate(
+                _dimensions(
+                    trust.score(
+                        _days(b for b in buckets if b.recommendation_type == rtype), today, self._config
+                    )
+                )
+            )
+            for rtype in types
+        }
+        return TrustScoreResponse.model_validate(
+            {
+                **_dimensions(overall),
+                "workspace_id": workspace_id,
+                "agent_id": entry["agent_id"],
+                "agent_name": entry["agent_name"],
+                "accuracy_adjustment": accuracy_adj,
+                "consistency_adjustment": consistency_adj,
+                "adjustments": int(entry.get("adjustments", 0)),
+                "calibration": [asdict(b) for b in overall.calibration],
+                "by_type": by_type,
+                "computed_at": now,
+            }
+        )
+
+    def get(self, workspace_id: str, agent_id: str) -> TrustScoreResponse:
+        entry = self._store.agent_directory_entry(workspace_id, agent_id)
+        if entry is None:
+            raise NotFoundError(f"agent {agent_id} not found", field="agent_id")
+        return self._score(workspace_id, entry, self._clock())
+
+    def list(
+        self,
+        workspace_id: str,
+        *,
+        min_trust: float | None = None,
+        sort_by: TrustSortKey = TrustSortKey.OVERALL,
+        descending: bool = True,
+    ) -> TrustScoreList:
+        """Every agent's trust; ``min_trust`` (the seed's get_trusted_agents) is judged on the
+        lower bound, so thin evidence does not pass for trust."""
+        now = self._clock()
+        agents = self._store.list_agents(workspace_id)
+        with ThreadPoolExecutor(max_workers=_PARALLEL_READS) as pool:
+            scores = list(pool.map(lambda entry: self._score(workspace_id, entry, now), agents))
+        if min_trust is not None:
+            scores = [s for s in scores if s.overall_trust_lower_bound >= min_trust]
+        scores.sort(key=lambda s: getattr(s, sort_by.value), reverse=descending)
+        return TrustScoreList(workspace_id=workspace_id, items=scores, count=len(scores))
+
+    def initialize(self, request: InitializeTrustRequest) -> tuple[TrustScoreResponse, bool]:
+        """The seed's initialize_trust_score: register the agent (idempotent); True if new."""
+        now = self._clock()
+        created = self._store.register_agent(
+            request.workspace_id, request.agent_id, request.agent_name, now=now
+        )
+        return self.get(request.workspace_id, request.agent_id), created
+
+    def adjust(self, agent_id: str, update: TrustScoreUpdate) -> TrustAdjustmentResponse:
+        """The seed's update_trust_score: ``delta = learning_rate * (quality_factor + impact)``
+        with ``quality_factor = overall_quality / 100 - 0.5``, each delta bounded by the learning
+        rate and recorded with its reason."""
+        now = self._clock()
+        quality_factor = update.outcome_quality_score / 100 - 0.5
+        rate = update.learning_rate
+        accuracy_delta = _clip(rate * (quality_factor + update.accuracy_impact), rate)
+        consistency_delta = _clip(rate * (quality_factor + update.consistency_impact), rate)
+        adjustment_id = "adj_" + str(ULID.from_datetime(now))
+        self._store.record_adjustment(
+            update.workspace_id,
+            agent_id,
+            {
+                "adjustment_id": adjustment_id,
+                "recommendation_id": update.recommendation_id,
+                "outcome_quality_score": update.outcome_quality_score,
+                "accuracy_impact": update.accuracy_impact,
+                "consistency_impact": update.consistency_impact,
+                "learning_rate": rate,
+                "accuracy_delta": accuracy_delta,
+                "consistency_delta": consistency_delta,
+                "reason": update.reason,
+                "adjusted_at": now,
+            },
+        )
+        return TrustAdjustmentResponse(
+            adjustment_id=adjustment_id,
+            accuracy_delta=accuracy_delta,
+            consistency_delta=consistency_delta,
+            trust=self.get(update.workspace_id, agent_id),
+        )
+
+    def _type_score(
+        self, workspace_id: str, agent_id: str, recommendation_type: str, today: date
+    ) -> trust.TrustScore:
+        first, last = self._window(today)
+        buckets = self._store.agent_scope_buckets(
+            workspace_id, agent_id, recommendation_type, first_day=first, last_day=last
+        )
+        return trust.score(_days(buckets), today, self._config)
+
+    def decision_boost(
+        self, workspace_id: str, agent_id: str, recommendation_type: str
+    ) -> DecisionBoostResponse:
+        """The seed's get_agent_decision_boost, from the agent's trust for that type."""
+        score = self._type_score(workspace_id, agent_id, recommendation_type, self._clock().date())
+        return DecisionBoostResponse(
+            workspace_id=workspace_id,
+            agent_id=agent_id,
+            recommendation_type=recommendation_type,
+            decision_boost=trust.decision_boost(score, self._config),
+            accuracy_score=score.accuracy_score,
+            confidence_factor=score.confidence_factor,
+            evaluated=score.evidence.evaluated,
+        )
+
+    # ---- routing -----------------------------------------------------------------------------
+    def route(self, request: RoutingRequest) -> RoutingDecision:
+        now = self._clock()
+        today = now.date()
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(request.candidates))) as pool:
+            scores: Sequence[trust.TrustScore] = list(
+                pool.map(
+                    lambda agent: self._type_score(
+                        request.workspace_id, agent, request.recommendation_type, today
+                    ),
+                    request.candidates,
+                )
+            )
+        candidates = [
+            routing.Candidate(agent, s.posterior_alpha, s.posterior_beta, s.accuracy_lower_bound)
+            for agent, s in zip(request.candidates, scores, strict=True)
+        ]
+        decision_id = "dec_" + str(ULID.from_datetime(now))
+        # Seeded by the decision id: the logged decision can be replayed exactly.
+        rng = random.Random(decision_id)  # noqa: S311 - sampling, not secrets
+        choices = routing.select(candidates, request.k, rng, mode=routing.RoutingMode(request.mode.value))
+        decision = RoutingDecision(
+            decision_id=decision_id,
+            workspace_id=request.workspace_id,
+            recommendation_type=request.recommendation_type,
+            mode=request.mode,
+            chosen=[RoutedAgent(**asdict(c)) for c in choices],
+            decided_at=now,
+        )
+        self._store.log_routing_decision(
+            {
+                **decision.model_dump(mode="json", exclude={"decided_at"}),
+                "decided_at": now,
+                "candidates": [asdict(c) for c in candidates],
+                "correlation_id": request.correlation_id,
+            }
+        )
+        return decision
+
+    # ---- the refresh job ---------------------------------------------------------------------
+    def refresh_all(self, run_at: datetime) -> dict[str, int]:
+        """Recompute every agent's trust and store a snapshot per agent (the trust-refresh job)."""
+        refreshed: dict[str, int] = {}
+        for entry in self._store.iter_all_agents():
+            workspace_id = entry["workspace_id"]
+            full = self._store.agent_directory_entry(workspace_id, entry["agent_id"]) or entry
+            score = self._score(workspace_id, full, run_at)
+            self._store.put_trust_snapshot(
+                workspace_id,
+                entry["agent_id"],
+                {
+                    **score.model_dump(mode="json", exclude={"computed_at", "calibration"}),
+                    "computed_at": run_at,
+                },
+            )
+            refreshed[workspace_id] = refreshed.get(workspace_id, 0) + 1
+        return refreshed
+
+    def history(self, workspace_id: str, agent_id: str, *, limit: int) -> TrustHistory:
+        """The refresh job's snapshots, newest first (for trends and charts)."""
+        if self._store.agent_directory_entry(workspace_id, agent_id) is None:
+            raise NotFoundError(f"agent {agent_id} not found", field="agent_id")
+        snapshots = self._store.trust_history(workspace_id, agent_id, limit=limit)
+        fields = set(TrustSnapshot.model_fields) - {"evaluated"}
+        return TrustHistory(
+            workspace_id=workspace_id,
+            agent_id=agent_id,
+            items=[
+                TrustSnapshot.model_validate(
+                    {**{k: s[k] for k in fields}, "evaluated": s["evidence"]["evaluated"]}
+                )
+                for s in snapshots
+            ],
+        )
+
+
+@cache
+def get_trust_service() -> TrustService:
+    return TrustService(get_store(), get_settings())
