@@ -8,13 +8,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.observability import logger, metrics, tracer
 from swarm_learning.trust_service import get_trust_service
 
+REFRESH_PERIOD_HOURS = 6
+
 
 def _run_time(event: dict) -> datetime:
-    """The schedule's own time, so a retried run overwrites its snapshots instead of adding more."""
+    """The schedule's own time (``<aws.scheduler.scheduled-time>`` in the template's input), so a
+    retried run overwrites its snapshots instead of adding more; invoked by hand, the start of the
+    current 6-hour period."""
     scheduled = event.get("time")
     if isinstance(scheduled, str):
         return datetime.fromisoformat(scheduled.replace("Z", "+00:00"))
-    return datetime.now(UTC).replace(microsecond=0)
+    now = datetime.now(UTC)
+    return now.replace(hour=now.hour - now.hour % REFRESH_PERIOD_HOURS, minute=0, second=0, microsecond=0)
 
 
 @logger.inject_lambda_context(log_event=True)

@@ -20,11 +20,23 @@ EXPECTED_STATUS = {
     "list_agent_recommendations": 200,
     "get_agent_stats": 200,
     "get_workspace_stats": 200,
+    "initialize_trust_score": 201,
+    "adjust_trust_score": 200,
+    "select_agents": 200,
+    "get_trust_score": 200,
+    "list_trust_scores": 200,
+    "get_trust_history": 200,
+    "get_decision_boost": 200,
 }
+# Scheduled events: the function each one is for.
+SCHEDULED = {"trust_refresh_scheduled": "TrustRefreshFunction"}
+
+
+API_EVENT_FILES = [f for f in EVENT_FILES if f.stem not in SCHEDULED]
 
 
 def test_every_event_has_an_expectation() -> None:
-    assert {f.stem for f in EVENT_FILES} == set(EXPECTED_STATUS)
+    assert {f.stem for f in EVENT_FILES} == set(EXPECTED_STATUS) | set(SCHEDULED)
 
 
 def _seed_from(api: Api) -> str:
@@ -34,10 +46,14 @@ def _seed_from(api: Api) -> str:
     return json.loads(response["body"])["recommendation_id"]
 
 
-@pytest.mark.parametrize("event_file", EVENT_FILES, ids=lambda f: f.stem)
+@pytest.mark.parametrize("event_file", API_EVENT_FILES, ids=lambda f: f.stem)
 def test_event_invokes_its_function(api: Api, event_file) -> None:
     event = json.loads(event_file.read_text())
-    if event_file.stem not in {"track_recommendation", "track_recommendation_idempotent"}:
+    if event_file.stem not in {
+        "track_recommendation",
+        "track_recommendation_idempotent",
+        "initialize_trust_score",
+    }:
         recommendation_id = _seed_from(api)
         # The sample names a fixed id; substitute the one the store minted.
         event = json.loads(json.dumps(event).replace(SAMPLE_RECOMMENDATION_ID, recommendation_id))
@@ -67,3 +83,10 @@ def test_event_invokes_its_function(api: Api, event_file) -> None:
         assert body["overall"]["counts"]["tracked"] == 1
     elif event_file.stem == "get_workspace_stats":
         assert body["agents"] == 1
+
+
+def test_scheduled_trust_refresh_event_refreshes_every_agent(api: Api) -> None:
+    _seed_from(api)
+    event = json.loads((EVENTS_DIR / "trust_refresh_scheduled.json").read_text())
+    result = api.functions.invoke("TrustRefreshFunction", event)
+    assert result == {"run_at": "2026-11-24T06:00:00+00:00", "agents": 1, "workspaces": 1}

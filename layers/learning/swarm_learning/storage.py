@@ -582,7 +582,7 @@ class LearningStore:
                     ":exp": _epoch(now + timedelta(days=self._settings.retention_days)),
                 }
             ),
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",
         )
         return "agent_id" not in response.get("Attributes", {})
 
