@@ -83,11 +83,12 @@ def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]
 
 def reset_process_state() -> None:
     """Forget cached settings, clients and stores (between tests, or after changing env)."""
-    from swarm_learning import config, storage, tracking
+    from swarm_learning import config, storage, tracking, trust_service
 
     config.get_settings.cache_clear()
     storage.get_store.cache_clear()
     tracking.get_tracker.cache_clear()
+    trust_service.get_trust_service.cache_clear()
     for module in list(sys.modules.values()):
         if module is not None and module.__name__.startswith("function_"):
             for value in vars(module).values():

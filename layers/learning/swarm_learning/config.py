@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Settings(BaseModel):
@@ -31,10 +31,30 @@ class Settings(BaseModel):
 
     idempotency_ttl_seconds: int = Field(default=3600, ge=60, alias="IDEMPOTENCY_TTL_SECONDS")
 
+    # Trust model (docs/trust.md).
+    trust_prior_alpha: float = Field(default=1.0, gt=0, alias="TRUST_PRIOR_ALPHA")
+    trust_prior_beta: float = Field(default=1.0, gt=0, alias="TRUST_PRIOR_BETA")
+    trust_half_life_days: float = Field(default=30.0, gt=0, alias="TRUST_HALF_LIFE_DAYS")
+    trust_weights: tuple[float, float, float, float] = Field(
+        default=(0.40, 0.25, 0.15, 0.20),
+        alias="TRUST_WEIGHTS",
+        description="accuracy, consistency, timeliness, reliability; comma-separated, summing to 1",
+    )
+    trust_confidence_k: float = Field(default=10.0, gt=0, alias="TRUST_CONFIDENCE_K")
+    trust_latency_target_ms: float = Field(default=30_000.0, gt=0, alias="TRUST_LATENCY_TARGET_MS")
+    trust_min_sample: int = Field(default=10, ge=0, alias="TRUST_MIN_SAMPLE")
+
+    @field_validator("trust_weights", mode="before")
+    @classmethod
+    def _parse_weights(cls, value: object) -> object:
+        return tuple(float(part) for part in value.split(",")) if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:
         if self.outcome_partial_min > self.outcome_approved_min:
             raise ValueError("OUTCOME_PARTIAL_MIN must not exceed OUTCOME_APPROVED_MIN")
+        if any(w < 0 for w in self.trust_weights) or abs(sum(self.trust_weights) - 1) > 1e-6:
+            raise ValueError("TRUST_WEIGHTS must be four non-negative weights summing to 1")
         return self
 
 

@@ -277,6 +277,21 @@ class TrustService:
         )
 
 
+def trust_config(settings: Settings) -> trust.TrustConfig:
+    """The trust model's tunables from the environment (defaults in docs/trust.md)."""
+    accuracy, consistency, timeliness, reliability = settings.trust_weights
+    return trust.TrustConfig(
+        prior_alpha=settings.trust_prior_alpha,
+        prior_beta=settings.trust_prior_beta,
+        half_life_days=settings.trust_half_life_days,
+        weights=trust.TrustWeights(accuracy, consistency, timeliness, reliability),
+        confidence_k=settings.trust_confidence_k,
+        latency_target_ms=settings.trust_latency_target_ms,
+        min_sample=settings.trust_min_sample,
+    )
+
+
 @cache
 def get_trust_service() -> TrustService:
-    return TrustService(get_store(), get_settings())
+    settings = get_settings()
+    return TrustService(get_store(), settings, trust_config(settings))
