@@ -57,6 +57,21 @@ def _invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _job(args: argparse.Namespace) -> int:
+    import json as json_module
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{args.url}/_local/jobs/{args.job}", method="POST", data=b"")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310 - local URL
+            print(json_module.dumps(json_module.loads(response.read()), indent=2))
+            return 0
+    except urllib.error.HTTPError as error:
+        print(error.read().decode(), file=sys.stderr)
+        return 1
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from localdev.openapi import OPENAPI_FILE, openapi_document
 
@@ -98,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("function", help="logical id in template.yaml, e.g. TrackFunction")
     invoke.add_argument("-e", "--event", required=True, help="event JSON file, e.g. events/track.json")
     invoke.set_defaults(run=_invoke)
+
+    job = commands.add_parser("job", help="run a scheduled job now on a running local server")
+    job.add_argument("job", help="job name, e.g. trust-refresh")
+    job.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+    job.set_defaults(run=_job)
 
     openapi = commands.add_parser("openapi", help="write docs/openapi.json from the handlers")
     openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,6 +97,11 @@ def reset_process_state() -> None:
                     value.cache_clear()
 
 
+def _job_name(logical_id: str) -> str:
+    words = re.findall(r"[A-Z][a-z0-9]*", logical_id.removesuffix("Function"))
+    return "-".join(w.lower() for w in words)
+
+
 @dataclass
 class LocalFunctions:
     """The template's functions, loaded and invokable in-process."""
@@ -109,6 +115,18 @@ class LocalFunctions:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         context = LocalLambdaContext(function_name=logical_id)
         return self.handler(logical_id)(event, context)
+
+    def jobs(self) -> dict[str, str]:
+        """Scheduled functions by job name: ``TrustRefreshFunction`` -> ``trust-refresh``."""
+        return {_job_name(s.logical_id): s.logical_id for s in self.specs if s.schedules}
+
+    def run_job(self, job: str, event: dict[str, Any] | None = None) -> Any:
+        """Invoke a scheduled function now, as its schedule would (``time`` = now)."""
+        logical_id = self.jobs()[job]
+        from datetime import UTC, datetime
+
+        scheduled = {"job": job.replace("-", "_"), "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return self.invoke(logical_id, {**scheduled, **(event or {})})
 
     def route(self, method: str, path: str) -> tuple[tpl.FunctionSpec, tpl.Route, dict[str, str]] | None:
         """The function serving ``method path``; literal segments win over parameters, as in

@@ -21,6 +21,7 @@ from localdev.runtime import LocalFunctions
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000  # the port `sam local start-api` uses, so URLs carry over
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+JOBS_PATH = "/_local/jobs/"  # local-only: run a scheduled function now
 
 log = logging.getLogger("localdev.server")
 
@@ -70,6 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Too Long"})
             return
         body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+        if url.path.startswith(JOBS_PATH):
+            self._run_job(url.path.removeprefix(JOBS_PATH))
+            return
         found = self.server.functions.route(self.command, url.path)
         if found is None:
             # What API Gateway answers for a path or method it has no resource for.
@@ -94,6 +98,25 @@ class _Handler(BaseHTTPRequestHandler):
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
         self._send(result["statusCode"], result.get("body") or "", headers)
+
+    def _run_job(self, job: str) -> None:
+        """Local-only: run a scheduled function now (not part of the deployed API)."""
+        jobs = self.server.functions.jobs()
+        if self.command != "POST" or job not in jobs:
+            self._send(HTTPStatus.NOT_FOUND, {"message": f"unknown job {job!r}", "jobs": sorted(jobs)})
+            return
+        output = io.StringIO()
+        with self.server.invoke_lock, redirect_stdout(output):
+            try:
+                result = self.server.functions.run_job(job)
+                status = HTTPStatus.OK
+            except Exception as error:  # the job's failure is the answer, as Lambda would report it
+                result, status = (
+                    {"errorType": type(error).__name__, "errorMessage": str(error)},
+                    HTTPStatus.BAD_GATEWAY,
+                )
+        _forward(output.getvalue(), quiet=self.server.quiet)
+        self._send(status, {"job": job, "result": result})
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = (body if isinstance(body, str) else json.dumps(body)).encode()

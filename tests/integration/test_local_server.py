@@ -71,3 +71,13 @@ def test_paths_the_api_does_not_define_answer_like_api_gateway(server: LocalApiS
     assert body == {"message": "Missing Authentication Token"}
     status, _ = _request(server, "DELETE", "/api/v1/learning/stats")
     assert status == 403
+
+
+def test_scheduled_jobs_run_on_demand(server: LocalApiServer) -> None:
+    _request(server, "POST", "/api/v1/learning/recommendations/track", recommendation())
+    status, body = _request(server, "POST", "/_local/jobs/trust-refresh")
+    assert status == 200
+    assert body["result"]["agents"] == 1
+    status, body = _request(server, "POST", "/_local/jobs/nope")
+    assert status == 404
+    assert "trust-refresh" in body["jobs"]

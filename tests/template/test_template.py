@@ -131,3 +131,44 @@ def test_outputs_name_the_api_and_every_table() -> None:
     assert "ApiUrl" in outputs
     for table in TABLES:
         assert outputs[f"{table}Name"]["Value"] == {"Ref": table}
+
+
+SCHEDULED = {
+    name: event["Properties"]
+    for name, function in FUNCTIONS.items()
+    for event in function["Properties"].get("Events", {}).values()
+    if event["Type"] == "ScheduleV2"
+}
+
+
+def test_trust_refresh_runs_every_six_hours() -> None:
+    assert SCHEDULED["TrustRefreshFunction"]["ScheduleExpression"] == "rate(6 hours)"
+
+
+@pytest.mark.parametrize("function", sorted(SCHEDULED))
+def test_every_scheduled_function_has_retries_and_a_dead_letter_queue(function: str) -> None:
+    schedule = SCHEDULED[function]
+    assert schedule["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert "Arn" in schedule["DeadLetterConfig"]
+    assert "<aws.scheduler.scheduled-time>" in schedule["Input"]  # names the run: re-runs overwrite
+    props = FUNCTIONS[function]["Properties"]
+    assert props["DeadLetterQueue"]["Type"] == "SQS"
+    assert props["EventInvokeConfig"]["MaximumRetryAttempts"] >= 1
+    queue = props["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+    assert RESOURCES[queue]["Type"] == "AWS::SQS::Queue"
+    assert schedule["DeadLetterConfig"]["Arn"] == props["DeadLetterQueue"]["TargetArn"]
+
+
+def test_trust_refresh_scans_only_the_sparse_agent_index() -> None:
+    for statement in _statements("TrustRefreshFunction"):
+        actions = statement["Action"]
+        if "dynamodb:Scan" in ([actions] if isinstance(actions, str) else actions):
+            assert statement["Resource"] == {"Fn::Sub": "${StatisticsTable.Arn}/index/by_workspace"}
+
+
+def test_trust_function_writes_only_statistics_and_decisions() -> None:
+    for statement in _statements("TrustFunction"):
+        assert statement["Resource"] in (
+            {"Fn::GetAtt": ["StatisticsTable", "Arn"]},
+            {"Fn::GetAtt": ["RoutingDecisionsTable", "Arn"]},
+        )
