@@ -243,11 +243,10 @@ class TrustService:
     # ---- the refresh job ---------------------------------------------------------------------
     def refresh_all(self, run_at: datetime) -> dict[str, int]:
         """Recompute every agent's trust and store a snapshot per agent (the trust-refresh job)."""
-        refreshed: dict[str, int] = {}
-        for entry in self._store.iter_all_agents():
+
+        def refresh(entry: dict[str, Any]) -> str:
             workspace_id = entry["workspace_id"]
-            full = self._store.agent_directory_entry(workspace_id, entry["agent_id"]) or entry
-            score = self._score(workspace_id, full, run_at)
+            score = self._score(workspace_id, entry, run_at)
             self._store.put_trust_snapshot(
                 workspace_id,
                 entry["agent_id"],
@@ -256,7 +255,12 @@ class TrustService:
                     "computed_at": run_at,
                 },
             )
-            refreshed[workspace_id] = refreshed.get(workspace_id, 0) + 1
+            return workspace_id
+
+        refreshed: dict[str, int] = {}
+        with ThreadPoolExecutor(max_workers=_PARALLEL_READS) as pool:
+            for workspace_id in pool.map(refresh, self._store.iter_all_agents()):
+                refreshed[workspace_id] = refreshed.get(workspace_id, 0) + 1
         return refreshed
 
     def history(self, workspace_id: str, agent_id: str, *, limit: int) -> TrustHistory:
