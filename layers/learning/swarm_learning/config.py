@@ -43,6 +43,7 @@ class Settings(BaseModel):
     trust_confidence_k: float = Field(default=10.0, gt=0, alias="TRUST_CONFIDENCE_K")
     trust_latency_target_ms: float = Field(default=30_000.0, gt=0, alias="TRUST_LATENCY_TARGET_MS")
     trust_min_sample: int = Field(default=10, ge=0, alias="TRUST_MIN_SAMPLE")
+    trust_trend_z: float = Field(default=3.0, gt=0, alias="TRUST_TREND_Z")
 
     @field_validator("trust_weights", mode="before")
     @classmethod

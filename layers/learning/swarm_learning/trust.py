@@ -68,10 +68,13 @@ class TrustConfig:
     calibration_share: float = 0.6  # of consistency; the rest is stability
     credible_level: float = 0.90  # two-sided; the lower bound is its lower end
     min_sample: int = 10  # fewer evaluations: the score is provisional
-    trend_recent_days: int = 7
+    trend_recent_days: int = 5
     trend_baseline_days: int = 21
     trend_min_difference: float = 0.05
-    trend_z: float = 1.96
+    # Read every refresh, the trend is many tests: z >= 3 keeps false alarms of a stable agent to
+    # ~3.5 % over 48 days while a drop from 0.8 to 0.4 is still flagged within ~40 outcomes
+    # (bench/trust_quality.py).
+    trend_z: float = 3.0
     strength_thresholds: tuple[float, float, float] = (0.4, 0.6, 0.8)  # moderate, strong, very strong
 
 

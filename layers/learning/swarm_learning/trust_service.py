@@ -292,6 +292,7 @@ def trust_config(settings: Settings) -> trust.TrustConfig:
         confidence_k=settings.trust_confidence_k,
         latency_target_ms=settings.trust_latency_target_ms,
         min_sample=settings.trust_min_sample,
+        trend_z=settings.trust_trend_z,
     )
 
 
