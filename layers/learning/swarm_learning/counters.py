@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from swarm_learning.models import ExecutionStatus, Outcome
+from swarm_learning.vocabulary import ExecutionStatus, Outcome
 
 CALIBRATION_BINS = 10
 

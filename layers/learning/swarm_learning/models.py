@@ -21,6 +21,14 @@ from pydantic import (
 )
 
 from swarm_learning.ids import RECOMMENDATION_ID_PATTERN
+from swarm_learning.vocabulary import (
+    ExecutionStatus,
+    Outcome,
+    RecommendationStatus,
+    RoutingMode,
+    Strength,
+    Trend,
+)
 
 # ---- limits (documented in docs/api.md) -------------------------------------------------------
 MAX_ID_LENGTH = 64
@@ -60,27 +68,6 @@ def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
 
 
 JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
-
-
-class RecommendationStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    PARTIAL = "partial"
-
-
-class Outcome(StrEnum):
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    PARTIAL = "partial"
-
-
-class ExecutionStatus(StrEnum):
-    """How producing the recommendation went; failures feed the reliability dimension."""
-
-    COMPLETED = "completed"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
 
 
 # defer_build: each function builds the validators of the models it uses, on first use, instead
@@ -334,19 +321,6 @@ MAX_ROUTING_CANDIDATES = 50
 MAX_ADJUSTMENT_REASON_CHARS = 1_000
 
 
-class TrendName(StrEnum):
-    IMPROVING = "improving"
-    DECLINING = "declining"
-    STABLE = "stable"
-
-
-class StrengthName(StrEnum):
-    WEAK = "weak"
-    MODERATE = "moderate"
-    STRONG = "strong"
-    VERY_STRONG = "very_strong"
-
-
 class InitializeTrustRequest(_Request):
     workspace_id: Identifier
     agent_id: Identifier
@@ -405,10 +379,10 @@ class TrustDimensions(_Response):
     avg_quality_score: float | None
     avg_latency_ms: float | None
     brier_score: float | None
-    trend: TrendName
+    trend: Trend
     recent_success_rate: float | None
     baseline_success_rate: float | None
-    recommendation_strength: StrengthName
+    recommendation_strength: Strength
     provisional: bool = Field(description="Fewer evaluations than the publication minimum.")
     evidence: TrustEvidence
 
@@ -457,11 +431,6 @@ class DecisionBoostResponse(_Response):
     evaluated: int
 
 
-class RoutingMode(StrEnum):
-    EXPLORE = "explore"
-    EXPLOIT = "exploit"
-
-
 class RoutingRequest(_Request):
     workspace_id: Identifier
     recommendation_type: Slug
@@ -504,8 +473,8 @@ class TrustSnapshot(_Response):
     consistency_score: float
     timeliness_score: float
     reliability_score: float
-    trend: TrendName
-    recommendation_strength: StrengthName
+    trend: Trend
+    recommendation_strength: Strength
     provisional: bool
     evaluated: int
 

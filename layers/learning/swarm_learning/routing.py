@@ -12,15 +12,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+
+from swarm_learning.vocabulary import RoutingMode
 
 # Replays behind each choice's probability: standard error <= 0.5 / sqrt(500) ~ 0.022.
 PROPENSITY_DRAWS = 500
-
-
-class RoutingMode(StrEnum):
-    EXPLORE = "explore"
-    EXPLOIT = "exploit"
 
 
 @dataclass(frozen=True)

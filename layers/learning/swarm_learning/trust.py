@@ -23,24 +23,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 
 from swarm_learning.counters import CALIBRATION_BINS, add_counters
+from swarm_learning.vocabulary import Strength, Trend
 
 NEUTRAL = 0.5
-
-
-class Trend(StrEnum):
-    IMPROVING = "improving"
-    DECLINING = "declining"
-    STABLE = "stable"
-
-
-class Strength(StrEnum):
-    WEAK = "weak"
-    MODERATE = "moderate"
-    STRONG = "strong"
-    VERY_STRONG = "very_strong"
 
 
 @dataclass(frozen=True)

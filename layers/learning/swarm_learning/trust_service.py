@@ -221,7 +221,7 @@ class TrustService:
         decision_id = "dec_" + str(ULID.from_datetime(now))
         # Seeded by the decision id: the logged decision can be replayed exactly.
         rng = random.Random(decision_id)  # noqa: S311 - sampling, not secrets
-        choices = routing.select(candidates, request.k, rng, mode=routing.RoutingMode(request.mode.value))
+        choices = routing.select(candidates, request.k, rng, mode=request.mode)
         decision = RoutingDecision(
             decision_id=decision_id,
             workspace_id=request.workspace_id,

@@ -1,0 +1,42 @@
+"""The service's shared vocabularies, imported by the models and the domain maths alike."""
+
+from enum import StrEnum
+
+
+class RecommendationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PARTIAL = "partial"
+
+
+class Outcome(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PARTIAL = "partial"
+
+
+class ExecutionStatus(StrEnum):
+    """How producing the recommendation went; failures feed the reliability dimension."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+
+
+class Trend(StrEnum):
+    IMPROVING = "improving"
+    DECLINING = "declining"
+    STABLE = "stable"
+
+
+class Strength(StrEnum):
+    WEAK = "weak"
+    MODERATE = "moderate"
+    STRONG = "strong"
+    VERY_STRONG = "very_strong"
+
+
+class RoutingMode(StrEnum):
+    EXPLORE = "explore"
+    EXPLOIT = "exploit"
