@@ -211,3 +211,14 @@ def test_exploit_picks_the_best_lower_bounds() -> None:
 def test_k_outside_the_candidates_is_rejected() -> None:
     with pytest.raises(ValueError, match="k must be"):
         routing.select([routing.Candidate("a", 1, 1, 0)], 2, random.Random(0))
+
+
+def test_approval_posterior_pools_the_agents_record_and_counts_partials_as_misses() -> None:
+    nothing = trust.approval_posterior([], [], TODAY)
+    assert nothing.alpha / (nothing.alpha + nothing.beta) == pytest.approx(0.5)
+    strong_elsewhere = _uniform(40, Outcome.APPROVED)
+    new_type = trust.approval_posterior([], strong_elsewhere, TODAY)
+    assert new_type.alpha / (new_type.alpha + new_type.beta) > 0.7  # starts from its record
+    assert new_type.alpha + new_type.beta == pytest.approx(2 + trust.TrustConfig().routing_pooling_strength)
+    partials = trust.approval_posterior(_uniform(10, Outcome.PARTIAL), [], TODAY)
+    assert partials.alpha / (partials.alpha + partials.beta) < 0.5

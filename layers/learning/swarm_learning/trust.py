@@ -63,6 +63,12 @@ class TrustConfig:
     # (bench/trust_quality.py).
     trend_z: float = 3.0
     strength_thresholds: tuple[float, float, float] = (0.4, 0.6, 0.8)  # moderate, strong, very strong
+    # Routing keeps a longer memory than the reported score: the bandit re-explores by itself when
+    # posteriors widen, and forgetting fast costs reward on a steady swarm (bench/trust_quality.py).
+    routing_half_life_days: float = 90.0
+    # Pseudo-observations of the agent's all-types approval rate in the prior of each of its types:
+    # a new type starts from what the agent has shown elsewhere, not from nothing.
+    routing_pooling_strength: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -371,6 +377,41 @@ def score(
 
 
 # ---- decisions --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApprovalPosterior:
+    alpha: float
+    beta: float
+    lower_bound: float
+
+
+def approval_posterior(
+    type_days: Sequence[DayCounters],
+    agent_days: Sequence[DayCounters],
+    today: date,
+    config: TrustConfig | None = None,
+) -> ApprovalPosterior:
+    """The posterior routing samples from for one agent and type.
+
+    ``Beta(a + approved, b + evaluated - approved)`` over the type's decayed counts (half-life
+    ``routing_half_life_days``), where the prior ``(a, b)`` adds ``routing_pooling_strength``
+    pseudo-observations at the agent's all-types approval rate (``agent_days``: its all-types
+    buckets) — partial pooling, so a type the agent has not done yet starts from its record
+    elsewhere. Routing maximises approvals, so a partial outcome counts as a miss here, unlike the
+    reported accuracy where it is half a success.
+    """
+    config = config or TrustConfig()
+    overall = decayed_counters(agent_days, today, config.routing_half_life_days)
+    n_all, approved_all = overall.get("evaluated", 0.0), overall.get("approved", 0.0)
+    agent_rate = (config.prior_alpha + approved_all) / (config.prior_alpha + config.prior_beta + n_all)
+    prior_alpha = config.prior_alpha + config.routing_pooling_strength * agent_rate
+    prior_beta = config.prior_beta + config.routing_pooling_strength * (1 - agent_rate)
+    own = decayed_counters(type_days, today, config.routing_half_life_days)
+    n, approved = own.get("evaluated", 0.0), own.get("approved", 0.0)
+    alpha, beta = prior_alpha + approved, prior_beta + max(n - approved, 0.0)
+    tail = (1 - config.credible_level) / 2
+    return ApprovalPosterior(alpha, beta, beta_quantile(tail, alpha, beta))
+
+
 MAX_BOOST_DELTA = 0.5
 
 

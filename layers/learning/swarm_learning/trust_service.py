@@ -205,18 +205,22 @@ class TrustService:
     def route(self, request: RoutingRequest) -> RoutingDecision:
         now = self._clock()
         today = now.date()
-        with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(request.candidates))) as pool:
-            scores: Sequence[trust.TrustScore] = list(
-                pool.map(
-                    lambda agent: self._type_score(
-                        request.workspace_id, agent, request.recommendation_type, today
-                    ),
-                    request.candidates,
-                )
+        first, last = self._window(today)
+
+        def posterior(agent: str) -> trust.ApprovalPosterior:
+            buckets = self._store.agent_buckets(request.workspace_id, agent, first_day=first, last_day=last)
+            return trust.approval_posterior(
+                _days(b for b in buckets if b.recommendation_type == request.recommendation_type),
+                _days(b for b in buckets if b.recommendation_type is None),
+                today,
+                self._config,
             )
+
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(request.candidates))) as pool:
+            posteriors: Sequence[trust.ApprovalPosterior] = list(pool.map(posterior, request.candidates))
         candidates = [
-            routing.Candidate(agent, s.posterior_alpha, s.posterior_beta, s.accuracy_lower_bound)
-            for agent, s in zip(request.candidates, scores, strict=True)
+            routing.Candidate(agent, p.alpha, p.beta, p.lower_bound)
+            for agent, p in zip(request.candidates, posteriors, strict=True)
         ]
         decision_id = "dec_" + str(ULID.from_datetime(now))
         # Seeded by the decision id: the logged decision can be replayed exactly.
