@@ -460,7 +460,7 @@ class TrustPolicy(Policy):
         draws = (
             f", propensity_draws={ROUTING_PROPENSITY_DRAWS}" if mode is routing.RoutingMode.EXPLORE else ""
         )
-        self.name = name or f"trust.score + routing.select ({mode.value}{draws})"
+        self.name = name or f"service: pooled approval posterior + routing.select ({mode.value}{draws})"
         self.buckets: dict[tuple[str, str], Buckets] = defaultdict(Buckets)
         self.cache: dict[tuple[str, str], tuple[int, routing.Candidate]] = {}
         self.time_default_draws = time_default_draws
@@ -506,8 +506,9 @@ class TrustPolicy(Policy):
 
 
 class ApprovalsPolicy(TrustPolicy):
-    """A what-if, not the service: the same decayed counters, but the Beta posterior counts
-    approvals only (a partial outcome as a failure, as MABWiser's binary reward does)."""
+    """A what-if, not the service: a Beta posterior of the type's approvals alone (a partial outcome
+    as a failure, as MABWiser's binary reward does), without the service's pooling across types,
+    decayed with ``half_life_days``."""
 
     def posterior(self, scope: tuple[str, str], day: int) -> routing.Candidate:
         decayed = trust.decayed_counters(self.buckets[scope].days(), day_of(day), self.config.half_life_days)
@@ -591,17 +592,24 @@ def routing_run(agents: Sequence[AgentProfile], seed: int, *, detailed: bool) ->
     """Every policy on the same tasks and draws; the detailed run also times the default select()."""
     tasks = task_stream(agents, seed)
     trust_policy = TrustPolicy(seed, TrustConfig(), time_default_draws=detailed)
-    no_decay = TrustConfig(half_life_days=math.inf)
     explore = "what-if: routing.select (explore)"
     policies: dict[str, Policy] = {
         "trust": trust_policy,
         "mabwiser": MabwiserPolicy(seed, agents),
         "random": RandomPolicy(seed),
         "exploit": TrustPolicy(seed, TrustConfig(), routing.RoutingMode.EXPLOIT),
-        "no decay": TrustPolicy(seed, no_decay, name=f"{explore} with half_life_days=inf (no decay)"),
-        "approvals": ApprovalsPolicy(seed, TrustConfig(), name=f"{explore} on a posterior of approvals only"),
+        "no decay": TrustPolicy(
+            seed,
+            TrustConfig(routing_half_life_days=math.inf),
+            name=f"{explore}, the service's posterior without decay",
+        ),
+        "approvals": ApprovalsPolicy(
+            seed, TrustConfig(), name=f"{explore}, approvals posterior without pooling, 30-day half-life"
+        ),
         "approvals, no decay": ApprovalsPolicy(
-            seed, no_decay, name=f"{explore} on a posterior of approvals only, no decay"
+            seed,
+            TrustConfig(half_life_days=math.inf),
+            name=f"{explore}, approvals posterior without pooling or decay",
         ),
     }
     results = [run_policy(OraclePolicy(), tasks), *(run_policy(policies[k], tasks) for k in ROUTING_POLICIES)]
@@ -881,7 +889,7 @@ def routing_section(runs: Sequence[RoutingRun], zero_draws: str) -> str:
             f"Stream seed {detail.seed}. Reward: successes (approved outcomes). Share of oracle: reward / the "
             "oracle's reward on the same tasks and draws; expected share: the same with each pick's success "
             f"probability in place of its draw (less noisy). The last {len(ROUTING_WHAT_IFS)} rows are what-ifs, not the "
-            "service: a TrustConfig without decay, and a posterior counting approvals only.",
+            "service: its posterior without decay, and a posterior of the type's approvals alone (no pooling).",
             markdown_table(ROUTING_HEADERS, rows),
             f"`routing.select(..., propensity_draws=0)` {zero_draws}; the loop passes "
             f"`propensity_draws={ROUTING_PROPENSITY_DRAWS}` (the propensities are not used here). Decision ms "
