@@ -46,6 +46,10 @@ from swarm_learning.storage import Bucket, LearningStore, get_store
 Clock = Callable[[], datetime]
 
 
+# How a recommendation that could not be settled is reported in a workflow evaluation.
+_WORKFLOW_FAILURES = {409: WorkflowItemStatus.ALREADY_EVALUATED, 404: WorkflowItemStatus.NOT_FOUND}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -215,38 +219,32 @@ class RecommendationTracker:
             return WorkflowItemResult(
                 recommendation_id=recommendation_id, status=status, error=messages[status]
             )
+        # The workflow's scoring, with whatever the recommendation's override states on top.
+        scoring: dict[str, Any] = {
+            "quality_scores": request.quality_scores,
+            "overall_quality_score": request.overall_quality_score,
+            "evaluator_feedback": request.feedback,
+            "outcome": request.outcome,
+        }
         override = request.overrides.get(recommendation_id)
-        quality = request.overall_quality_score
-        if override and override.overall_quality_score is not None:
-            quality = override.overall_quality_score
+        if override is not None:
+            scoring.update(override.model_dump(exclude_none=True))
         try:
             settled = self._settle(
                 item,
-                quality_scores=(
-                    override.quality_scores
-                    if override and override.quality_scores is not None
-                    else request.quality_scores
-                ),
-                overall_quality_score=quality,
-                feedback=(
-                    override.evaluator_feedback
-                    if override and override.evaluator_feedback is not None
-                    else request.feedback
-                ),
-                outcome=override.outcome if override and override.outcome else request.outcome,
+                quality_scores=scoring["quality_scores"],
+                overall_quality_score=scoring["overall_quality_score"],
+                feedback=scoring["evaluator_feedback"],
+                outcome=scoring["outcome"],
                 alternatives=[],
                 comparative_rank=None,
                 evaluator_id=request.evaluator_id,
             )
         except LearningError as error:
-            status = (
-                WorkflowItemStatus.ALREADY_EVALUATED
-                if error.status_code == 409
-                else WorkflowItemStatus.NOT_FOUND
-                if error.status_code == 404
-                else WorkflowItemStatus.FAILED
+            failure = _WORKFLOW_FAILURES.get(error.status_code, WorkflowItemStatus.FAILED)
+            return WorkflowItemResult(
+                recommendation_id=recommendation_id, status=failure, error=error.message
             )
-            return WorkflowItemResult(recommendation_id=recommendation_id, status=status, error=error.message)
         return WorkflowItemResult(
             recommendation_id=recommendation_id,
             status=WorkflowItemStatus.EVALUATED,
