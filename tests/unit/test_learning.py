@@ -1,0 +1,65 @@
+"""Profiles, decision rules and the learning cycle on a planted swarm (pure, seeded)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from swarm_learning import learning
+from swarm_learning.patterns import PatternCategory
+from tests.unit.test_patterns import _planted
+
+STARTED = datetime(2026, 11, 24, 2, tzinfo=UTC)
+
+
+def _confidences(rows) -> dict[str, float]:
+    band = {"low": 0.3, "medium": 0.65, "high": 0.9}
+    return {r.recommendation_id: band[r.confidence_band] for r in rows}
+
+
+def test_profiles_find_the_planted_expert_type() -> None:
+    rows = _planted(seed=3)
+    by_agent = {p.agent_id: p for p in learning.profiles(rows, _confidences(rows))}
+    assert [s.recommendation_type for s in by_agent["A"].strengths] == ["content"]
+    assert by_agent["G"].consensus_builder
+    assert not by_agent["B"].strengths
+
+
+def test_rules_are_machine_readable_and_suggested_by_context() -> None:
+    rows = _planted(seed=3)
+    result = learning.run_cycle("ws", rows, _confidences(rows), iteration_id="iter_ws_1", started_at=STARTED)
+    actions = {(r.action, str(r.parameters)) for r in result.rules}
+    assert ("require_consensus", "{'min_agents': 3}") in actions
+    assert ("prefer_agents", "{'agents': ['A']}") in actions
+    assert any(action == "minimum_confidence" for action, _ in actions)
+    for rule in result.rules:
+        assert 0 <= rule.expected_success <= 1
+        assert rule.support > 0
+    strategy = learning.suggest(result.rules, {"task_type": "strategy"})
+    assert all(r.conditions.get("recommendation_type") in (None, "strategy") for r in strategy)
+    assert not any(r.parameters == {"agents": ["A"]} for r in strategy)
+
+
+def test_cycle_result_carries_the_seed_fields_and_confirms_repeated_patterns() -> None:
+    rows = _planted(seed=3)
+    first = learning.run_cycle("ws", rows, _confidences(rows), iteration_id="iter_ws_1", started_at=STARTED)
+    assert first.samples_analyzed == len(rows)
+    assert first.patterns_discovered == len(first.patterns) > 0
+    assert first.patterns_confirmed == 0
+    assert first.iteration_accuracy is not None
+    assert first.iteration_accuracy > 0.8
+    assert 0 < first.coverage <= 1
+    assert first.key_insights
+    assert first.recommendations_for_swarm
+    assert first.completed_at >= first.started_at
+    assert any(p.category is PatternCategory.CONSENSUS for p in first.patterns)
+    previous = learning.PreviousCycle(
+        pattern_conditions=frozenset(p.condition for p in first.patterns),
+        mean_pattern_confidence=0.5,
+        model_accuracy=0.5,
+    )
+    second = learning.run_cycle(
+        "ws", rows, _confidences(rows), iteration_id="iter_ws_2", started_at=STARTED, previous=previous
+    )
+    assert second.patterns_confirmed == second.patterns_discovered
+    assert second.rule_effectiveness_improvement is not None
+    assert second.rule_effectiveness_improvement > 0
