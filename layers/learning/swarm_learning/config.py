@@ -17,9 +17,11 @@ class Settings(BaseModel):
     statistics_table: str = Field(alias="STATISTICS_TABLE")
     idempotency_table: str = Field(default="", alias="IDEMPOTENCY_TABLE")
     decisions_table: str = Field(default="", alias="DECISIONS_TABLE")
+    learner_table: str = Field(default="", alias="LEARNER_TABLE")
 
     retention_days: int = Field(default=90, ge=1, le=3650, alias="RETENTION_DAYS")
     trust_history_days: int = Field(default=365, ge=1, le=3650, alias="TRUST_HISTORY_DAYS")
+    learner_history_days: int = Field(default=90, ge=1, le=3650, alias="LEARNER_HISTORY_DAYS")
     # A workspace's time-ordered writes and its statistics are spread over this many
     # partition keys so one busy workspace is not capped by one partition's write limit.
     workspace_shards: int = Field(default=8, ge=1, le=64, alias="WORKSPACE_SHARDS")

@@ -39,7 +39,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.errors import AlreadyEvaluatedError, InvalidRequestError, NotFoundError
+from swarm_learning.errors import AlreadyEvaluatedError, ConflictError, InvalidRequestError, NotFoundError
 
 REC_SK = "RECOMMENDATION"
 ALL_SCOPE = "ALL"
@@ -773,3 +773,117 @@ class _ConditionFailed(Exception):
 def get_store() -> LearningStore:
     """One store (and one boto3 client) per process, created on first use, not at import."""
     return LearningStore(get_settings())
+
+
+# ---- meta-learner state (LearnerStateTable) --------------------------------------------------------
+#   ``WS#<ws>`` / ``LEASE``            who runs the cycle now, until when (conditional writes only)
+#   ``WS#<ws>`` / ``CURRENT``          the version readers are served
+#   ``WS#<ws>`` / ``STATE#<version>``  a state version, written whole before it is made current
+
+
+class LeaseHeldError(ConflictError):
+    code = "cycle_running"
+
+
+class LearnerStateStore:
+    """Versioned meta-learner state: write a new version, then make it current with one conditional
+    write, so a cycle that fails midway leaves the previous state served; a lease with an expiry
+    keeps two cycles of one workspace from running at once."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self._settings = settings
+        self._client: Any = client or boto3.client("dynamodb")
+        self._table = settings.learner_table
+
+    def acquire_lease(self, workspace_id: str, owner: str, *, now: datetime, ttl_seconds: int) -> None:
+        """Take the workspace's cycle lease, or raise ``LeaseHeldError`` while another owner holds
+        an unexpired one (an expired lease of a crashed cycle is taken over)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=serialize(
+                    {
+                        "pk": f"WS#{workspace_id}",
+                        "sk": "LEASE",
+                        "owner": owner,
+                        "lease_expires_at": _epoch(now) + ttl_seconds,
+                        "expires_at": _epoch(now) + ttl_seconds + 86_400,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR lease_expires_at < :now OR #owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues=serialize({":now": _epoch(now), ":owner": owner}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise LeaseHeldError(f"a learning cycle is already running for {workspace_id}") from None
+            raise
+
+    def release_lease(self, workspace_id: str, owner: str) -> None:
+        """Give the lease back (only if still ours; a taken-over lease is left alone)."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=serialize({"pk": f"WS#{workspace_id}", "sk": "LEASE"}),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues=serialize({":owner": owner}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def lease_holder(self, workspace_id: str, *, now: datetime) -> str | None:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key=serialize({"pk": f"WS#{workspace_id}", "sk": "LEASE"}),
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        lease = deserialize(item)
+        return lease["owner"] if lease["lease_expires_at"] >= _epoch(now) else None
+
+    def publish(self, workspace_id: str, version: str, state: Mapping[str, Any], *, now: datetime) -> None:
+        """Write ``state`` as ``version``, then make it current — unless a newer version already is
+        (two cycles racing past an expired lease: the later version wins, never a mix)."""
+        body = zlib.compress(json.dumps(state, separators=(",", ":"), default=str).encode())
+        self._client.put_item(
+            TableName=self._table,
+            Item=serialize(
+                {
+                    "pk": f"WS#{workspace_id}",
+                    "sk": f"STATE#{version}",
+                    "state": body,
+                    "created_at": now.isoformat(),
+                    "expires_at": _epoch(now + timedelta(days=self._settings.learner_history_days)),
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=serialize({"pk": f"WS#{workspace_id}", "sk": "CURRENT", "version": version}),
+                ConditionExpression="attribute_not_exists(pk) OR version < :version",
+                ExpressionAttributeValues=serialize({":version": version}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConflictError(f"a newer learner state than {version} is already current") from None
+            raise
+
+    def current(self, workspace_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The current version and its state (two reads: the pointer, then the version)."""
+        pointer = self._client.get_item(
+            TableName=self._table,
+            Key=serialize({"pk": f"WS#{workspace_id}", "sk": "CURRENT"}),
+            ConsistentRead=True,
+        ).get("Item")
+        if pointer is None:
+            return None
+        version = deserialize(pointer)["version"]
+        item = self._client.get_item(
+            TableName=self._table, Key=serialize({"pk": f"WS#{workspace_id}", "sk": f"STATE#{version}"})
+        )["Item"]
+        return version, json.loads(zlib.decompress(_deserializer.deserialize(item["state"]).value))
