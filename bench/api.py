@@ -59,7 +59,6 @@ from moto.core.model_instances import reset_model_data  # noqa: E402
 
 from localdev import runtime  # noqa: E402
 from localdev import template as tpl  # noqa: E402
-from localdev.apigw import rest_event  # noqa: E402
 from localdev.lambda_context import LocalLambdaContext  # noqa: E402
 from swarm_learning.config import get_settings  # noqa: E402
 from swarm_learning.counters import derive_outcome, evaluation_counters, tracking_counters  # noqa: E402
@@ -209,19 +208,16 @@ class Api:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Invocation:
-        found = self._functions.route(method, path)
-        if found is None:
-            raise BenchmarkError(f"no route for {method} {path}")
-        spec, route, params = found
-        event = rest_event(
-            method=method,
-            path=path,
-            resource=route.path,
-            path_parameters=params,
+        found = self._functions.api_event(
+            method,
+            path,
             query={k: [v] for k, v in (query or {}).items()},
             headers={"Content-Type": "application/json", **(headers or {})},
             body=json.dumps(body) if body is not None else None,
         )
+        if found is None:
+            raise BenchmarkError(f"no route for {method} {path}")
+        spec, event = found
         context = LocalLambdaContext(function_name=spec.logical_id)
         return Invocation(self._functions.handler(spec.logical_id), event, context)
 
@@ -453,22 +449,27 @@ class RawDynamoDB:
         adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
         shard = shard_of(recommendation_id, self._shards)
         agent_pk = f"WS#{workspace_id}#AGENT#{agent_id}"
+        names["#scope"] = "scope"
         keys = [
-            (agent_pk, f"DAY#{day}#ALL"),
-            (agent_pk, f"DAY#{day}#TYPE#{recommendation_type}"),
-            (f"WS#{workspace_id}#STATS#{shard}", f"DAY#{day}#TYPE#{recommendation_type}"),
+            (agent_pk, f"DAY#{day}#ALL", "ALL"),
+            (agent_pk, f"DAY#{day}#TYPE#{recommendation_type}", recommendation_type),
+            (
+                f"WS#{workspace_id}#STATS#{shard}",
+                f"DAY#{day}#TYPE#{recommendation_type}",
+                recommendation_type,
+            ),
         ]
         return [
             {
                 "Update": {
                     "TableName": self._statistics,
                     "Key": serialize({"pk": pk, "sk": sk}),
-                    "UpdateExpression": f"ADD {adds} SET expires_at = :exp",
+                    "UpdateExpression": f"ADD {adds} SET expires_at = :exp, #scope = :scope",
                     "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": serialize({**values, ":exp": expires_at}),
+                    "ExpressionAttributeValues": serialize({**values, ":exp": expires_at, ":scope": scope}),
                 }
             }
-            for pk, sk in keys
+            for pk, sk, scope in keys
         ]
 
 
