@@ -7,7 +7,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 
 from localdev import template as tpl
+from localdev.apigw import rest_event
 from localdev.lambda_context import LocalLambdaContext
 
 REGION = "us-east-1"
@@ -127,6 +128,34 @@ class LocalFunctions:
 
         scheduled = {"job": job.replace("-", "_"), "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         return self.invoke(logical_id, {**scheduled, **(event or {})})
+
+    def api_event(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: str | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> tuple[tpl.FunctionSpec, dict[str, Any]] | None:
+        """The function API Gateway would call for ``method path`` and the event it would send,
+        or None when the template defines no such route."""
+        found = self.route(method, path)
+        if found is None:
+            return None
+        spec, route, params = found
+        event = rest_event(
+            method=method,
+            path=path,
+            resource=route.path,
+            path_parameters=params,
+            query=query,
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+        )
+        return spec, event
 
     def route(self, method: str, path: str) -> tuple[tpl.FunctionSpec, tpl.Route, dict[str, str]] | None:
         """The function serving ``method path``; literal segments win over parameters, as in

@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.apigw import rest_event
 from localdev.runtime import LocalFunctions
 
 DEFAULT_HOST = "127.0.0.1"
@@ -74,22 +73,19 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(JOBS_PATH):
             self._run_job(url.path.removeprefix(JOBS_PATH))
             return
-        found = self.server.functions.route(self.command, url.path)
-        if found is None:
-            # What API Gateway answers for a path or method it has no resource for.
-            self._send(HTTPStatus.FORBIDDEN, {"message": "Missing Authentication Token"})
-            return
-        spec, route, params = found
-        event = rest_event(
-            method=self.command,
-            path=url.path,
-            resource=route.path,
-            path_parameters=params,
+        found = self.server.functions.api_event(
+            self.command,
+            url.path,
             query=parse_qs(url.query, keep_blank_values=True),
             headers=dict(self.headers.items()),
             body=body,
             source_ip=self.client_address[0],
         )
+        if found is None:
+            # What API Gateway answers for a path or method it has no resource for.
+            self._send(HTTPStatus.FORBIDDEN, {"message": "Missing Authentication Token"})
+            return
+        spec, event = found
         output = io.StringIO()
         with self.server.invoke_lock, redirect_stdout(output):
             result = self.server.functions.invoke(spec.logical_id, event)

@@ -41,20 +41,15 @@ class Api:
         headers: dict[str, str] | None = None,
         raw_body: str | None = None,
     ) -> tuple[int, Any]:
-        from localdev.apigw import rest_event
-
-        found = self.functions.route(method, path)
-        assert found, f"no route for {method} {path}"
-        spec, route, params = found
-        event = rest_event(
-            method=method,
-            path=path,
-            resource=route.path,
-            path_parameters=params,
+        found = self.functions.api_event(
+            method,
+            path,
             query={k: [str(v)] for k, v in (query or {}).items() if v is not None},
             headers={"Content-Type": "application/json", **(headers or {})},
             body=raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
         )
+        assert found, f"no route for {method} {path}"
+        spec, event = found
         response = self.functions.invoke(spec.logical_id, event)
         return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
