@@ -11,14 +11,9 @@ from tests.unit.test_patterns import _planted
 STARTED = datetime(2026, 11, 24, 2, tzinfo=UTC)
 
 
-def _confidences(rows) -> dict[str, float]:
-    band = {"low": 0.3, "medium": 0.65, "high": 0.9}
-    return {r.recommendation_id: band[r.confidence_band] for r in rows}
-
-
 def test_profiles_find_the_planted_expert_type() -> None:
     rows = _planted(seed=3)
-    by_agent = {p.agent_id: p for p in learning.profiles(rows, _confidences(rows))}
+    by_agent = {p.agent_id: p for p in learning.profiles(rows)}
     assert [s.recommendation_type for s in by_agent["A"].strengths] == ["content"]
     assert by_agent["G"].consensus_builder
     assert not by_agent["B"].strengths
@@ -26,7 +21,7 @@ def test_profiles_find_the_planted_expert_type() -> None:
 
 def test_rules_are_machine_readable_and_suggested_by_context() -> None:
     rows = _planted(seed=3)
-    result = learning.run_cycle("ws", rows, _confidences(rows), iteration_id="iter_ws_1", started_at=STARTED)
+    result = learning.run_cycle("ws", rows, iteration_id="iter_ws_1", started_at=STARTED)
     actions = {(r.action, str(r.parameters)) for r in result.rules}
     assert ("require_consensus", "{'min_agents': 3}") in actions
     assert ("prefer_agents", "{'agents': ['A']}") in actions
@@ -41,7 +36,7 @@ def test_rules_are_machine_readable_and_suggested_by_context() -> None:
 
 def test_cycle_result_carries_the_seed_fields_and_confirms_repeated_patterns() -> None:
     rows = _planted(seed=3)
-    first = learning.run_cycle("ws", rows, _confidences(rows), iteration_id="iter_ws_1", started_at=STARTED)
+    first = learning.run_cycle("ws", rows, iteration_id="iter_ws_1", started_at=STARTED)
     assert first.samples_analyzed == len(rows)
     assert first.patterns_discovered == len(first.patterns) > 0
     assert first.patterns_confirmed == 0
@@ -57,9 +52,7 @@ def test_cycle_result_carries_the_seed_fields_and_confirms_repeated_patterns() -
         mean_pattern_confidence=0.5,
         model_accuracy=0.5,
     )
-    second = learning.run_cycle(
-        "ws", rows, _confidences(rows), iteration_id="iter_ws_2", started_at=STARTED, previous=previous
-    )
+    second = learning.run_cycle("ws", rows, iteration_id="iter_ws_2", started_at=STARTED, previous=previous)
     assert second.patterns_confirmed == second.patterns_discovered
     assert second.rule_effectiveness_improvement is not None
     assert second.rule_effectiveness_improvement > 0

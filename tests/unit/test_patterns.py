@@ -9,7 +9,6 @@ import pytest
 
 from swarm_learning import features as ft
 from swarm_learning import patterns as pt
-from swarm_learning.vocabulary import Outcome
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -23,16 +22,17 @@ def _row(
     confidence: float = 0.6,
     content: dict | None = None,
     rtype: str = "strategy",
-) -> ft.EvaluatedRecommendation:
-    return ft.EvaluatedRecommendation(
-        recommendation_id=f"rec_{i:08d}",
+) -> ft.EvaluatedRow:
+    content = content or {"action": f"a{i}"}
+    return ft.EvaluatedRow(
         agent_id=agent,
         recommendation_type=rtype,
         workflow_id=workflow,
         confidence_score=confidence,
-        recommendation_content=content or {"action": f"a{i}"},
-        created_at=START + timedelta(minutes=i),
-        outcome=Outcome.APPROVED if approved else Outcome.REJECTED,
+        action_key=ft.canonical_action(content),
+        content_keys=ft.content_keys(content),
+        created_at=(START + timedelta(minutes=i)).timestamp(),
+        approved=approved,
     )
 
 
@@ -52,17 +52,17 @@ def test_consensus_counts_distinct_agents_with_the_same_action_in_a_workflow() -
         _row(3, "C", False, workflow="w1", content={"action": "pause"}),
         _row(4, "D", True, workflow="w2", content=same),
     ]
-    sizes = [f.consensus_size for f in ft.extract(rows)]
+    sizes = ft.build(rows).consensus.tolist()
     assert sizes == [2, 2, 2, 1, 1]
 
 
 def test_expertise_is_judged_on_earlier_outcomes_only() -> None:
     rows = [_row(i, "A", True) for i in range(7)]
-    flags = [f.expert for f in ft.extract(rows)]
+    flags = ft.build(rows).expert.tolist()
     assert flags == [False] * 5 + [True, True]
 
 
-def _planted(seed: int, n: int = 3000) -> list[ft.Features]:
+def _planted(seed: int, n: int = 3000) -> ft.FeatureTable:
     """A swarm with three planted patterns and a 50 % baseline otherwise."""
     rng = random.Random(seed)
     rows = []
@@ -92,8 +92,8 @@ def _planted(seed: int, n: int = 3000) -> list[ft.Features]:
                 rtype=rtype,
             )
         )
-    rows.sort(key=lambda r: r.created_at)
-    return list(ft.extract(rows))
+    rng.shuffle(rows)  # the store yields shards interleaved; the builder restores time order
+    return ft.build(rows)
 
 
 def test_planted_patterns_are_found_and_validate_on_later_data() -> None:
@@ -102,7 +102,7 @@ def test_planted_patterns_are_found_and_validate_on_later_data() -> None:
     found = pt.mine(train)
     conditions = {p.condition for p in found}
     assert ("consensus=3+",) in conditions
-    assert ("agent_type=A@content",) in conditions
+    assert ("agent=A", "type=content") in conditions
     assert any(
         p.category is pt.PatternCategory.FAILURE_AVOIDANCE and "confidence=low" in p.condition for p in found
     )
@@ -127,7 +127,7 @@ def test_noise_yields_no_patterns() -> None:
         )
         for i in range(4000)
     ]
-    assert pt.mine(list(ft.extract(rows))) == []
+    assert pt.mine(ft.build(rows)) == []
 
 
 @pytest.mark.parametrize(("successes", "n"), [(0, 10), (5, 10), (10, 10), (37, 120)])

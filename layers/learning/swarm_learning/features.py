@@ -1,23 +1,36 @@
-"""Features of evaluated recommendations for pattern mining (pure; streams rows in time order).
+"""Features of evaluated recommendations, built column-wise from a stream (pure).
+
+The learning cycle reads tens of thousands to millions of evaluated recommendations, so they are
+never held as objects: ``FeatureBuilder`` interns each row into a few compact arrays as it streams
+by, and ``FeatureBuilder.build`` derives the per-row features with numpy:
+
+- **confidence band**: low (< 0.5), medium, high (>= 0.8, the seed's high-confidence threshold);
+- **consensus size**: how many distinct agents proposed the same action in the same workflow
+  (1 = alone; no workflow = alone);
+- **expert**: the agent's approval rate on its *earlier* evaluated recommendations was > 75 %
+  (the seed's expert), over at least ``EXPERT_MIN_EVALUATIONS`` of them;
+- **content attributes**: which of the workspace's most frequent top-level content keys the
+  recommendation carries.
 
 "Same action" is a canonical form of ``recommendation_content``: keys sorted and lower-cased,
 strings trimmed, lower-cased and with whitespace collapsed, lists of scalars treated as sets,
 floats rounded to 4 significant digits, and bookkeeping keys (ids, timestamps, confidence,
 reasoning) left out — two agents proposing ``{"Channels": ["LinkedIn", "email"]}`` and
-``{"channels": ["email", "linkedin"], "request_id": "x"}`` propose the same action.
+``{"channels": ["email", "linkedin"], "request_id": "x"}`` propose the same action. The tracker
+stores the action's key with the recommendation, so the cycle never re-parses content.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from array import array
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from swarm_learning.vocabulary import Outcome
+import numpy as np
+import numpy.typing as npt
 
 IGNORED_CONTENT_KEYS = frozenset(
     {"id", "request_id", "timestamp", "created_at", "confidence", "confidence_score", "reasoning", "notes"}
@@ -26,46 +39,18 @@ HIGH_CONFIDENCE = 0.8  # the seed's high-confidence threshold
 LOW_CONFIDENCE = 0.5
 EXPERT_APPROVAL_RATE = 0.75  # the seed's expert: > 75 % approval
 EXPERT_MIN_EVALUATIONS = 5
+MAX_CONTENT_KEYS = 16  # content attributes mined: the most frequent top-level keys …
+_TRACKED_CONTENT_KEYS = 64  # … among the first 64 distinct keys of the stream
+
+CONFIDENCE_BANDS = ("low", "medium", "high")
+CONSENSUS_LABELS = ("1", "2", "3+")
+EXPERT_LABELS = ("no", "yes")
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.integer[Any]]
 
 
-@dataclass(frozen=True)
-class EvaluatedRecommendation:
-    recommendation_id: str
-    agent_id: str
-    recommendation_type: str
-    workflow_id: str | None
-    confidence_score: float
-    recommendation_content: Mapping[str, Any]
-    created_at: datetime
-    outcome: Outcome
-
-
-@dataclass(frozen=True)
-class Features:
-    recommendation_id: str
-    created_at: datetime
-    approved: bool
-    agent_id: str
-    recommendation_type: str
-    confidence_band: str  # low / medium / high
-    consensus_size: int  # distinct agents proposing the same action in the workflow (1 = alone)
-    expert: bool  # the agent's approval rate on earlier evaluations was > 75 %
-    content_keys: tuple[str, ...]  # top-level keys of the canonical content
-
-    def items(self) -> list[str]:
-        """The feature as items ("name=value") for mining."""
-        found = [
-            f"agent={self.agent_id}",
-            f"type={self.recommendation_type}",
-            f"confidence={self.confidence_band}",
-            f"consensus={min(self.consensus_size, 3)}{'+' if self.consensus_size >= 3 else ''}",
-            f"expert={'yes' if self.expert else 'no'}",
-            f"agent_type={self.agent_id}@{self.recommendation_type}",
-        ]
-        found.extend(f"has={key}" for key in self.content_keys)
-        return found
-
-
+# ---- canonical content -----------------------------------------------------------------------
 def _canonical(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {
@@ -95,6 +80,11 @@ def canonical_action(content: Mapping[str, Any]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+def content_keys(content: Mapping[str, Any]) -> tuple[str, ...]:
+    """The canonical content's top-level keys (the content attributes mined)."""
+    return tuple(canonical_content(content))
+
+
 def confidence_band(confidence: float) -> str:
     if confidence >= HIGH_CONFIDENCE:
         return "high"
@@ -103,36 +93,220 @@ def confidence_band(confidence: float) -> str:
     return "low"
 
 
-def extract(rows: Iterable[EvaluatedRecommendation]) -> Iterator[Features]:
-    """Features of each row, in time order. ``rows`` must come in ``created_at`` order (recommendation
-    ids are time-sortable ULIDs). Consensus needs each workflow whole, so the rows' actions are
-    indexed first (one small tuple per row); expertise is "as of" each row, from earlier outcomes."""
-    ordered = list(rows)
-    agents_per_action: dict[tuple[str, str], set[str]] = defaultdict(set)
-    actions = []
-    for row in ordered:
-        action = canonical_action(row.recommendation_content)
-        actions.append(action)
-        if row.workflow_id is not None:
-            agents_per_action[(row.workflow_id, action)].add(row.agent_id)
+# ---- the stream ------------------------------------------------------------------------------
+class EvaluatedRow(NamedTuple):
+    """One evaluated recommendation as the cycle reads it (what storage yields)."""
 
-    evaluated: dict[str, int] = defaultdict(int)
-    approved: dict[str, int] = defaultdict(int)
-    for row, action in zip(ordered, actions, strict=True):
-        n = evaluated[row.agent_id]
-        expert = n >= EXPERT_MIN_EVALUATIONS and approved[row.agent_id] / n > EXPERT_APPROVAL_RATE
-        consensus = len(agents_per_action[(row.workflow_id, action)]) if row.workflow_id is not None else 1
-        success = row.outcome is Outcome.APPROVED
-        yield Features(
-            recommendation_id=row.recommendation_id,
-            created_at=row.created_at,
-            approved=success,
-            agent_id=row.agent_id,
-            recommendation_type=row.recommendation_type,
-            confidence_band=confidence_band(row.confidence_score),
-            consensus_size=max(consensus, 1),
-            expert=expert,
-            content_keys=tuple(sorted(canonical_content(row.recommendation_content))),
+    agent_id: str
+    recommendation_type: str
+    workflow_id: str | None
+    confidence_score: float
+    action_key: str
+    content_keys: tuple[str, ...]
+    created_at: float  # epoch seconds
+    approved: bool
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A categorical feature: one value per row, as codes into ``labels``."""
+
+    name: str
+    codes: IntArray
+    labels: tuple[str, ...]
+
+    def items(self) -> list[str]:
+        return [f"{self.name}={label}" for label in self.labels]
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """Per-row features in time order, as columns."""
+
+    created_at: npt.NDArray[np.float64]
+    approved: BoolArray
+    confidence: npt.NDArray[np.float32]
+    agent: IntArray
+    agents: tuple[str, ...]
+    rtype: IntArray
+    types: tuple[str, ...]
+    band: IntArray  # index into CONFIDENCE_BANDS
+    consensus: IntArray  # distinct agents proposing the same action in the workflow
+    expert: BoolArray
+    content: BoolArray  # rows x len(content_labels)
+    content_labels: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.approved)
+
+    def slots(self) -> list[Slot]:
+        """The categorical features mined (content attributes are the binary ``has=`` items)."""
+        return [
+            Slot("agent", self.agent, self.agents),
+            Slot("type", self.rtype, self.types),
+            Slot("confidence", self.band, CONFIDENCE_BANDS),
+            Slot("consensus", np.minimum(self.consensus, 3) - 1, CONSENSUS_LABELS),
+            Slot("expert", self.expert.astype(np.int8), EXPERT_LABELS),
+        ]
+
+    def item_mask(self, item: str) -> BoolArray:
+        """Rows carrying ``item`` ("name=value"); an item of an unknown value matches no row."""
+        name, _, value = item.partition("=")
+        if name == "has":
+            if value not in self.content_labels:
+                return np.zeros(len(self), dtype=bool)
+            return self.content[:, self.content_labels.index(value)]
+        for slot in self.slots():
+            if slot.name == name:
+                if value not in slot.labels:
+                    return np.zeros(len(self), dtype=bool)
+                return np.asarray(slot.codes == slot.labels.index(value))
+        raise ValueError(f"unknown feature in item {item!r}")
+
+    def mask(self, condition: Iterable[str]) -> BoolArray:
+        result = np.ones(len(self), dtype=bool)
+        for item in condition:
+            result &= self.item_mask(item)
+        return result
+
+    def rows(self, start: int, stop: int) -> FeatureTable:
+        """Rows ``start:stop`` (views, no copy)."""
+        return FeatureTable(
+            created_at=self.created_at[start:stop],
+            approved=self.approved[start:stop],
+            confidence=self.confidence[start:stop],
+            agent=self.agent[start:stop],
+            agents=self.agents,
+            rtype=self.rtype[start:stop],
+            types=self.types,
+            band=self.band[start:stop],
+            consensus=self.consensus[start:stop],
+            expert=self.expert[start:stop],
+            content=self.content[start:stop],
+            content_labels=self.content_labels,
         )
-        evaluated[row.agent_id] += 1
-        approved[row.agent_id] += success
+
+
+class _Interner(dict[str, int]):
+    def code(self, value: str) -> int:
+        found = self.get(value)
+        if found is None:
+            found = self[value] = len(self)
+        return found
+
+
+class FeatureBuilder:
+    """Collects a stream of rows into compact columns (about 40 bytes a row)."""
+
+    def __init__(self) -> None:
+        self._agents = _Interner()
+        self._types = _Interner()
+        self._keys = _Interner()
+        self._key_sets: dict[tuple[str, ...], int] = {}
+        self._agent = array("i")
+        self._type = array("i")
+        self._confidence = array("f")
+        self._created = array("d")
+        self._approved = array("b")
+        self._action = array("q")  # hash of (workflow, action); 0 = no workflow
+        self._key_mask = array("Q")
+
+    def __len__(self) -> int:
+        return len(self._approved)
+
+    def add(self, row: EvaluatedRow) -> None:
+        self._agent.append(self._agents.code(row.agent_id))
+        self._type.append(self._types.code(row.recommendation_type))
+        self._confidence.append(row.confidence_score)
+        self._created.append(row.created_at)
+        self._approved.append(row.approved)
+        # Python's hash is stable within the process, which is all the grouping below needs.
+        self._action.append(hash((row.workflow_id, row.action_key)) | 1 if row.workflow_id else 0)
+        mask = self._key_sets.get(row.content_keys)
+        if mask is None:
+            mask = 0
+            for key in row.content_keys:
+                code = self._keys.code(key)
+                if code < _TRACKED_CONTENT_KEYS:
+                    mask |= 1 << code
+            self._key_sets[row.content_keys] = mask
+        self._key_mask.append(mask)
+
+    def extend(self, rows: Iterable[EvaluatedRow]) -> FeatureBuilder:
+        for row in rows:
+            self.add(row)
+        return self
+
+    def build(self) -> FeatureTable:
+        order = np.argsort(np.frombuffer(self._created, dtype=np.float64), kind="stable")
+        agent = np.frombuffer(self._agent, dtype=np.int32)[order]
+        approved = np.frombuffer(self._approved, dtype=np.int8)[order].astype(bool)
+        action = np.frombuffer(self._action, dtype=np.int64)[order]
+        return FeatureTable(
+            created_at=np.frombuffer(self._created, dtype=np.float64)[order],
+            approved=approved,
+            confidence=np.frombuffer(self._confidence, dtype=np.float32)[order],
+            agent=agent,
+            agents=tuple(self._agents),
+            rtype=np.frombuffer(self._type, dtype=np.int32)[order],
+            types=tuple(self._types),
+            band=np.searchsorted(
+                np.array([LOW_CONFIDENCE, HIGH_CONFIDENCE], dtype=np.float32),
+                np.frombuffer(self._confidence, dtype=np.float32)[order],
+                side="right",
+            ).astype(np.int8),
+            consensus=_consensus_sizes(action, agent),
+            expert=_expert_as_of(agent, approved),
+            **_content_columns(np.frombuffer(self._key_mask, dtype=np.uint64)[order], tuple(self._keys)),
+        )
+
+
+def build(rows: Iterable[EvaluatedRow]) -> FeatureTable:
+    return FeatureBuilder().extend(rows).build()
+
+
+def _consensus_sizes(action: npt.NDArray[np.int64], agent: IntArray) -> IntArray:
+    """Distinct agents per (workflow, action), for every row (1 for rows without a workflow)."""
+    sizes = np.ones(len(action), dtype=np.int32)
+    grouped = np.flatnonzero(action != 0)
+    if not len(grouped):
+        return sizes
+    order = grouped[np.lexsort((agent[grouped], action[grouped]))]
+    keys, agents = action[order], agent[order]
+    new_key = np.r_[True, keys[1:] != keys[:-1]]
+    new_agent = new_key | np.r_[True, agents[1:] != agents[:-1]]
+    group = np.cumsum(new_key) - 1
+    distinct = np.bincount(group, weights=new_agent).astype(np.int32)
+    sizes[order] = distinct[group]
+    return sizes
+
+
+def _expert_as_of(agent: IntArray, approved: BoolArray) -> BoolArray:
+    """Whether each row's agent had > 75 % approval over its earlier rows (rows in time order)."""
+    order = np.argsort(agent, kind="stable")  # stable: time order kept within each agent
+    agents, wins = agent[order], approved[order].astype(np.int64)
+    position = np.arange(len(order))
+    start = np.r_[True, agents[1:] != agents[:-1]] if len(order) else np.zeros(0, dtype=bool)
+    first = np.maximum.accumulate(np.where(start, position, 0))
+    before = position - first
+    cumulative = np.cumsum(wins) - wins
+    wins_before = cumulative - cumulative[first]
+    expert = np.zeros(len(order), dtype=bool)
+    expert[order] = (before >= EXPERT_MIN_EVALUATIONS) & (
+        wins_before > EXPERT_APPROVAL_RATE * np.maximum(before, 1)
+    )
+    return expert
+
+
+def _content_columns(masks: npt.NDArray[np.uint64], keys: tuple[str, ...]) -> dict[str, Any]:
+    tracked = keys[:_TRACKED_CONTENT_KEYS]
+    bits = np.array([1 << i for i in range(len(tracked))], dtype=np.uint64)
+    # Frequency of each tracked key over the distinct masks, weighted by how often each occurs.
+    distinct, inverse, counts = np.unique(masks, return_inverse=True, return_counts=True)
+    present = (distinct[:, None] & bits[None, :]) != 0
+    frequency = counts @ present if len(distinct) else np.zeros(len(tracked))
+    chosen = sorted(np.argsort(-frequency, kind="stable")[:MAX_CONTENT_KEYS].tolist())
+    return {
+        "content": present[:, chosen][inverse] if len(distinct) else np.zeros((0, len(chosen)), dtype=bool),
+        "content_labels": tuple(tracked[i] for i in chosen),
+    }

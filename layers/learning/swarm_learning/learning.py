@@ -4,14 +4,15 @@ decision rules → the Learning Cycle Result, validated on a time split."""
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from statistics import NormalDist, fmean
 from typing import Any
 
-from swarm_learning.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, Features
+import numpy as np
+
+from swarm_learning.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, FeatureTable
 from swarm_learning.patterns import (
     MiningConfig,
     Pattern,
@@ -23,6 +24,8 @@ from swarm_learning.patterns import (
 )
 
 PROFILE_MIN_SAMPLES = 10
+CONSENSUS_BUILDER_SHARE = 0.5
+OVERCONFIDENT_GAP = 0.15
 _Z95 = NormalDist().inv_cdf(0.975)
 
 
@@ -59,56 +62,93 @@ class DecisionRule:
     support: int
     source: tuple[str, ...]  # the pattern condition it comes from
 
-    def applies_to(self, context: Mapping[str, Any]) -> bool:
-        """Whether the rule concerns a decision described by ``context`` (missing keys match)."""
-        wanted_type = self.conditions.get("recommendation_type")
-        context_type = context.get("recommendation_type", context.get("task_type"))
-        return wanted_type is None or context_type is None or wanted_type == context_type
+
+def rule_applies(conditions: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
+    """Whether a rule with ``conditions`` concerns a decision described by ``context``: the
+    recommendation type (``recommendation_type`` or the seed's ``task_type``) must agree when both
+    name one; a rule without a type applies to every decision."""
+    wanted_type = conditions.get("recommendation_type")
+    context_type = context.get("recommendation_type", context.get("task_type"))
+    return wanted_type is None or context_type is None or wanted_type == context_type
 
 
-def profiles(rows: Sequence[Features], confidences: Mapping[str, float]) -> list[AgentProfile]:
+def profiles(table: FeatureTable) -> list[AgentProfile]:
     """Per agent: strengths and weaknesses per type against the workspace's baseline for that type
     (Wilson 95 % bounds), calibration, trend and consensus-building."""
-    by_type: dict[str, list[bool]] = defaultdict(list)
-    by_agent: dict[str, list[Features]] = defaultdict(list)
-    for row in rows:
-        by_type[row.recommendation_type].append(row.approved)
-        by_agent[row.agent_id].append(row)
-    baselines = {t: fmean(v) for t, v in by_type.items()}
+    n_agents, n_types = len(table.agents), len(table.types)
+    if not len(table) or not n_agents:
+        return []
+    approved = table.approved.astype(np.float64)
+    cell = table.agent.astype(np.int64) * n_types + table.rtype
+    count = np.bincount(cell, minlength=n_agents * n_types).reshape(n_agents, n_types)
+    wins = np.bincount(cell, weights=approved, minlength=n_agents * n_types).reshape(n_agents, n_types)
+    type_count, type_wins = count.sum(axis=0), wins.sum(axis=0)
+    baseline = type_wins / np.maximum(type_count, 1)
+    lower, upper = wilson_bounds(wins, count, _Z95)
+
+    agent_count = count.sum(axis=1)
+    agent_wins = wins.sum(axis=1)
+    confidence = np.bincount(table.agent, weights=table.confidence.astype(np.float64), minlength=n_agents)
+    shared = np.bincount(table.agent, weights=(table.consensus >= 2).astype(np.float64), minlength=n_agents)
+    later, later_wins = _later_half(table)
+
     result = []
-    for agent, own in sorted(by_agent.items()):
+    for a, agent in enumerate(table.agents):
+        evaluated = int(agent_count[a])
+        if not evaluated:
+            continue
         strengths, weaknesses = [], []
-        per_type: dict[str, list[bool]] = defaultdict(list)
-        for row in own:
-            per_type[row.recommendation_type].append(row.approved)
-        for rtype, outcomes in sorted(per_type.items()):
-            if len(outcomes) < PROFILE_MIN_SAMPLES:
+        for t, rtype in enumerate(table.types):
+            if count[a, t] < PROFILE_MIN_SAMPLES:
                 continue
-            lower, upper = wilson_bounds(sum(outcomes), len(outcomes), _Z95)
-            standing = TypeStanding(rtype, len(outcomes), fmean(outcomes), baselines[rtype], lower, upper)
-            if lower > baselines[rtype]:
+            standing = TypeStanding(
+                rtype,
+                int(count[a, t]),
+                float(wins[a, t] / count[a, t]),
+                float(baseline[t]),
+                float(lower[a, t]),
+                float(upper[a, t]),
+            )
+            if lower[a, t] > baseline[t]:
                 strengths.append(standing)
-            elif upper < baselines[rtype]:
+            elif upper[a, t] < baseline[t]:
                 weaknesses.append(standing)
-        half = len(own) // 2
-        earlier, later = own[:half], own[half:]
-        trend = fmean(r.approved for r in later) - fmean(r.approved for r in earlier) if earlier else 0.0
-        consensus_share = fmean(r.consensus_size >= 2 for r in own)
+        rate = float(agent_wins[a] / evaluated)
+        earlier = evaluated - later[a]
+        trend = (
+            float(later_wins[a] / later[a] - (agent_wins[a] - later_wins[a]) / earlier)
+            if earlier and later[a]
+            else 0.0
+        )
+        share = float(shared[a] / evaluated)
         result.append(
             AgentProfile(
                 agent_id=agent,
-                evaluated=len(own),
-                approval_rate=fmean(r.approved for r in own),
+                evaluated=evaluated,
+                approval_rate=rate,
                 strengths=strengths,
                 weaknesses=weaknesses,
-                calibration_gap=fmean(confidences[r.recommendation_id] for r in own)
-                - fmean(r.approved for r in own),
+                calibration_gap=float(confidence[a] / evaluated) - rate,
                 trend=trend,
-                consensus_share=consensus_share,
-                consensus_builder=consensus_share >= 0.5 and len(own) >= PROFILE_MIN_SAMPLES,
+                consensus_share=share,
+                consensus_builder=share >= CONSENSUS_BUILDER_SHARE and evaluated >= PROFILE_MIN_SAMPLES,
             )
         )
-    return result
+    return sorted(result, key=lambda p: p.agent_id)
+
+
+def _later_half(table: FeatureTable) -> tuple[np.ndarray, np.ndarray]:
+    """Per agent: how many of its rows are in its later half (by time) and how many were approved."""
+    order = np.argsort(table.agent, kind="stable")  # rows are in time order within each agent
+    agents = table.agent[order]
+    position = np.arange(len(order))
+    start = np.r_[True, agents[1:] != agents[:-1]]
+    first = np.maximum.accumulate(np.where(start, position, 0))
+    sizes = np.bincount(table.agent, minlength=len(table.agents))
+    in_later = (position - first) >= sizes[agents] // 2
+    later = np.bincount(agents, weights=in_later, minlength=len(table.agents))
+    later_wins = np.bincount(agents, weights=in_later & table.approved[order], minlength=len(table.agents))
+    return later, later_wins
 
 
 def _rule(pattern: Pattern) -> DecisionRule | None:
@@ -116,71 +156,43 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
     conditions: dict[str, Any] = {}
     if "type" in items:
         conditions["recommendation_type"] = items["type"]
-    if "agent_type" in items:
-        agent, rtype = items["agent_type"].split("@", 1)
+    source = "&".join(pattern.condition)
+    approving = pattern.predicts_approval
+    expected = pattern.success_rate if approving else 1 - pattern.success_rate
+
+    def made(action: str, parameters: dict[str, Any]) -> DecisionRule:
         return DecisionRule(
-            rule_id="prefer:" + items["agent_type"],
-            conditions={**conditions, "recommendation_type": rtype},
-            action="prefer_agents",
-            parameters={"agents": [agent]},
-            expected_success=pattern.success_rate,
-            support=pattern.frequency_count,
-            source=pattern.condition,
-        )
-    if pattern.category is PatternCategory.CONSENSUS:
-        size = int(items["consensus"].rstrip("+"))
-        return DecisionRule(
-            "consensus:" + "&".join(pattern.condition),
-            conditions,
-            "require_consensus",
-            {"min_agents": size},
-            pattern.success_rate,
-            pattern.frequency_count,
-            pattern.condition,
-        )
-    if items.get("confidence") == "low" and pattern.category is PatternCategory.FAILURE_AVOIDANCE:
-        return DecisionRule(
-            "min-confidence:" + "&".join(pattern.condition),
-            conditions,
-            "minimum_confidence",
-            {"min_confidence": LOW_CONFIDENCE},
-            1 - pattern.success_rate,
-            pattern.frequency_count,
-            pattern.condition,
-        )
-    if items.get("confidence") == "high" and pattern.predicts_approval:
-        return DecisionRule(
-            "fast-track:" + "&".join(pattern.condition),
-            conditions,
-            "fast_track_high_confidence",
-            {"min_confidence": HIGH_CONFIDENCE},
-            pattern.success_rate,
-            pattern.frequency_count,
-            pattern.condition,
-        )
-    if "agent" in items:
-        action = "prefer_agents" if pattern.predicts_approval else "avoid_agents"
-        return DecisionRule(
-            f"{action}:" + "&".join(pattern.condition),
+            f"{action}:{source}",
             conditions,
             action,
-            {"agents": [items["agent"]]},
-            pattern.success_rate if pattern.predicts_approval else 1 - pattern.success_rate,
+            parameters,
+            expected,
             pattern.frequency_count,
             pattern.condition,
         )
+
+    if "agent" in items:
+        return made("prefer_agents" if approving else "avoid_agents", {"agents": [items["agent"]]})
+    if pattern.category is PatternCategory.CONSENSUS:
+        return made("require_consensus", {"min_agents": int(items["consensus"].rstrip("+"))})
+    if items.get("confidence") == "low" and not approving:
+        return made("minimum_confidence", {"min_confidence": LOW_CONFIDENCE})
+    if items.get("confidence") == "high" and approving:
+        return made("fast_track_high_confidence", {"min_confidence": HIGH_CONFIDENCE})
+    if items.get("expert") == "yes" and approving:
+        return made("prefer_experts", {"min_approval_rate": 0.75})
     return None
 
 
 def rules(patterns: Sequence[Pattern]) -> list[DecisionRule]:
     made = [rule for pattern in patterns if (rule := _rule(pattern)) is not None]
     unique = {rule.rule_id: rule for rule in made}
-    return sorted(unique.values(), key=lambda r: (-r.expected_success, -r.support))
+    return sorted(unique.values(), key=lambda r: (-r.expected_success, -r.support, r.rule_id))
 
 
 def suggest(all_rules: Sequence[DecisionRule], context: Mapping[str, Any]) -> list[DecisionRule]:
     """The seed's suggest_decision_rules: the rules that concern a decision in ``context``."""
-    return [rule for rule in all_rules if rule.applies_to(context)]
+    return [rule for rule in all_rules if rule_applies(rule.conditions, context)]
 
 
 @dataclass(frozen=True)
@@ -213,45 +225,53 @@ class CycleResult:
     profiles: list[AgentProfile] = field(default_factory=list)
     rules: list[DecisionRule] = field(default_factory=list)
 
+    def summary(self) -> dict[str, Any]:
+        """The seed's Learning Cycle Result as JSON-ready values."""
+        fields = asdict(self)
+        for bulky in ("patterns", "profiles", "rules"):
+            fields.pop(bulky)
+        fields["started_at"] = self.started_at.isoformat()
+        fields["completed_at"] = self.completed_at.isoformat()
+        return fields
 
-def _insights(
+
+def insights(
     patterns: Sequence[Pattern], agent_profiles: Sequence[AgentProfile]
 ) -> tuple[list[str], list[str]]:
-    insights, advice = [], []
+    """Key insights and recommendations for the swarm, written from the cycle's figures."""
+    found, advice = [], []
     experts = [p for p in agent_profiles if p.strengths]
     if experts:
-        insights.append(f"Identified {len(experts)} expert agents with approval above their types' baselines")
+        found.append(f"Identified {len(experts)} expert agents with approval above their types' baselines")
         advice.append("Route recommendations through expert agents for their strong types")
     consensus = [p for p in patterns if p.category is PatternCategory.CONSENSUS]
     if consensus:
         best = max(consensus, key=lambda p: p.success_rate)
-        insights.append(
+        found.append(
             f"Multi-agent consensus predicts success ({best.success_rate:.0%} approved over {best.frequency_count})"
         )
         advice.append("Increase use of multi-agent consensus for critical decisions")
     builders = [p for p in agent_profiles if p.consensus_builder]
     if builders:
-        insights.append(f"{len(builders)} agents are strong consensus builders")
+        found.append(f"{len(builders)} agents are strong consensus builders")
     failing = [p for p in patterns if p.category is PatternCategory.FAILURE_AVOIDANCE]
     if failing:
         worst = max(failing, key=lambda p: p.confidence_level)
-        insights.append(
+        found.append(
             f"Recommendations matching {' & '.join(worst.condition)} fail {1 - worst.success_rate:.0%} of the time"
         )
         advice.append("Hold back or double-check recommendations that match failure patterns")
-    weak = [p for p in agent_profiles if p.weaknesses]
-    if weak:
+    if any(p.weaknesses for p in agent_profiles):
         advice.append("Provide additional training to weak-area agents")
-    overconfident = [p for p in agent_profiles if p.calibration_gap > 0.15]
+    overconfident = [p for p in agent_profiles if p.calibration_gap > OVERCONFIDENT_GAP]
     if overconfident:
-        insights.append(f"{len(overconfident)} agents state confidence well above their approval rate")
-    return insights, advice
+        found.append(f"{len(overconfident)} agents state confidence well above their approval rate")
+    return found, advice
 
 
 def run_cycle(
     workspace_id: str,
-    rows: Sequence[Features],
-    confidences: Mapping[str, float],
+    table: FeatureTable,
     *,
     iteration_id: str,
     started_at: datetime,
@@ -261,19 +281,19 @@ def run_cycle(
 ) -> CycleResult:
     begun = clock()
     config = MiningConfig(min_pattern_confidence=min_pattern_confidence)
-    train, test = time_split(rows)
+    train, test = time_split(table)
     validation = validate(mine(train, config), test)
-    found = mine(rows, config)  # what the swarm uses next: mined on everything, judged above
-    agent_profiles = profiles(rows, confidences)
+    found = mine(table, config)  # what the swarm uses next: mined on everything, judged above
+    agent_profiles = profiles(table)
     made_rules = rules(found)
-    insights, advice = _insights(found, agent_profiles)
+    key_insights, advice = insights(found, agent_profiles)
     mean_confidence = fmean(p.confidence_level for p in found) if found else None
     confirmed = sum(p.condition in previous.pattern_conditions for p in found) if previous else 0
     elapsed = clock() - begun
     return CycleResult(
         iteration_id=iteration_id,
         workspace_id=workspace_id,
-        samples_analyzed=len(rows),
+        samples_analyzed=len(table),
         patterns_discovered=len(found),
         patterns_confirmed=confirmed,
         rules_updated=len(made_rules),
@@ -289,7 +309,7 @@ def run_cycle(
             if previous and previous.model_accuracy is not None and validation.model_accuracy is not None
             else None
         ),
-        key_insights=insights,
+        key_insights=key_insights,
         recommendations_for_swarm=advice,
         started_at=started_at,
         completed_at=started_at + timedelta(seconds=elapsed),

@@ -1,10 +1,13 @@
 """Pattern discovery and validation (pure): the seed's five pattern types as conditions on features.
 
 A candidate condition is one feature item or a pair of them (``confidence=high``,
-``consensus=3+``, ``agent_type=STRAT-01@strategy & confidence=high`` …). A condition becomes a
-pattern only with statistical support: its approval rate's Wilson bound must clear the baseline
-(or, for failure avoidance, stay under it) at a confidence corrected for the number of candidates
-tested (Bonferroni), so mining many conditions does not manufacture patterns out of noise.
+``consensus=3+``, ``agent=STRAT-01 & type=strategy`` …): the frequent itemsets of size one and two
+of the one-hot feature matrix, counted column-wise with ``numpy.bincount`` rather than row by row.
+A condition becomes a pattern only with statistical support: its approval rate's Wilson bound must
+clear the baseline (or, for failure avoidance, stay under it) at a confidence corrected for the
+number of candidates tested (Bonferroni), so mining many conditions does not manufacture patterns
+out of noise; and that bound is the pattern's ``confidence_level``, which must reach
+``min_pattern_confidence``.
 
 Validation is on a time split: patterns are mined on the earlier part and judged on the later part,
 where **model accuracy** is the share of matched recommendations whose outcome the patterns
@@ -14,15 +17,20 @@ predicted, and **coverage** the share of recommendations matched by any pattern.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import combinations
 from statistics import NormalDist
+from typing import Any
 
-from swarm_learning.features import Features
+import numpy as np
+import numpy.typing as npt
+
+from swarm_learning.features import FeatureTable
 from swarm_learning.vocabulary import Strength
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class PatternCategory(StrEnum):
@@ -39,7 +47,6 @@ class MiningConfig:
     min_pattern_confidence: float = 0.7  # the seed's default, on the Wilson bound of the rate
     family_alpha: float = 0.05  # false-discovery budget shared by every candidate tested
     min_lift: float = 1.1
-    max_pair_items: int = 60  # pairs are formed among the most frequent items only
 
 
 @dataclass(frozen=True)
@@ -52,22 +59,123 @@ class Pattern:
     lift: float
     recommendation_strength: Strength
 
-    def matches(self, items: frozenset[str]) -> bool:
-        return all(item in items for item in self.condition)
-
     @property
     def predicts_approval(self) -> bool:
         return self.category is not PatternCategory.FAILURE_AVOIDANCE
 
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "condition": list(self.condition),
+            "category": self.category.value,
+            "success_rate": self.success_rate,
+            "frequency_count": self.frequency_count,
+            "confidence_level": self.confidence_level,
+            "lift": self.lift,
+            "recommendation_strength": self.recommendation_strength.value,
+        }
 
-def wilson_bounds(successes: float, n: float, z: float) -> tuple[float, float]:
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    denominator = 1 + z * z / n
-    return max((centre - spread) / denominator, 0.0), min((centre + spread) / denominator, 1.0)
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Pattern:
+        return cls(
+            condition=tuple(state["condition"]),
+            category=PatternCategory(state["category"]),
+            success_rate=state["success_rate"],
+            frequency_count=state["frequency_count"],
+            confidence_level=state["confidence_level"],
+            lift=state["lift"],
+            recommendation_strength=Strength(state["recommendation_strength"]),
+        )
+
+
+def wilson_bounds(successes: Any, n: Any, z: float) -> tuple[Any, Any]:
+    """Wilson score interval of ``successes / n`` (scalars or arrays; n = 0 gives 0..1)."""
+    n_safe = np.maximum(n, 1e-12)
+    p = successes / n_safe
+    centre = p + z * z / (2 * n_safe)
+    spread = z * np.sqrt(p * (1 - p) / n_safe + z * z / (4 * n_safe * n_safe))
+    denominator = 1 + z * z / n_safe
+    lower = np.where(n > 0, np.maximum((centre - spread) / denominator, 0.0), 0.0)
+    upper = np.where(n > 0, np.minimum((centre + spread) / denominator, 1.0), 1.0)
+    if np.ndim(lower) == 0:
+        return float(lower), float(upper)
+    return lower, upper
+
+
+@dataclass(frozen=True)
+class Itemsets:
+    """Frequent itemsets of size one and two with their support and approved count."""
+
+    conditions: list[tuple[str, ...]]
+    support: FloatArray
+    wins: FloatArray
+
+    def as_dict(self) -> dict[frozenset[str], int]:
+        return {frozenset(c): int(n) for c, n in zip(self.conditions, self.support, strict=True)}
+
+
+def frequent_itemsets(table: FeatureTable, min_support: int) -> Itemsets:
+    """Every item and pair of items of ``table`` matched by at least ``min_support`` rows.
+
+    The one-hot matrix is never built: an item is a value of a categorical slot (one per row) or a
+    content attribute (a boolean column), so pair counts are a ``bincount`` of combined codes for
+    two slots, a ``bincount`` over the rows carrying an attribute for a slot and an attribute, and
+    a matrix product for two attributes.
+    """
+    weights = table.approved.astype(np.float64)
+    slots = table.slots()
+    content = table.content
+    content_items = [f"has={label}" for label in table.content_labels]
+    conditions: list[tuple[str, ...]] = []
+    supports: list[npt.NDArray[Any]] = []
+    wins: list[npt.NDArray[Any]] = []
+
+    def keep(labels: list[tuple[str, ...]], support: npt.NDArray[Any], won: npt.NDArray[Any]) -> None:
+        frequent = np.flatnonzero(support >= min_support)
+        conditions.extend(labels[i] for i in frequent)
+        supports.append(support[frequent])
+        wins.append(won[frequent])
+
+    for slot in slots:
+        size = len(slot.labels)
+        keep(
+            [(item,) for item in slot.items()],
+            np.bincount(slot.codes, minlength=size).astype(np.float64),
+            np.bincount(slot.codes, weights=weights, minlength=size),
+        )
+    content_f = content.astype(np.float64)
+    keep([(item,) for item in content_items], content_f.sum(axis=0), weights @ content_f)
+
+    for first, second in combinations(slots, 2):
+        size = len(first.labels) * len(second.labels)
+        combined = first.codes.astype(np.int64) * len(second.labels) + second.codes
+        keep(
+            [(a, b) for a in first.items() for b in second.items()],
+            np.bincount(combined, minlength=size).astype(np.float64),
+            np.bincount(combined, weights=weights, minlength=size),
+        )
+    for k, attribute in enumerate(content_items):
+        rows = np.flatnonzero(content[:, k])
+        for slot in slots:
+            codes = slot.codes[rows]
+            keep(
+                [(item, attribute) for item in slot.items()],
+                np.bincount(codes, minlength=len(slot.labels)).astype(np.float64),
+                np.bincount(codes, weights=weights[rows], minlength=len(slot.labels)),
+            )
+    if content_items:
+        together = content_f.T @ content_f
+        won_together = (content_f * weights[:, None]).T @ content_f
+        upper = np.triu_indices(len(content_items), k=1)
+        keep(
+            [(content_items[i], content_items[j]) for i, j in zip(*upper, strict=True)],
+            together[upper],
+            won_together[upper],
+        )
+    return Itemsets(
+        conditions,
+        np.concatenate(supports) if supports else np.zeros(0),
+        np.concatenate(wins) if wins else np.zeros(0),
+    )
 
 
 def _category(condition: tuple[str, ...], failing: bool) -> PatternCategory:
@@ -75,7 +183,7 @@ def _category(condition: tuple[str, ...], failing: bool) -> PatternCategory:
         return PatternCategory.FAILURE_AVOIDANCE
     if any(item.startswith("consensus=") and item != "consensus=1" for item in condition):
         return PatternCategory.CONSENSUS
-    if "expert=yes" in condition or any(item.startswith("agent_type=") for item in condition):
+    if "expert=yes" in condition or any(item.startswith("agent=") for item in condition):
         return PatternCategory.EXPERT_OPINION
     if "confidence=high" in condition:
         return PatternCategory.HIGH_CONFIDENCE
@@ -92,82 +200,58 @@ def _strength(lift: float, confidence: float) -> Strength:
     return Strength.WEAK
 
 
-def mine(rows: Sequence[Features], config: MiningConfig | None = None) -> list[Pattern]:
-    """Patterns with statistical support in ``rows`` (strongest first)."""
+def mine(table: FeatureTable, config: MiningConfig | None = None) -> list[Pattern]:
+    """Patterns with statistical support in ``table`` (strongest first)."""
     config = config or MiningConfig()
-    if not rows:
+    if not len(table):
         return []
-    baskets = [(frozenset(row.items()), row.approved) for row in rows]
-    baseline = sum(approved for _, approved in baskets) / len(baskets)
-
-    support: Counter[tuple[str, ...]] = Counter()
-    wins: Counter[tuple[str, ...]] = Counter()
-    for items, approved in baskets:
-        for item in items:
-            support[(item,)] += 1
-            wins[(item,)] += approved
-    frequent = sorted(
-        (c[0] for c, n in support.items() if n >= config.min_support), key=lambda i: -support[(i,)]
-    )[: config.max_pair_items]
-    frequent_set = set(frequent)
-    for items, approved in baskets:
-        for pair in combinations(sorted(items & frequent_set), 2):
-            support[pair] += 1
-            wins[pair] += approved
-
-    candidates = [c for c, n in support.items() if n >= config.min_support]
+    baseline = float(table.approved.mean())
+    itemsets = frequent_itemsets(table, config.min_support)
+    n, wins = itemsets.support, itemsets.wins
     # One-sided test per candidate, at the family's alpha split across all of them (Bonferroni).
-    z = NormalDist().inv_cdf(1 - config.family_alpha / max(len(candidates), 1))
+    z = NormalDist().inv_cdf(1 - config.family_alpha / max(len(n), 1))
+    lower, upper = wilson_bounds(wins, n, z)
+    rate = wins / np.maximum(n, 1)
+    succeeds = (lower > baseline) & (rate >= config.min_lift * baseline)
+    fails = (upper < baseline) & (1 - rate >= config.min_lift * (1 - baseline))
+    confidence = np.where(succeeds, lower, 1 - upper)
+    selected = np.flatnonzero((succeeds | fails) & (confidence >= config.min_pattern_confidence))
     patterns = []
-    for condition in candidates:
-        n, successes = support[condition], wins[condition]
-        lower, upper = wilson_bounds(successes, n, z)
-        rate = successes / n
-        if lower > baseline and rate >= config.min_lift * baseline:
-            failing, confidence = False, lower
-        elif upper < baseline and 1 - rate >= config.min_lift * (1 - baseline):
-            failing, confidence = True, 1 - upper
-        else:
-            continue
-        if confidence < config.min_pattern_confidence:
-            continue
-        lift = rate / baseline if baseline > 0 else math.inf
+    for i in selected:
+        failing = bool(fails[i])
+        lift = float(rate[i]) / baseline if baseline > 0 else math.inf
         patterns.append(
             Pattern(
-                condition=condition,
-                category=_category(condition, failing),
-                success_rate=rate,
-                frequency_count=n,
-                confidence_level=confidence,
+                condition=itemsets.conditions[i],
+                category=_category(itemsets.conditions[i], failing),
+                success_rate=float(rate[i]),
+                frequency_count=int(n[i]),
+                confidence_level=float(confidence[i]),
                 lift=lift,
-                recommendation_strength=_strength(lift if not failing else 1 / max(lift, 1e-9), confidence),
+                recommendation_strength=_strength(
+                    lift if not failing else 1 / max(lift, 1e-9), float(confidence[i])
+                ),
             )
         )
     return _without_redundant_pairs(patterns)
 
 
 def _without_redundant_pairs(patterns: list[Pattern]) -> list[Pattern]:
-    """Keep one pattern per set of matched outcomes (``agent=A & type=content`` and
-    ``agent_type=A@content`` are the same evidence), preferring the shorter condition; and drop a
-    pair whose rate is within 0.05 of one of its items that is already a pattern in the same
-    direction — it says nothing more."""
-    seen: set[tuple[int, float, bool]] = set()
+    """Drop a pair whose rate is within 0.05 of one of its items that is already a pattern in the
+    same direction: it says nothing more. Strongest first."""
     singles = {p.condition[0]: p for p in patterns if len(p.condition) == 1}
-    kept = []
-    for pattern in sorted(patterns, key=lambda p: (len(p.condition), -p.confidence_level)):
-        evidence = (pattern.frequency_count, round(pattern.success_rate, 9), pattern.predicts_approval)
-        if evidence in seen:
-            continue
-        if len(pattern.condition) == 2 and any(
+    kept = [
+        pattern
+        for pattern in patterns
+        if len(pattern.condition) == 1
+        or not any(
             (parent := singles.get(item)) is not None
             and parent.predicts_approval == pattern.predicts_approval
             and abs(parent.success_rate - pattern.success_rate) < 0.05
             for item in pattern.condition
-        ):
-            continue
-        seen.add(evidence)
-        kept.append(pattern)
-    return sorted(kept, key=lambda p: (-p.confidence_level, -p.frequency_count))
+        )
+    ]
+    return sorted(kept, key=lambda p: (-p.confidence_level, -p.frequency_count, p.condition))
 
 
 @dataclass(frozen=True)
@@ -178,32 +262,31 @@ class Validation:
     evaluated: int
 
 
-def predict(patterns: Sequence[Pattern], items: frozenset[str]) -> bool | None:
-    """The most confident matching pattern's verdict (approved or not), or None when none match."""
+def predict(patterns: Sequence[Pattern], table: FeatureTable) -> npt.NDArray[np.int8]:
+    """Per row: 1 (approved) or 0 (not) as the most confident matching pattern says, -1 if none."""
+    verdict = np.full(len(table), -1, dtype=np.int8)
+    open_rows = np.ones(len(table), dtype=bool)
     for pattern in patterns:  # strongest first
-        if pattern.matches(items):
-            return pattern.predicts_approval
-    return None
+        matched = table.mask(pattern.condition) & open_rows
+        verdict[matched] = int(pattern.predicts_approval)
+        open_rows &= ~matched
+    return verdict
 
 
-def validate(patterns: Sequence[Pattern], rows: Sequence[Features]) -> Validation:
-    correct = matched = 0
-    for row in rows:
-        verdict = predict(patterns, frozenset(row.items()))
-        if verdict is None:
-            continue
-        matched += 1
-        correct += verdict == row.approved
+def validate(patterns: Sequence[Pattern], table: FeatureTable) -> Validation:
+    verdict = predict(patterns, table)
+    matched = verdict >= 0
+    count = int(matched.sum())
+    correct = int((verdict[matched] == table.approved[matched]).sum())
     return Validation(
-        model_accuracy=correct / matched if matched else None,
-        coverage=matched / len(rows) if rows else 0.0,
-        matched=matched,
-        evaluated=len(rows),
+        model_accuracy=correct / count if count else None,
+        coverage=count / len(table) if len(table) else 0.0,
+        matched=count,
+        evaluated=len(table),
     )
 
 
-def time_split(rows: Sequence[Features], train_share: float = 0.7) -> tuple[list[Features], list[Features]]:
-    """Earlier part to mine, later part to validate (rows in time order)."""
-    ordered = sorted(rows, key=lambda r: (r.created_at, r.recommendation_id))
-    cut = int(len(ordered) * train_share)
-    return ordered[:cut], ordered[cut:]
+def time_split(table: FeatureTable, train_share: float = 0.7) -> tuple[FeatureTable, FeatureTable]:
+    """Earlier part to mine, later part to validate (the table is in time order)."""
+    cut = int(len(table) * train_share)
+    return table.rows(0, cut), table.rows(cut, len(table))
