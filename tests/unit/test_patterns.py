@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from swarm_learning import evaluated as ev
 from swarm_learning import features as ft
 from swarm_learning import patterns as pt
 
@@ -22,15 +23,15 @@ def _row(
     confidence: float = 0.6,
     content: dict | None = None,
     rtype: str = "strategy",
-) -> ft.EvaluatedRow:
+) -> ev.EvaluatedRow:
     content = content or {"action": f"a{i}"}
-    return ft.EvaluatedRow(
+    return ev.EvaluatedRow(
         agent_id=agent,
         recommendation_type=rtype,
         workflow_id=workflow,
         confidence_score=confidence,
-        action_key=ft.canonical_action(content),
-        content_keys=ft.content_keys(content),
+        action_key=ev.canonical_action(content),
+        content_keys=ev.content_keys(content),
         created_at=(START + timedelta(minutes=i)).timestamp(),
         approved=approved,
     )
@@ -39,8 +40,8 @@ def _row(
 def test_canonical_action_ignores_order_case_and_bookkeeping() -> None:
     a = {"Channels": ["LinkedIn", "email"], "budget": 1000.00001, "request_id": "x1"}
     b = {"channels": ["email", "linkedin"], "budget": 1000.0, "timestamp": "now"}
-    assert ft.canonical_action(a) == ft.canonical_action(b)
-    assert ft.canonical_action(a) != ft.canonical_action({"channels": ["email"]})
+    assert ev.canonical_action(a) == ev.canonical_action(b)
+    assert ev.canonical_action(a) != ev.canonical_action({"channels": ["email"]})
 
 
 def test_consensus_counts_distinct_agents_with_the_same_action_in_a_workflow() -> None:

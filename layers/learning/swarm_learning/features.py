@@ -12,29 +12,23 @@ by, and ``FeatureBuilder.build`` derives the per-row features with numpy:
 - **content attributes**: which of the workspace's most frequent top-level content keys the
   recommendation carries.
 
-"Same action" is a canonical form of ``recommendation_content``: keys sorted and lower-cased,
-strings trimmed, lower-cased and with whitespace collapsed, lists of scalars treated as sets,
-floats rounded to 4 significant digits, and bookkeeping keys (ids, timestamps, confidence,
-reasoning) left out — two agents proposing ``{"Channels": ["LinkedIn", "email"]}`` and
-``{"channels": ["email", "linkedin"], "request_id": "x"}`` propose the same action. The tracker
-stores the action's key with the recommendation, so the cycle never re-parses content.
+"Same action" is the canonical form of ``recommendation_content`` defined in
+``swarm_learning.evaluated``; the tracker stores its key with the recommendation, so the cycle never
+re-parses content.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-IGNORED_CONTENT_KEYS = frozenset(
-    {"id", "request_id", "timestamp", "created_at", "confidence", "confidence_score", "reasoning", "notes"}
-)
+from swarm_learning.evaluated import EvaluatedRow
+
 HIGH_CONFIDENCE = 0.8  # the seed's high-confidence threshold
 LOW_CONFIDENCE = 0.5
 EXPERT_APPROVAL_RATE = 0.75  # the seed's expert: > 75 % approval
@@ -50,41 +44,6 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.integer[Any]]
 
 
-# ---- canonical content -----------------------------------------------------------------------
-def _canonical(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {
-            str(k).strip().lower(): _canonical(v)
-            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]).lower())
-            if str(k).strip().lower() not in IGNORED_CONTENT_KEYS
-        }
-    if isinstance(value, list):
-        items = [_canonical(v) for v in value]
-        if all(not isinstance(v, (dict, list)) for v in items):
-            return sorted(set(items), key=lambda v: (type(v).__name__, str(v)))
-        return items
-    if isinstance(value, str):
-        return " ".join(value.lower().split())
-    if isinstance(value, float):
-        return float(f"{value:.4g}")
-    return value
-
-
-def canonical_content(content: Mapping[str, Any]) -> dict[str, Any]:
-    return _canonical(content)
-
-
-def canonical_action(content: Mapping[str, Any]) -> str:
-    """A short, stable key of the content's canonical form."""
-    text = json.dumps(canonical_content(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-def content_keys(content: Mapping[str, Any]) -> tuple[str, ...]:
-    """The canonical content's top-level keys (the content attributes mined)."""
-    return tuple(canonical_content(content))
-
-
 def confidence_band(confidence: float) -> str:
     if confidence >= HIGH_CONFIDENCE:
         return "high"
@@ -94,19 +53,6 @@ def confidence_band(confidence: float) -> str:
 
 
 # ---- the stream ------------------------------------------------------------------------------
-class EvaluatedRow(NamedTuple):
-    """One evaluated recommendation as the cycle reads it (what storage yields)."""
-
-    agent_id: str
-    recommendation_type: str
-    workflow_id: str | None
-    confidence_score: float
-    action_key: str
-    content_keys: tuple[str, ...]
-    created_at: float  # epoch seconds
-    approved: bool
-
-
 @dataclass(frozen=True)
 class Slot:
     """A categorical feature: one value per row, as codes into ``labels``."""

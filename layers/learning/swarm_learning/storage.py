@@ -40,6 +40,9 @@ from botocore.exceptions import ClientError
 
 from swarm_learning.config import Settings, get_settings
 from swarm_learning.errors import AlreadyEvaluatedError, ConflictError, InvalidRequestError, NotFoundError
+from swarm_learning.evaluated import EvaluatedRow, canonical_action
+from swarm_learning.evaluated import content_keys as content_key_names
+from swarm_learning.ids import highest_recommendation_id, lowest_recommendation_id, recommendation_time
 
 REC_SK = "RECOMMENDATION"
 ALL_SCOPE = "ALL"
@@ -66,6 +69,8 @@ _KEY_ATTRIBUTES = frozenset(
 )
 _TRANSACTION_ATTEMPTS = 5
 _MAX_PAGES_PER_REQUEST = 5
+_PARALLEL_SHARD_READS = 8
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -194,7 +199,7 @@ class LearningStore:
         self._settings = settings
         self._client: Any = client or boto3.client(
             "dynamodb",
-            config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5),
+            config=_CLIENT_CONFIG,
         )
         self._recommendations = settings.recommendations_table
         self._statistics = settings.statistics_table
@@ -459,6 +464,61 @@ class LearningStore:
             if page.next_token is None:
                 return
             token = page.next_token
+
+    def iter_evaluated(
+        self, workspace_id: str, *, since: datetime, until: datetime
+    ) -> Iterator[EvaluatedRow]:
+        """The workspace's evaluated recommendations created in ``[since, until]``, as compact rows
+        for the learning cycle: every shard of the time index is read in parallel, a page at a
+        time, with only the attributes the cycle needs (rows arrive in no global order)."""
+        names = {
+            "#r": "recommendation_id",
+            "#s": "status",
+            "#e": "expires_at",
+            "#a": "agent_id",
+            "#t": "recommendation_type",
+            "#w": "workflow_id",
+            "#c": "confidence_score",
+            "#k": "action_key",
+            "#ck": "content_keys",
+            "#j": "content_json",
+        }
+        base = {
+            "TableName": self._recommendations,
+            "IndexName": BY_WORKSPACE_TIME,
+            "KeyConditionExpression": "shard_pk = :p AND #r BETWEEN :lo AND :hi",
+            "FilterExpression": "#s IN (:approved, :rejected, :partial) AND (attribute_not_exists(#e) OR #e > :now)",
+            "ProjectionExpression": "#r, #s, #a, #t, #w, #c, #k, #ck, #j",
+            "ExpressionAttributeNames": names,
+        }
+        values = {
+            ":lo": lowest_recommendation_id(since),
+            ":hi": highest_recommendation_id(until),
+            ":approved": "approved",
+            ":rejected": "rejected",
+            ":partial": "partial",
+            ":now": _epoch(until),
+        }
+
+        def shard_pages(shard: int) -> list[list[dict[str, Any]]]:
+            request = {
+                **base,
+                "ExpressionAttributeValues": serialize({**values, ":p": _shard_pk(workspace_id, shard)}),
+            }
+            pages = []
+            while True:
+                response = self._client.query(**request)
+                pages.append(response["Items"])
+                if "LastEvaluatedKey" not in response:
+                    return pages
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+        shards = range(self._settings.workspace_shards)
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_SHARD_READS, len(shards))) as pool:
+            for pages in pool.map(shard_pages, shards):
+                for page in pages:
+                    for item in page:
+                        yield _evaluated_row(item)
 
     def _query_index(
         self,
@@ -762,6 +822,29 @@ class LearningStore:
         return {k: v for k, v in item.items() if k not in _KEY_ATTRIBUTES}
 
 
+def _evaluated_row(item: Mapping[str, Any]) -> EvaluatedRow:
+    """A raw (low-level) index item as a cycle row, without the generic deserializer (hot path)."""
+    workflow = item.get("workflow_id")
+    action = item.get("action_key")
+    keys = item.get("content_keys")
+    if action is None or keys is None:  # stored before the tracker kept them: derive once here
+        content = json.loads(item["content_json"]["S"])
+        action_key, content_keys = canonical_action(content), content_key_names(content)
+    else:
+        action_key, content_keys = action["S"], tuple(key["S"] for key in keys["L"])
+    recommendation_id = item["recommendation_id"]["S"]
+    return EvaluatedRow(
+        agent_id=item["agent_id"]["S"],
+        recommendation_type=item["recommendation_type"]["S"],
+        workflow_id=workflow["S"] if workflow else None,
+        confidence_score=float(item["confidence_score"]["N"]),
+        action_key=action_key,
+        content_keys=content_keys,
+        created_at=recommendation_time(recommendation_id).timestamp(),
+        approved=item["status"]["S"] == "approved",
+    )
+
+
 class _ConditionFailed(Exception):
     def __init__(self, index: int, old_item: dict[str, Any] | None) -> None:
         super().__init__(f"condition failed on transaction item {index}")
@@ -776,25 +859,38 @@ def get_store() -> LearningStore:
 
 
 # ---- meta-learner state (LearnerStateTable) --------------------------------------------------------
-#   ``WS#<ws>`` / ``LEASE``            who runs the cycle now, until when (conditional writes only)
-#   ``WS#<ws>`` / ``CURRENT``          the version readers are served
-#   ``WS#<ws>`` / ``STATE#<version>``  a state version, written whole before it is made current
+#   ``WS#<ws>`` / ``LEASE``                    who runs a cycle now, until when (conditional writes)
+#   ``WS#<ws>`` / ``CURRENT``                  the version readers are served, and its part count
+#   ``WS#<ws>`` / ``STATE#<version>#<part>``   a state version (compressed JSON in parts of at most
+#                                              300 kB), written whole before it is made current
+#   ``WS#<ws>`` / ``ITER#<iteration_id>``      a learning cycle's status and result
 
 
 class LeaseHeldError(ConflictError):
     code = "cycle_running"
 
 
+_STATE_PART_BYTES = 300_000  # DynamoDB items stop at 400 KB
+
+
 class LearnerStateStore:
     """Versioned meta-learner state: write a new version, then make it current with one conditional
     write, so a cycle that fails midway leaves the previous state served; a lease with an expiry
-    keeps two cycles of one workspace from running at once."""
+    keeps two cycles of one workspace from running at once; iterations record each cycle."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self._settings = settings
-        self._client: Any = client or boto3.client("dynamodb")
+        self._client: Any = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
         self._table = settings.learner_table
 
+    @staticmethod
+    def _key(workspace_id: str, sk: str) -> dict[str, Any]:
+        return serialize({"pk": f"WS#{workspace_id}", "sk": sk})
+
+    def _expiry(self, now: datetime) -> int:
+        return _epoch(now + timedelta(days=self._settings.learner_history_days))
+
+    # ---- the lease ---------------------------------------------------------------------------
     def acquire_lease(self, workspace_id: str, owner: str, *, now: datetime, ttl_seconds: int) -> None:
         """Take the workspace's cycle lease, or raise ``LeaseHeldError`` while another owner holds
         an unexpired one (an expired lease of a crashed cycle is taken over)."""
@@ -824,7 +920,7 @@ class LearnerStateStore:
         try:
             self._client.delete_item(
                 TableName=self._table,
-                Key=serialize({"pk": f"WS#{workspace_id}", "sk": "LEASE"}),
+                Key=self._key(workspace_id, "LEASE"),
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues=serialize({":owner": owner}),
@@ -835,36 +931,39 @@ class LearnerStateStore:
 
     def lease_holder(self, workspace_id: str, *, now: datetime) -> str | None:
         item = self._client.get_item(
-            TableName=self._table,
-            Key=serialize({"pk": f"WS#{workspace_id}", "sk": "LEASE"}),
-            ConsistentRead=True,
+            TableName=self._table, Key=self._key(workspace_id, "LEASE"), ConsistentRead=True
         ).get("Item")
         if item is None:
             return None
         lease = deserialize(item)
         return lease["owner"] if lease["lease_expires_at"] >= _epoch(now) else None
 
+    # ---- state versions ----------------------------------------------------------------------
     def publish(self, workspace_id: str, version: str, state: Mapping[str, Any], *, now: datetime) -> None:
         """Write ``state`` as ``version``, then make it current — unless a newer version already is
         (two cycles racing past an expired lease: the later version wins, never a mix)."""
         body = zlib.compress(json.dumps(state, separators=(",", ":"), default=str).encode())
-        self._client.put_item(
-            TableName=self._table,
-            Item=serialize(
-                {
-                    "pk": f"WS#{workspace_id}",
-                    "sk": f"STATE#{version}",
-                    "state": body,
-                    "created_at": now.isoformat(),
-                    "expires_at": _epoch(now + timedelta(days=self._settings.learner_history_days)),
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        parts = [body[i : i + _STATE_PART_BYTES] for i in range(0, len(body), _STATE_PART_BYTES)] or [b""]
+        for number, part in enumerate(parts):
+            self._client.put_item(
+                TableName=self._table,
+                Item=serialize(
+                    {
+                        "pk": f"WS#{workspace_id}",
+                        "sk": f"STATE#{version}#{number:04d}",
+                        "state": part,
+                        "created_at": now.isoformat(),
+                        "expires_at": self._expiry(now),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=serialize({"pk": f"WS#{workspace_id}", "sk": "CURRENT", "version": version}),
+                Item=serialize(
+                    {"pk": f"WS#{workspace_id}", "sk": "CURRENT", "version": version, "parts": len(parts)}
+                ),
                 ConditionExpression="attribute_not_exists(pk) OR version < :version",
                 ExpressionAttributeValues=serialize({":version": version}),
             )
@@ -874,16 +973,138 @@ class LearnerStateStore:
             raise
 
     def current(self, workspace_id: str) -> tuple[str, dict[str, Any]] | None:
-        """The current version and its state (two reads: the pointer, then the version)."""
+        """The current version and its state: the pointer, then the version's parts in one query."""
         pointer = self._client.get_item(
-            TableName=self._table,
-            Key=serialize({"pk": f"WS#{workspace_id}", "sk": "CURRENT"}),
-            ConsistentRead=True,
+            TableName=self._table, Key=self._key(workspace_id, "CURRENT"), ConsistentRead=True
         ).get("Item")
         if pointer is None:
             return None
-        version = deserialize(pointer)["version"]
+        current = deserialize(pointer)
+        version, expected = current["version"], current["parts"]
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": serialize(
+                {":pk": f"WS#{workspace_id}", ":prefix": f"STATE#{version}#"}
+            ),
+        }
+        parts: list[bytes] = []
+        while True:
+            response = self._client.query(**request)
+            parts.extend(_deserializer.deserialize(item["state"]).value for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if len(parts) != expected:  # the pointer only ever names a version written whole
+            raise RuntimeError(f"learner state {version} of {workspace_id} has {len(parts)}/{expected} parts")
+        return version, json.loads(zlib.decompress(b"".join(parts)))
+
+    # ---- iterations --------------------------------------------------------------------------
+    def create_iteration(self, workspace_id: str, iteration_id: str, record: Mapping[str, Any]) -> bool:
+        """Record a requested cycle as queued; False if the iteration already exists (a retry)."""
+        now: datetime = record["requested_at"]
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=serialize(
+                    {
+                        **record,
+                        "requested_at": now.isoformat(),
+                        "pk": f"WS#{workspace_id}",
+                        "sk": f"ITER#{iteration_id}",
+                        "workspace_id": workspace_id,
+                        "iteration_id": iteration_id,
+                        "status": "queued",
+                        "expires_at": self._expiry(now),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def start_iteration(self, workspace_id: str, iteration_id: str, *, now: datetime) -> bool:
+        """Move a queued iteration to running; False if it already ran or is running (a retry)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(workspace_id, f"ITER#{iteration_id}"),
+                UpdateExpression="SET #s = :running, started_at = :now",
+                ConditionExpression="attribute_exists(pk) AND #s = :queued",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=serialize(
+                    {":running": "running", ":queued": "queued", ":now": now.isoformat()}
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def finish_iteration(
+        self,
+        workspace_id: str,
+        iteration_id: str,
+        *,
+        status: str,
+        now: datetime,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record how an open iteration ended: succeeded with its result, or failed / skipped."""
+        names = {"#s": "status"}
+        values: dict[str, Any] = {
+            ":status": status,
+            ":now": now.isoformat(),
+            ":queued": "queued",
+            ":running": "running",
+        }
+        expression = "SET #s = :status, completed_at = :now"
+        if result is not None:
+            expression += ", result_json = :result"
+            values[":result"] = json.dumps(result, separators=(",", ":"), default=str)
+        if error is not None:
+            expression += ", #e = :error"
+            names["#e"] = "error"
+            values[":error"] = error
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(workspace_id, f"ITER#{iteration_id}"),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(pk) AND #s IN (:queued, :running)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize(values),
+        )
+
+    def get_iteration(self, workspace_id: str, iteration_id: str) -> dict[str, Any] | None:
         item = self._client.get_item(
-            TableName=self._table, Key=serialize({"pk": f"WS#{workspace_id}", "sk": f"STATE#{version}"})
-        )["Item"]
-        return version, json.loads(zlib.decompress(_deserializer.deserialize(item["state"]).value))
+            TableName=self._table, Key=self._key(workspace_id, f"ITER#{iteration_id}"), ConsistentRead=True
+        ).get("Item")
+        return _iteration(item) if item else None
+
+    def list_iterations(self, workspace_id: str, *, limit: int) -> list[dict[str, Any]]:
+        """The workspace's latest iterations, newest first (iteration ids sort by time)."""
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialize({":pk": f"WS#{workspace_id}", ":prefix": "ITER#"}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_iteration(item) for item in response["Items"]]
+
+
+def _iteration(item: Mapping[str, Any]) -> dict[str, Any]:
+    record = {k: v for k, v in deserialize(item).items() if k not in ("pk", "sk", "expires_at")}
+    if "result_json" in record:
+        record["result"] = json.loads(record.pop("result_json"))
+    return record
+
+
+@cache
+def get_learner_store() -> LearnerStateStore:
+    return LearnerStateStore(get_settings())

@@ -13,6 +13,7 @@ from typing import Any
 from swarm_learning import counters as ctr
 from swarm_learning.config import Settings, get_settings
 from swarm_learning.errors import InvalidRequestError, LearningError, NotFoundError
+from swarm_learning.evaluated import canonical_action, content_keys
 from swarm_learning.ids import (
     highest_recommendation_id,
     lowest_recommendation_id,
@@ -80,6 +81,9 @@ class RecommendationTracker:
             # and free of DynamoDB's nesting limit.
             "content_json": _json(request.recommendation_content),
             "evidence_json": _json(request.evidence),
+            # Kept for the learning cycle, which then never re-parses content (swarm_learning.evaluated).
+            "action_key": canonical_action(request.recommendation_content),
+            "content_keys": list(content_keys(request.recommendation_content)),
             "confidence_score": request.confidence_score,
             "reasoning": request.reasoning,
             "execution_status": request.execution_status.value,
