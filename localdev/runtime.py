@@ -4,12 +4,14 @@ loaded exactly as Lambda loads them (``<CodeUri>/<module>.<function>`` with the 
 from __future__ import annotations
 
 import importlib.util
+import json
+import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -20,6 +22,7 @@ from localdev.apigw import rest_event
 from localdev.lambda_context import LocalLambdaContext
 
 REGION = "us-east-1"
+log = logging.getLogger("localdev")
 
 # Fake credentials so no call can ever reach a real account, plus quiet local defaults.
 LOCAL_ENVIRONMENT = {
@@ -67,6 +70,31 @@ def create_tables(template: dict[str, Any]) -> None:
             client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
 
 
+def create_event_routes(specs: list[tpl.FunctionSpec]) -> dict[str, str]:
+    """EventBridge as deployed, locally: the template's buses and rules in moto, each rule targeting
+    a queue (moto delivers matching events to it) that ``LocalFunctions.deliver_events`` drains into
+    the rule's function. Returns ``function logical id -> queue url``."""
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues: dict[str, str] = {}
+    buses = {"default"}
+    for spec in specs:
+        for rule in spec.event_rules:
+            if rule.bus not in buses:
+                events.create_event_bus(Name=rule.bus)
+                buses.add(rule.bus)
+            url = sqs.create_queue(QueueName=f"local-{rule.name}")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            events.put_rule(Name=rule.name, EventBusName=rule.bus, EventPattern=json.dumps(rule.pattern))
+            events.put_targets(
+                Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": "function", "Arn": arn}]
+            )
+            queues[spec.logical_id] = url
+    return queues
+
+
 def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]]:
     """Import ``<CodeUri>/<module>.py`` under a unique module name; return it and its handler."""
     module_file, handler_name = spec.handler.rsplit(".", 1)
@@ -85,10 +113,13 @@ def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]
 
 def reset_process_state() -> None:
     """Forget cached settings, clients and stores (between tests, or after changing env)."""
-    from swarm_learning import config, storage, tracking, trust_service
+    from swarm_learning import config, insights, meta_learner, storage, tracking, trust_service
 
     config.get_settings.cache_clear()
     storage.get_store.cache_clear()
+    storage.get_learner_store.cache_clear()
+    meta_learner.get_meta_learner.cache_clear()
+    insights.get_insight_writer.cache_clear()
     tracking.get_tracker.cache_clear()
     trust_service.get_trust_service.cache_clear()
     for module in list(sys.modules.values()):
@@ -108,6 +139,7 @@ class LocalFunctions:
     """The template's functions, loaded and invokable in-process."""
 
     specs: list[tpl.FunctionSpec]
+    event_queues: dict[str, str] = field(default_factory=dict)
 
     def handler(self, logical_id: str) -> Callable[..., Any]:
         spec = next(s for s in self.specs if s.logical_id == logical_id)
@@ -116,6 +148,37 @@ class LocalFunctions:
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         context = LocalLambdaContext(function_name=logical_id)
         return self.handler(logical_id)(event, context)
+
+    def events_pending(self) -> bool:
+        sqs = boto3.client("sqs", region_name=REGION)
+        return any(
+            int(
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+                    "ApproximateNumberOfMessages"
+                ]
+            )
+            for url in self.event_queues.values()
+        )
+
+    def deliver_events(self) -> int:
+        """Invoke the functions whose rules matched the events published so far, until none are left
+        (a function may publish more); returns how many were delivered. A failing invocation is
+        logged and dropped: its iteration record already says it failed."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        delivered = 0
+        while True:
+            batch = 0
+            for logical_id, url in self.event_queues.items():
+                for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    try:
+                        self.invoke(logical_id, json.loads(message["Body"]))
+                    except Exception:
+                        log.exception("%s failed on an event", logical_id)
+                    batch += 1
+            delivered += batch
+            if not batch:
+                return delivered
 
     def jobs(self) -> dict[str, str]:
         """Scheduled functions by job name: ``TrustRefreshFunction`` -> ``trust-refresh``."""
@@ -183,7 +246,8 @@ def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[Lo
     with mock_aws():
         create_tables(template)
         reset_process_state()
-        functions = LocalFunctions(tpl.functions(template))
+        specs = tpl.functions(template)
+        functions = LocalFunctions(specs, create_event_routes(specs))
         for spec in functions.specs:
             load_handler(spec)
         yield functions

@@ -38,6 +38,21 @@ class LocalApiServer(ThreadingHTTPServer):
         # which is also what one warm Lambda instance does.
         self.invoke_lock = threading.Lock()
 
+    def deliver_events_later(self) -> None:
+        """Like EventBridge: the functions that published events have answered; the functions the
+        events are for run now, in the background (``POST /learning-cycles/trigger`` answers 202,
+        then the cycle runs)."""
+        if not self.functions.events_pending():
+            return
+
+        def deliver() -> None:
+            output = io.StringIO()
+            with self.invoke_lock, redirect_stdout(output):
+                self.functions.deliver_events()
+            _forward(output.getvalue(), quiet=self.quiet)
+
+        threading.Thread(target=deliver, name="local-events", daemon=True).start()
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
@@ -90,6 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.invoke_lock, redirect_stdout(output):
             result = self.server.functions.invoke(spec.logical_id, event)
         _forward(output.getvalue(), quiet=self.server.quiet)
+        self.server.deliver_events_later()
         headers = {**(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
@@ -112,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
                     HTTPStatus.BAD_GATEWAY,
                 )
         _forward(output.getvalue(), quiet=self.server.quiet)
+        self.server.deliver_events_later()
         self._send(status, {"job": job, "result": result})
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:

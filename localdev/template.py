@@ -64,6 +64,16 @@ class FunctionSpec:
     environment: dict[str, str]
     routes: list[Route] = field(default_factory=list)
     schedules: list[dict[str, Any]] = field(default_factory=list)
+    event_rules: list[EventRule] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EventRule:
+    """An EventBridge rule that invokes a function: the bus it listens on and its pattern."""
+
+    name: str
+    bus: str
+    pattern: dict[str, Any]
 
 
 def tables(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -93,7 +103,7 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
             continue
         props = resource["Properties"]
         variables = {**globals_env, **props.get("Environment", {}).get("Variables", {})}
-        events = props.get("Events", {}).values()
+        events = list(props.get("Events", {}).values())
         specs.append(
             FunctionSpec(
                 logical_id=name,
@@ -106,6 +116,15 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
                     if e["Type"] == "Api"
                 ],
                 schedules=[e["Properties"] for e in events if e["Type"] in ("Schedule", "ScheduleV2")],
+                event_rules=[
+                    EventRule(
+                        name=f"{name}{event_name}",
+                        bus=_resolve(e["Properties"].get("EventBusName", "default"), template),
+                        pattern=e["Properties"]["Pattern"],
+                    )
+                    for event_name, e in props.get("Events", {}).items()
+                    if e["Type"] == "EventBridgeRule"
+                ],
             )
         )
     return specs

@@ -20,6 +20,8 @@ def _statements(function: str) -> list[dict[str, Any]]:
     statements = []
     for policy in FUNCTIONS[function]["Properties"].get("Policies", []):
         assert isinstance(policy, dict), "policies are explicit statements"
+        if "Fn::If" in policy:  # a statement granted only under a condition (e.g. Bedrock configured)
+            policy = policy["Fn::If"][1]
         assert "Statement" in policy
         statements.extend(policy["Statement"])
     return statements

@@ -47,6 +47,20 @@ class Settings(BaseModel):
     trust_min_sample: int = Field(default=10, ge=0, alias="TRUST_MIN_SAMPLE")
     trust_trend_z: float = Field(default=3.0, gt=0, alias="TRUST_TREND_Z")
 
+    # Learning cycle (docs/learning.md).
+    event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
+    learning_lookback_days: int = Field(default=7, ge=1, le=90, alias="LEARNING_LOOKBACK_DAYS")
+    learning_min_pattern_confidence: float = Field(
+        default=0.7, ge=0.5, le=0.99, alias="LEARNING_MIN_PATTERN_CONFIDENCE"
+    )
+    # should-trigger: this many outcomes since the last cycle, or this long since it (and at least one).
+    learning_trigger_min_outcomes: int = Field(default=50, ge=1, alias="LEARNING_TRIGGER_MIN_OUTCOMES")
+    learning_trigger_max_hours: float = Field(default=24.0, gt=0, alias="LEARNING_TRIGGER_MAX_HOURS")
+    learning_lease_seconds: int = Field(default=900, ge=60, le=86_400, alias="LEARNING_LEASE_SECONDS")
+    learning_history_iterations: int = Field(default=30, ge=1, le=365, alias="LEARNING_HISTORY_ITERATIONS")
+    # Optional: an Amazon Bedrock model that rewrites the cycle's insight text (empty = never called).
+    bedrock_model_id: str = Field(default="", alias="BEDROCK_MODEL_ID")
+
     @field_validator("trust_weights", mode="before")
     @classmethod
     def _parse_weights(cls, value: object) -> object:

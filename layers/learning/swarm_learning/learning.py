@@ -26,7 +26,7 @@ from swarm_learning.patterns import (
 PROFILE_MIN_SAMPLES = 10
 CONSENSUS_BUILDER_SHARE = 0.5
 OVERCONFIDENT_GAP = 0.15
-_Z95 = NormalDist().inv_cdf(0.975)
+PROFILE_ALPHA = 0.05  # shared by every (agent, type) cell judged
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ def rule_applies(conditions: Mapping[str, Any], context: Mapping[str, Any]) -> b
 
 def profiles(table: FeatureTable) -> list[AgentProfile]:
     """Per agent: strengths and weaknesses per type against the workspace's baseline for that type
-    (Wilson 95 % bounds), calibration, trend and consensus-building."""
+    (Wilson bounds, Bonferroni-corrected over the cells judged), calibration, trend and
+    consensus-building."""
     n_agents, n_types = len(table.agents), len(table.types)
     if not len(table) or not n_agents:
         return []
@@ -84,7 +85,9 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
     wins = np.bincount(cell, weights=approved, minlength=n_agents * n_types).reshape(n_agents, n_types)
     type_count, type_wins = count.sum(axis=0), wins.sum(axis=0)
     baseline = type_wins / np.maximum(type_count, 1)
-    lower, upper = wilson_bounds(wins, count, _Z95)
+    # Every (agent, type) cell with enough samples is a test: Bonferroni keeps chance strengths out.
+    tested = max(int((count >= PROFILE_MIN_SAMPLES).sum()), 1)
+    lower, upper = wilson_bounds(wins, count, NormalDist().inv_cdf(1 - PROFILE_ALPHA / tested))
 
     agent_count = count.sum(axis=1)
     agent_wins = wins.sum(axis=1)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from itertools import combinations
 from statistics import NormalDist
 from typing import Any
@@ -28,17 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from swarm_learning.features import FeatureTable
-from swarm_learning.vocabulary import Strength
+from swarm_learning.vocabulary import PatternCategory, Strength
 
 FloatArray = npt.NDArray[np.float64]
-
-
-class PatternCategory(StrEnum):
-    HIGH_CONFIDENCE = "high_confidence"
-    CONSENSUS = "consensus"
-    EXPERT_OPINION = "expert_opinion"
-    FAILURE_AVOIDANCE = "failure_avoidance"
-    SUCCESS_INDICATOR = "success_indicator"
 
 
 @dataclass(frozen=True)
@@ -233,23 +224,31 @@ def mine(table: FeatureTable, config: MiningConfig | None = None) -> list[Patter
                 ),
             )
         )
-    return _without_redundant_pairs(patterns)
+    return _without_redundant_pairs(patterns, z)
 
 
-def _without_redundant_pairs(patterns: list[Pattern]) -> list[Pattern]:
-    """Drop a pair whose rate is within 0.05 of one of its items that is already a pattern in the
-    same direction: it says nothing more. Strongest first."""
+def _without_redundant_pairs(patterns: list[Pattern], z: float) -> list[Pattern]:
+    """Keep a pair only if it is significantly stronger (beyond the sampling error at the mining
+    ``z``) than each of its items already reported in the same direction: ``agent=X &
+    confidence=low`` says nothing more than ``confidence=low`` when every agent's low-confidence
+    advice fails alike, and a weaker sub-case of a pattern says less than the pattern. Strongest
+    first."""
     singles = {p.condition[0]: p for p in patterns if len(p.condition) == 1}
+
+    def explained_by(pattern: Pattern, parent: Pattern | None) -> bool:
+        if parent is None or parent.predicts_approval != pattern.predicts_approval:
+            return False
+        rate = parent.success_rate
+        margin = z * math.sqrt(max(rate * (1 - rate), 1e-6) / pattern.frequency_count)
+        if pattern.predicts_approval:
+            return pattern.success_rate <= rate + margin
+        return pattern.success_rate >= rate - margin
+
     kept = [
         pattern
         for pattern in patterns
         if len(pattern.condition) == 1
-        or not any(
-            (parent := singles.get(item)) is not None
-            and parent.predicts_approval == pattern.predicts_approval
-            and abs(parent.success_rate - pattern.success_rate) < 0.05
-            for item in pattern.condition
-        )
+        or not any(explained_by(pattern, singles.get(i)) for i in pattern.condition)
     ]
     return sorted(kept, key=lambda p: (-p.confidence_level, -p.frequency_count, p.condition))
 
@@ -290,3 +289,62 @@ def time_split(table: FeatureTable, train_share: float = 0.7) -> tuple[FeatureTa
     """Earlier part to mine, later part to validate (the table is in time order)."""
     cut = int(len(table) * train_share)
     return table.rows(0, cut), table.rows(cut, len(table))
+
+
+@dataclass(frozen=True)
+class Revalidation:
+    kept: list[Pattern]  # with figures updated from the recent data where it had support
+    dropped: list[tuple[Pattern, str]]  # and why
+    revalidated: set[tuple[str, ...]]  # conditions whose figures come from the recent data
+
+
+def revalidate(
+    patterns: Sequence[Pattern], recent: FeatureTable, config: MiningConfig | None = None
+) -> Revalidation:
+    """The pattern-refresh job: drop patterns below ``min_pattern_confidence``, and re-test the rest
+    on ``recent`` data, dropping those it no longer supports (same test as mining, Bonferroni over
+    the patterns re-tested). A pattern without ``min_support`` recent matches keeps its figures."""
+    config = config or MiningConfig()
+    kept: list[Pattern] = []
+    dropped: list[tuple[Pattern, str]] = []
+    revalidated: set[tuple[str, ...]] = set()
+    confident = []
+    for pattern in patterns:
+        if pattern.confidence_level < config.min_pattern_confidence:
+            dropped.append((pattern, "low_confidence"))
+        else:
+            confident.append(pattern)
+    if not len(recent):
+        return Revalidation(confident, dropped, revalidated)
+    baseline = float(recent.approved.mean())
+    z = NormalDist().inv_cdf(1 - config.family_alpha / max(len(confident), 1))
+    for pattern in confident:
+        matched = recent.mask(pattern.condition)
+        n = int(matched.sum())
+        if n < config.min_support:
+            kept.append(pattern)
+            continue
+        wins = int(recent.approved[matched].sum())
+        lower, upper = wilson_bounds(wins, n, z)
+        rate = wins / n
+        confidence = lower if pattern.predicts_approval else 1 - upper
+        holds = lower > baseline if pattern.predicts_approval else upper < baseline
+        if not holds or confidence < config.min_pattern_confidence:
+            dropped.append((pattern, "not_supported_by_recent_data"))
+            continue
+        lift = rate / baseline if baseline > 0 else math.inf
+        revalidated.add(pattern.condition)
+        kept.append(
+            Pattern(
+                condition=pattern.condition,
+                category=pattern.category,
+                success_rate=rate,
+                frequency_count=n,
+                confidence_level=confidence,
+                lift=lift,
+                recommendation_strength=_strength(
+                    lift if pattern.predicts_approval else 1 / max(lift, 1e-9), confidence
+                ),
+            )
+        )
+    return Revalidation(kept, dropped, revalidated)

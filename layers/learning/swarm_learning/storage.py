@@ -747,6 +747,21 @@ class LearningStore:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def workspaces(self) -> list[str]:
+        """Every workspace with at least one agent (background jobs only: scans the directory index)."""
+        found: set[str] = set()
+        request: dict[str, Any] = {
+            "TableName": self._statistics,
+            "IndexName": BY_WORKSPACE,
+            "ProjectionExpression": "workspace_pk",
+        }
+        while True:
+            response = self._client.scan(**request)
+            found.update(item["workspace_pk"]["S"].removeprefix("WS#") for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return sorted(found)
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def log_routing_decision(self, decision: Mapping[str, Any]) -> None:
         at: datetime = decision["decided_at"]
         self._client.put_item(
@@ -939,9 +954,18 @@ class LearnerStateStore:
         return lease["owner"] if lease["lease_expires_at"] >= _epoch(now) else None
 
     # ---- state versions ----------------------------------------------------------------------
-    def publish(self, workspace_id: str, version: str, state: Mapping[str, Any], *, now: datetime) -> None:
+    def publish(
+        self,
+        workspace_id: str,
+        version: str,
+        state: Mapping[str, Any],
+        *,
+        now: datetime,
+        marker: Mapping[str, Any] | None = None,
+    ) -> None:
         """Write ``state`` as ``version``, then make it current — unless a newer version already is
-        (two cycles racing past an expired lease: the later version wins, never a mix)."""
+        (two cycles racing past an expired lease: the later version wins, never a mix). ``marker``
+        is kept on the pointer: small facts readers want without loading the state."""
         body = zlib.compress(json.dumps(state, separators=(",", ":"), default=str).encode())
         parts = [body[i : i + _STATE_PART_BYTES] for i in range(0, len(body), _STATE_PART_BYTES)] or [b""]
         for number, part in enumerate(parts):
@@ -962,7 +986,13 @@ class LearnerStateStore:
             self._client.put_item(
                 TableName=self._table,
                 Item=serialize(
-                    {"pk": f"WS#{workspace_id}", "sk": "CURRENT", "version": version, "parts": len(parts)}
+                    {
+                        **(marker or {}),
+                        "pk": f"WS#{workspace_id}",
+                        "sk": "CURRENT",
+                        "version": version,
+                        "parts": len(parts),
+                    }
                 ),
                 ConditionExpression="attribute_not_exists(pk) OR version < :version",
                 ExpressionAttributeValues=serialize({":version": version}),
@@ -971,6 +1001,13 @@ class LearnerStateStore:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConflictError(f"a newer learner state than {version} is already current") from None
             raise
+
+    def current_marker(self, workspace_id: str) -> dict[str, Any] | None:
+        """The current pointer: its version and the marker published with it."""
+        item = self._client.get_item(
+            TableName=self._table, Key=self._key(workspace_id, "CURRENT"), ConsistentRead=True
+        ).get("Item")
+        return {k: v for k, v in deserialize(item).items() if k not in ("pk", "sk")} if item else None
 
     def current(self, workspace_id: str) -> tuple[str, dict[str, Any]] | None:
         """The current version and its state: the pointer, then the version's parts in one query."""

@@ -40,3 +40,26 @@ class Strength(StrEnum):
 class RoutingMode(StrEnum):
     EXPLORE = "explore"
     EXPLOIT = "exploit"
+
+
+class PatternCategory(StrEnum):
+    """The seed's five pattern types."""
+
+    HIGH_CONFIDENCE = "high_confidence"
+    CONSENSUS = "consensus"
+    EXPERT_OPINION = "expert_opinion"
+    FAILURE_AVOIDANCE = "failure_avoidance"
+    SUCCESS_INDICATOR = "success_indicator"
+
+
+class IterationStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # another cycle of the workspace held the lease
+
+
+class CycleTrigger(StrEnum):
+    SCHEDULE = "schedule"
+    ON_DEMAND = "on_demand"

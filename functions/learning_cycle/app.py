@@ -1,0 +1,55 @@
+"""Learning-cycle function. Two events reach it:
+
+- the nightly schedule (02:00 UTC): queues one iteration per workspace and publishes one
+  ``LearningCycleRequested`` event each, so every workspace's cycle runs in its own invocation;
+- ``LearningCycleRequested`` (from that fan-out or from ``POST /learning-cycles/trigger``): runs the
+  workspace's cycle. A failed cycle raises, so EventBridge's asynchronous invocation retries it and
+  then dead-letters the event.
+"""
+
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from swarm_learning.api.observability import logger, metrics, tracer
+from swarm_learning.meta_learner import CYCLE_REQUESTED, get_meta_learner
+from swarm_learning.models import LearningCycleRequestedDetail
+
+
+def _scheduled_time(event: dict) -> datetime:
+    """The schedule's own time (so a retried run names the same iterations), else now."""
+    scheduled = event.get("time")
+    if isinstance(scheduled, str):
+        return datetime.fromisoformat(scheduled.replace("Z", "+00:00"))
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+@logger.inject_lambda_context(log_event=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    learner = get_meta_learner()
+    if event.get("detail-type") == CYCLE_REQUESTED:
+        request = LearningCycleRequestedDetail.model_validate(event["detail"])
+        logger.append_keys(workspace_id=request.workspace_id, iteration_id=request.iteration_id)
+        try:
+            status = learner.run(
+                request.workspace_id,
+                request.iteration_id,
+                lookback_days=request.lookback_days,
+                min_pattern_confidence=request.min_pattern_confidence,
+            )
+        except Exception:
+            logger.exception("learning cycle failed")
+            metrics.add_metric(name="LearningCycleFailures", unit=MetricUnit.Count, value=1)
+            raise
+        metrics.add_metric(name=f"LearningCycles{str(status).capitalize()}", unit=MetricUnit.Count, value=1)
+        logger.info("learning cycle finished", extra={"status": str(status)})
+        return {"iteration_id": request.iteration_id, "status": str(status)}
+
+    run_at = _scheduled_time(event)
+    queued = learner.schedule_all(run_at)
+    metrics.add_metric(name="LearningCyclesScheduled", unit=MetricUnit.Count, value=len(queued))
+    logger.info("learning cycles scheduled", extra={"run_at": run_at.isoformat(), "workspaces": len(queued)})
+    return {"run_at": run_at.isoformat(), "workspaces": queued}

@@ -1,0 +1,34 @@
+"""Pattern-refresh function (daily 01:00 UTC, before the learning cycle): in every workspace, drop
+low-confidence patterns and re-validate the rest against the lookback window's data."""
+
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from swarm_learning.api.observability import logger, metrics, tracer
+from swarm_learning.meta_learner import get_meta_learner
+
+
+def _run_time(event: dict) -> datetime:
+    scheduled = event.get("time")
+    if isinstance(scheduled, str):
+        return datetime.fromisoformat(scheduled.replace("Z", "+00:00"))
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+@logger.inject_lambda_context(log_event=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    run_at = _run_time(event)
+    try:
+        refreshed = get_meta_learner().refresh_all(run_at)
+    except Exception:
+        logger.exception("pattern refresh failed", extra={"run_at": run_at.isoformat()})
+        metrics.add_metric(name="PatternRefreshFailures", unit=MetricUnit.Count, value=1)
+        raise  # the schedule retries, then sends the event to the dead-letter queue
+    dropped = sum(r["dropped"] for r in refreshed.values())
+    metrics.add_metric(name="PatternsDropped", unit=MetricUnit.Count, value=dropped)
+    logger.info("patterns refreshed", extra={"run_at": run_at.isoformat(), "workspaces": refreshed})
+    return {"run_at": run_at.isoformat(), "workspaces": refreshed}
