@@ -27,9 +27,30 @@ EXPECTED_STATUS = {
     "list_trust_scores": 200,
     "get_trust_history": 200,
     "get_decision_boost": 200,
+    "trigger_learning_cycle": 202,
+    "should_trigger_learning_cycle": 200,
+    "list_learning_cycles": 200,
+    "get_learning_cycle": 200,
+    "get_patterns": 200,
+    "get_agent_profile": 200,
+    "suggest_decision_rules": 200,
 }
-# Scheduled events: the function each one is for.
-SCHEDULED = {"trust_refresh_scheduled": "TrustRefreshFunction"}
+# Events from schedules and the event bus: the function each one is for.
+SCHEDULED = {
+    "trust_refresh_scheduled": "TrustRefreshFunction",
+    "learning_cycle_scheduled": "LearningCycleFunction",
+    "learning_cycle_requested": "LearningCycleFunction",
+    "pattern_refresh_scheduled": "PatternRefreshFunction",
+}
+SAMPLE_ITERATION_ID = "iter_01JD3A0000AAAAAAAAAAAAAAAA"
+# Read what a learning cycle produced: play track, evaluate and trigger first, and run the cycle.
+AFTER_A_CYCLE = {
+    "list_learning_cycles",
+    "get_learning_cycle",
+    "get_patterns",
+    "get_agent_profile",
+    "suggest_decision_rules",
+}
 
 
 API_EVENT_FILES = [f for f in EVENT_FILES if f.stem not in SCHEDULED]
@@ -37,6 +58,23 @@ API_EVENT_FILES = [f for f in EVENT_FILES if f.stem not in SCHEDULED]
 
 def test_every_event_has_an_expectation() -> None:
     assert {f.stem for f in EVENT_FILES} == set(EXPECTED_STATUS) | set(SCHEDULED)
+
+
+def _play(api: Api, name: str, replace: tuple[str, str] | None = None) -> dict:
+    text = (EVENTS_DIR / f"{name}.json").read_text()
+    event = json.loads(text.replace(*replace) if replace else text)
+    spec = api.functions.route(event["httpMethod"], event["path"])
+    assert spec is not None
+    response = api.functions.invoke(spec[0].logical_id, event)
+    return json.loads(response["body"])
+
+
+def _run_a_cycle(api: Api) -> str:
+    """Track and evaluate the sample recommendation, trigger a cycle, let the event run it."""
+    _play(api, "evaluate_outcome", (SAMPLE_RECOMMENDATION_ID, _seed_from(api)))
+    accepted = _play(api, "trigger_learning_cycle")
+    assert api.functions.deliver_events() == 1
+    return accepted["iteration_id"]
 
 
 def _seed_from(api: Api) -> str:
@@ -57,6 +95,9 @@ def test_event_invokes_its_function(api: Api, event_file) -> None:
         recommendation_id = _seed_from(api)
         # The sample names a fixed id; substitute the one the store minted.
         event = json.loads(json.dumps(event).replace(SAMPLE_RECOMMENDATION_ID, recommendation_id))
+
+    if event_file.stem in AFTER_A_CYCLE:
+        event = json.loads(json.dumps(event).replace(SAMPLE_ITERATION_ID, _run_a_cycle(api)))
 
     found = api.functions.route(event["httpMethod"], event["path"])
     assert found is not None, "event path is not routed by template.yaml"
@@ -83,6 +124,15 @@ def test_event_invokes_its_function(api: Api, event_file) -> None:
         assert body["overall"]["counts"]["tracked"] == 1
     elif event_file.stem == "get_workspace_stats":
         assert body["agents"] == 1
+    elif event_file.stem == "trigger_learning_cycle":
+        assert body["status"] == "queued"
+    elif event_file.stem == "get_learning_cycle":
+        assert body["status"] == "succeeded"
+        assert body["result"]["samples_analyzed"] == 1
+    elif event_file.stem == "get_agent_profile":
+        assert body["evaluated"] == 1
+    elif event_file.stem in ("get_patterns", "suggest_decision_rules"):
+        assert body["version"] is not None  # one sample teaches nothing, but the state is served
 
 
 def test_scheduled_trust_refresh_event_refreshes_every_agent(api: Api) -> None:
@@ -90,3 +140,37 @@ def test_scheduled_trust_refresh_event_refreshes_every_agent(api: Api) -> None:
     event = json.loads((EVENTS_DIR / "trust_refresh_scheduled.json").read_text())
     result = api.functions.invoke("TrustRefreshFunction", event)
     assert result == {"run_at": "2026-11-24T06:00:00+00:00", "agents": 1, "workspaces": 1}
+
+
+def test_scheduled_learning_cycle_fans_out_one_cycle_per_workspace(api: Api) -> None:
+    _seed_from(api)
+    event = json.loads((EVENTS_DIR / "learning_cycle_scheduled.json").read_text())
+    result = api.functions.invoke("LearningCycleFunction", event)
+    assert result == {"run_at": "2026-11-24T02:00:00+00:00", "workspaces": ["ws_123"]}
+    assert api.functions.deliver_events() == 1
+
+
+def test_requested_learning_cycle_event_runs_its_queued_iteration(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from swarm_learning.storage import get_learner_store
+
+    get_learner_store().create_iteration(
+        "ws_123",
+        SAMPLE_ITERATION_ID,
+        {
+            "requested_at": datetime(2026, 11, 24, 9, tzinfo=UTC),
+            "trigger": "on_demand",
+            "lookback_days": 7,
+            "min_pattern_confidence": 0.7,
+        },
+    )
+    event = json.loads((EVENTS_DIR / "learning_cycle_requested.json").read_text())
+    result = api.functions.invoke("LearningCycleFunction", event)
+    assert result == {"iteration_id": SAMPLE_ITERATION_ID, "status": "succeeded"}
+
+
+def test_scheduled_pattern_refresh_event_runs(api: Api) -> None:
+    event = json.loads((EVENTS_DIR / "pattern_refresh_scheduled.json").read_text())
+    result = api.functions.invoke("PatternRefreshFunction", event)
+    assert result == {"run_at": "2026-11-24T01:00:00+00:00", "workspaces": {}}

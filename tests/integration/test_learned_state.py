@@ -1,0 +1,206 @@
+"""What a learning cycle learned, served through the API; confirmation, paging, redelivery,
+a failure mid-cycle and the pattern refresh.
+
+Seeding a planted swarm through the API is slow on moto (its update-expression parser), so one
+store is seeded per module; each test starts from an empty learner-state table and runs its own
+cycle on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from localdev import runtime
+from swarm_learning import meta_learner
+from swarm_learning.storage import get_learner_store
+from tests.conftest import Api
+from tests.integration.test_learning_api import PREFIX, WS, get, seed, trigger
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[tuple[runtime.LocalFunctions, int]]:
+    with runtime.embedded_aws() as functions:
+        yield functions, seed(Api(functions), 220)
+
+
+@pytest.fixture
+def learned(seeded: tuple[runtime.LocalFunctions, int]) -> tuple[Api, str, int]:
+    """The seeded store with a fresh learner state and one finished cycle."""
+    functions, evaluated = seeded
+    client = boto3.client("dynamodb", region_name=runtime.REGION)
+    for page in client.get_paginator("scan").paginate(TableName="LearnerStateTable"):
+        for item in page["Items"]:
+            client.delete_item(TableName="LearnerStateTable", Key={"pk": item["pk"], "sk": item["sk"]})
+    runtime.reset_process_state()
+    api = Api(functions)
+    status, accepted = trigger(api)
+    assert status == 202, accepted
+    assert api.functions.deliver_events() == 1
+    return api, accepted["iteration_id"], evaluated
+
+
+def test_the_cycle_serves_planted_patterns_profiles_and_rules(learned: tuple[Api, str, int]) -> None:
+    api, iteration_id, _ = learned
+    status, patterns = get(api, "/patterns")
+    assert status == 200
+    conditions = {tuple(p["condition"]): p for p in patterns["items"]}
+    assert ("consensus=3+",) in conditions
+    consensus = conditions[("consensus=3+",)]
+    assert consensus["category"] == "consensus"
+    assert consensus["status"] == "new"
+    assert consensus["confidence_level"] < consensus["success_rate"]  # a bound, not the ratio
+    assert consensus["description"].startswith("When consensus=3+: approved")
+    status, only = get(api, "/patterns", category="failure_avoidance")
+    assert only["items"]
+    assert {p["category"] for p in only["items"]} == {"failure_avoidance"}
+
+    status, profile = get(api, "/agent-profiles/AGENT-02")
+    assert status == 200
+    assert profile["iteration_id"] == iteration_id
+    assert profile["evaluated"] > 0
+    assert -1 <= profile["calibration_gap"] <= 1
+
+    status, rules = api.call(
+        "POST",
+        f"{PREFIX}/decision-rules/suggest",
+        body={"workspace_id": WS, "context": {"task_type": "strategy"}},
+    )
+    assert status == 200
+    actions = {r["action"] for r in rules["items"]}
+    assert "require_consensus" in actions
+    assert all(r["conditions"].get("recommendation_type") in (None, "strategy") for r in rules["items"])
+
+    status, listed = get(api, "/learning-cycles")
+    assert [i["iteration_id"] for i in listed["items"]] == [iteration_id]
+
+
+def test_a_second_cycle_confirms_patterns_and_reports_improvement(learned: tuple[Api, str, int]) -> None:
+    api, first, _ = learned
+    status, accepted = trigger(api)
+    assert status == 202
+    api.functions.deliver_events()
+    _, done = get(api, f"/learning-cycles/{accepted['iteration_id']}")
+    result = done["result"]
+    assert result["patterns_confirmed"] == result["patterns_discovered"] > 0  # same data, same patterns
+    assert result["pattern_confidence_improvement"] == pytest.approx(0.0, abs=1e-9)
+    _, patterns = get(api, "/patterns")
+    assert {p["status"] for p in patterns["items"]} == {"confirmed"}
+    assert all(p["confirmations"] == 1 for p in patterns["items"])
+    _, listed = get(api, "/learning-cycles")
+    assert [i["iteration_id"] for i in listed["items"]] == [accepted["iteration_id"], first]
+
+
+def test_patterns_page_with_a_token_bound_to_the_state(learned: tuple[Api, str, int]) -> None:
+    api, _, _ = learned
+    _, everything = get(api, "/patterns")
+    assert len(everything["items"]) >= 2
+    _, first = get(api, "/patterns", limit=1)
+    _, second = get(api, "/patterns", limit=1, next_token=first["next_token"])
+    assert [first["items"][0], second["items"][0]] == everything["items"][:2]
+    status, error = get(api, "/patterns", next_token="bm90LWEtdG9rZW4")
+    assert (status, error["details"][0]["field"]) == (400, "next_token")
+
+
+def test_a_redelivered_event_does_not_run_the_cycle_twice(learned: tuple[Api, str, int]) -> None:
+    api, iteration_id, _ = learned
+    version = get_learner_store().current_marker(WS)["version"]
+    event = {
+        "detail-type": "LearningCycleRequested",
+        "source": "swarm.learning",
+        "detail": {
+            "workspace_id": WS,
+            "iteration_id": iteration_id,
+            "lookback_days": 7,
+            "min_pattern_confidence": 0.7,
+        },
+    }
+    assert api.functions.invoke("LearningCycleFunction", event) == {
+        "iteration_id": iteration_id,
+        "status": "succeeded",
+    }
+    assert get_learner_store().current_marker(WS)["version"] == version
+
+
+def test_a_failure_mid_cycle_leaves_the_previous_state_served(
+    learned: tuple[Api, str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, _, _ = learned
+    _, before = get(api, "/patterns")
+    store = meta_learner.get_meta_learner()._store
+    real = store.iter_evaluated
+
+    def breaks_halfway(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for number, row in enumerate(real(*args, **kwargs)):
+            if number == 100:
+                raise ConnectionError("read timed out")
+            yield row
+
+    monkeypatch.setattr(store, "iter_evaluated", breaks_halfway)
+    _, accepted = trigger(api)
+    sqs = boto3.client("sqs", region_name=runtime.REGION)
+    for queue in api.functions.event_queues.values():  # invoked by hand below, to see it raise
+        sqs.purge_queue(QueueUrl=queue)
+    with pytest.raises(ConnectionError):  # the invocation fails: EventBridge retries, then dead-letters
+        api.functions.invoke(
+            "LearningCycleFunction",
+            {
+                "detail-type": "LearningCycleRequested",
+                "detail": {
+                    "workspace_id": WS,
+                    "iteration_id": accepted["iteration_id"],
+                    "lookback_days": 7,
+                    "min_pattern_confidence": 0.7,
+                },
+            },
+        )
+    _, failed = get(api, f"/learning-cycles/{accepted['iteration_id']}")
+    assert failed["status"] == "failed"
+    assert failed["error"] == "ConnectionError: read timed out"
+    _, after = get(api, "/patterns")
+    assert after == before  # the previous version is still the one served
+    assert get_learner_store().lease_holder(WS, now=datetime.now(UTC)) is None  # the lease was released
+
+
+def test_pattern_refresh_drops_what_recent_data_no_longer_supports(learned: tuple[Api, str, int]) -> None:
+    api, _, _ = learned
+    store = get_learner_store()
+    version, state = store.current(WS)
+    planted_lie = {
+        "condition": ["type=strategy"],
+        "category": "success_indicator",
+        "success_rate": 0.99,
+        "frequency_count": 500,
+        "confidence_level": 0.97,
+        "lift": 1.4,
+        "recommendation_strength": "very_strong",
+        "status": "confirmed",
+        "confirmations": 3,
+        "first_seen_at": "2026-10-01T02:00:00+00:00",
+        "last_confirmed_at": "2026-10-01T02:00:00+00:00",
+        "last_validated_at": None,
+    }
+    weak = {**planted_lie, "condition": ["has=budget"], "confidence_level": 0.55}
+    state["patterns"] = [*state["patterns"], planted_lie, weak]
+    marker = store.current_marker(WS)
+    store.publish(
+        WS,
+        version + "Z",
+        state,
+        now=datetime.now(UTC),
+        marker={"cycle_started_at": marker["cycle_started_at"], "evaluated_on_cycle_day": 0},
+    )
+
+    result = api.functions.invoke(
+        "PatternRefreshFunction", {"job": "pattern_refresh", "time": datetime.now(UTC).isoformat()}
+    )
+    assert result["workspaces"][WS]["dropped"] == 2
+    _, patterns = get(api, "/patterns")
+    conditions = {tuple(p["condition"]) for p in patterns["items"]}
+    assert ("type=strategy",) not in conditions
+    assert ("has=budget",) not in conditions
+    consensus = next(p for p in patterns["items"] if p["condition"] == ["consensus=3+"])
+    assert consensus["last_validated_at"] is not None
