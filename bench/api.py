@@ -62,6 +62,7 @@ from localdev import template as tpl  # noqa: E402
 from localdev.lambda_context import LocalLambdaContext  # noqa: E402
 from swarm_learning.config import get_settings  # noqa: E402
 from swarm_learning.counters import derive_outcome, evaluation_counters, tracking_counters  # noqa: E402
+from swarm_learning.evaluated import canonical_action, content_keys  # noqa: E402
 from swarm_learning.ids import new_outcome_id, new_recommendation_id  # noqa: E402
 from swarm_learning.models import ExecutionStatus  # noqa: E402
 from swarm_learning.storage import serialize, shard_of  # noqa: E402
@@ -267,6 +268,8 @@ class RawDynamoDB:
             "recommendation_type": rtype,
             "content_json": _json_text(body["recommendation_content"]),
             "evidence_json": _json_text(body.get("evidence", {})),
+            "action_key": canonical_action(body["recommendation_content"]),
+            "content_keys": list(content_keys(body["recommendation_content"])),
             "confidence_score": body["confidence_score"],
             "reasoning": body.get("reasoning", ""),
             "execution_status": body.get("execution_status", ExecutionStatus.COMPLETED.value),

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from swarm_learning.decisions import rule_applies
 from swarm_learning.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, FeatureTable
 from swarm_learning.patterns import (
     MiningConfig,
@@ -61,15 +62,6 @@ class DecisionRule:
     expected_success: float
     support: int
     source: tuple[str, ...]  # the pattern condition it comes from
-
-
-def rule_applies(conditions: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
-    """Whether a rule with ``conditions`` concerns a decision described by ``context``: the
-    recommendation type (``recommendation_type`` or the seed's ``task_type``) must agree when both
-    name one; a rule without a type applies to every decision."""
-    wanted_type = conditions.get("recommendation_type")
-    context_type = context.get("recommendation_type", context.get("task_type"))
-    return wanted_type is None or context_type is None or wanted_type == context_type
 
 
 def profiles(table: FeatureTable) -> list[AgentProfile]:

@@ -16,15 +16,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from ulid import ULID
 
-from swarm_learning import learning
 from swarm_learning.config import Settings, get_settings
+from swarm_learning.decisions import rule_applies
 from swarm_learning.errors import InvalidRequestError, LearningError, NotFoundError
-from swarm_learning.features import FeatureBuilder
 from swarm_learning.insights import InsightWriter, get_insight_writer
 from swarm_learning.models import (
     AgentProfileView,
@@ -39,7 +38,6 @@ from swarm_learning.models import (
     SuggestDecisionRulesRequest,
     TriggerLearningCycleRequest,
 )
-from swarm_learning.patterns import MiningConfig, Pattern, revalidate
 from swarm_learning.storage import (
     LearnerStateStore,
     LearningStore,
@@ -49,6 +47,9 @@ from swarm_learning.storage import (
 )
 from swarm_learning.tracking import Clock, utcnow
 from swarm_learning.vocabulary import CycleTrigger, IterationStatus, PatternCategory
+
+if TYPE_CHECKING:
+    from swarm_learning import learning
 
 EVENT_SOURCE = "swarm.learning"
 CYCLE_REQUESTED = "LearningCycleRequested"
@@ -261,6 +262,11 @@ class MetaLearner:
         lookback_days: int,
         min_pattern_confidence: float,
     ) -> dict[str, Any]:
+        # Imported here: numpy and the column maths load only in the functions that learn, not in
+        # the API function that triggers cycles and reads their results (a cold-start cost).
+        from swarm_learning import learning
+        from swarm_learning.features import FeatureBuilder
+
         evaluated_today = self._evaluated_on(workspace_id, now)  # before reading: new ones count next time
         table = (
             FeatureBuilder()
@@ -322,6 +328,10 @@ class MetaLearner:
         """Drop low-confidence patterns and re-validate the rest on the lookback window's data;
         publish the survivors (and their rules) as a new version. None if nothing was learned yet
         or a cycle holds the lease."""
+        from swarm_learning import learning  # numpy: see _cycle
+        from swarm_learning.features import FeatureBuilder
+        from swarm_learning.patterns import MiningConfig, Pattern, revalidate
+
         marker = self._state.current_marker(workspace_id)
         if marker is None:
             return None
@@ -474,7 +484,7 @@ class MetaLearner:
             items=[
                 DecisionRuleView(**rule)
                 for rule in state["rules"]
-                if learning.rule_applies(rule["conditions"], request.context)
+                if rule_applies(rule["conditions"], request.context)
             ],
         )
 
@@ -483,7 +493,7 @@ class MetaLearner:
         current = self._state.current(workspace_id)
         if current is None:
             return []
-        return [rule for rule in current[1]["rules"] if learning.rule_applies(rule["conditions"], context)]
+        return [rule for rule in current[1]["rules"] if rule_applies(rule["conditions"], context)]
 
     def should_trigger(self, workspace_id: str) -> ShouldTriggerResponse:
         """The seed's should_trigger_learning_cycle: yes when no cycle is running and either
