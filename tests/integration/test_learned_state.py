@@ -204,3 +204,21 @@ def test_pattern_refresh_drops_what_recent_data_no_longer_supports(learned: tupl
     assert ("has=budget",) not in conditions
     consensus = next(p for p in patterns["items"] if p["condition"] == ["consensus=3+"])
     assert consensus["last_validated_at"] is not None
+
+
+def test_routing_acts_on_the_learned_rules(learned: tuple[Api, str, int]) -> None:
+    api, _, _ = learned
+    _, rules = api.call("POST", f"{PREFIX}/decision-rules/suggest", body={"workspace_id": WS, "context": {}})
+    consensus = next(r for r in rules["items"] if r["action"] == "require_consensus" and not r["conditions"])
+    request = {
+        "workspace_id": WS,
+        "recommendation_type": "strategy",
+        "candidates": ["AGENT-02", "AGENT-03", "AGENT-04", "AGENT-05"],
+        "k": 1,
+    }
+    status, decision = api.call("POST", f"{PREFIX}/routing/select", body=request)
+    assert status == 200, decision
+    assert len(decision["chosen"]) == consensus["parameters"]["min_agents"] == 3
+    assert consensus["rule_id"] in decision["applied_rules"]
+    _, plain = api.call("POST", f"{PREFIX}/routing/select", body={**request, "apply_rules": False})
+    assert (len(plain["chosen"]), plain["applied_rules"]) == (1, [])

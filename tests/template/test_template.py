@@ -170,7 +170,54 @@ def test_trust_refresh_scans_only_the_sparse_agent_index() -> None:
 
 def test_trust_function_writes_only_statistics_and_decisions() -> None:
     for statement in _statements("TrustFunction"):
+        if statement["Resource"] == {"Fn::GetAtt": ["LearnerStateTable", "Arn"]}:
+            assert statement["Action"] == "dynamodb:GetItem"  # the learned rules, read-only
+            continue
         assert statement["Resource"] in (
             {"Fn::GetAtt": ["StatisticsTable", "Arn"]},
             {"Fn::GetAtt": ["RoutingDecisionsTable", "Arn"]},
         )
+
+
+def test_learning_functions_have_least_privilege() -> None:
+    api_actions = _actions("LearningFunction")
+    assert "dynamodb:DeleteItem" not in api_actions
+    assert "dynamodb:Scan" not in api_actions
+    assert "events:PutEvents" in api_actions
+    for statement in _statements("LearningFunction") + _statements("LearningCycleFunction"):
+        if statement["Action"] == "events:PutEvents":
+            assert statement["Resource"] == {"Fn::GetAtt": ["LearningEventBus", "Arn"]}
+    for function in ("LearningCycleFunction", "PatternRefreshFunction"):
+        for statement in _statements(function):
+            if "RecommendationsTable" in str(statement["Resource"]):
+                assert statement == {
+                    "Sid": "ReadEvaluatedRecommendations",
+                    "Effect": "Allow",
+                    "Action": "dynamodb:Query",
+                    "Resource": {"Fn::Sub": "${RecommendationsTable.Arn}/index/by_workspace_time"},
+                }
+
+
+def test_learning_jobs_run_on_the_seed_schedule_and_on_demand_events() -> None:
+    assert SCHEDULED["LearningCycleFunction"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
+    assert SCHEDULED["PatternRefreshFunction"]["ScheduleExpression"] == "cron(0 1 * * ? *)"
+    on_demand = FUNCTIONS["LearningCycleFunction"]["Properties"]["Events"]["OnDemand"]
+    assert on_demand["Type"] == "EventBridgeRule"
+    assert on_demand["Properties"]["Pattern"] == {
+        "source": ["swarm.learning"],
+        "detail-type": ["LearningCycleRequested"],
+    }
+    assert on_demand["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert on_demand["Properties"]["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["LearningCycleDeadLetterQueue", "Arn"]}
+    }
+
+
+def test_bedrock_is_granted_only_when_a_model_is_configured() -> None:
+    policies = FUNCTIONS["LearningCycleFunction"]["Properties"]["Policies"]
+    conditional = [p for p in policies if "Fn::If" in p]
+    assert len(conditional) == 1
+    assert conditional[0]["Fn::If"][0] == "HasBedrockModel"
+    for function in FUNCTIONS:
+        if function != "LearningCycleFunction":
+            assert not any(a.startswith("bedrock:") for a in _actions(function))

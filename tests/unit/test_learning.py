@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from swarm_learning import learning
 from swarm_learning.patterns import PatternCategory
 from tests.unit.test_patterns import _planted
@@ -56,3 +58,39 @@ def test_cycle_result_carries_the_seed_fields_and_confirms_repeated_patterns() -
     assert second.patterns_confirmed == second.patterns_discovered
     assert second.rule_effectiveness_improvement is not None
     assert second.rule_effectiveness_improvement > 0
+
+
+def test_rules_keep_the_patterns_other_items_as_conditions() -> None:
+    from swarm_learning.patterns import Pattern
+    from swarm_learning.vocabulary import Strength
+
+    failing = Pattern(
+        ("agent=X", "confidence=low"), PatternCategory.FAILURE_AVOIDANCE, 0.1, 50, 0.8, 0.2, Strength.STRONG
+    )
+    (rule,) = learning.rules([failing])
+    assert (rule.action, rule.parameters, rule.conditions) == (
+        "avoid_agents",
+        {"agents": ["X"]},
+        {"confidence_band": "low"},
+    )
+    assert rule.expected_success == pytest.approx(0.9)
+    assert learning.suggest([rule], {"confidence_band": "low"}) == [rule]
+    assert learning.suggest([rule], {"confidence_band": "high"}) == []
+    assert learning.suggest([rule], {"task_type": "strategy"}) == [rule]  # it may concern it
+
+
+def test_routing_acts_only_on_rules_that_hold_for_the_whole_type() -> None:
+    from swarm_learning.decisions import unconditional_for_type
+    from swarm_learning.routing import apply_rules
+
+    assert unconditional_for_type({}, "strategy")
+    assert unconditional_for_type({"recommendation_type": "strategy"}, "strategy")
+    assert not unconditional_for_type({"recommendation_type": "content"}, "strategy")
+    assert not unconditional_for_type({"confidence_band": "low"}, "strategy")
+    avoid = {"rule_id": "avoid", "action": "avoid_agents", "parameters": {"agents": ["B"]}}
+    consensus = {"rule_id": "consensus", "action": "require_consensus", "parameters": {"min_agents": 3}}
+    plan = apply_rules(["A", "B", "C", "D"], 1, [avoid, consensus])
+    assert (plan.candidates, plan.k, plan.applied_rules) == (["A", "C", "D"], 3, ["avoid", "consensus"])
+    # never below k candidates, never above the candidates there are
+    plan = apply_rules(["A", "B"], 2, [avoid, consensus])
+    assert (plan.candidates, plan.k, plan.applied_rules) == (["A", "B"], 2, [])

@@ -1,16 +1,42 @@
-"""Which decision rules concern a decision (pure, numpy-free: the API reads rules without loading
-the learning cycle's column maths)."""
+"""Which decision rules concern a decision (pure, numpy-free: the API and routing read rules
+without loading the learning cycle's column maths).
+
+A rule's ``conditions`` name features of the decision: ``recommendation_type``,
+``confidence_band`` (low / medium / high), ``consensus`` (1 / 2 / 3+), ``expert`` (yes / no) and
+``content_key``. A context that states a feature must agree with the rule on it; a feature the
+context leaves out does not exclude the rule (the seed's ``task_type`` is read as
+``recommendation_type``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+# Pattern item names -> the rule condition they become.
+CONDITION_NAMES = {
+    "type": "recommendation_type",
+    "confidence": "confidence_band",
+    "consensus": "consensus",
+    "expert": "expert",
+    "has": "content_key",
+}
+
 
 def rule_applies(conditions: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
-    """Whether a rule with ``conditions`` concerns a decision described by ``context``: the
-    recommendation type (``recommendation_type`` or the seed's ``task_type``) must agree when both
-    name one; a rule without a type applies to every decision."""
-    wanted_type = conditions.get("recommendation_type")
-    context_type = context.get("recommendation_type", context.get("task_type"))
-    return wanted_type is None or context_type is None or wanted_type == context_type
+    for name, wanted in conditions.items():
+        stated = context.get(name)
+        if name == "recommendation_type" and stated is None:
+            stated = context.get("task_type")
+        if stated is not None and str(stated) != str(wanted):
+            return False
+    return True
+
+
+def unconditional_for_type(conditions: Mapping[str, Any], recommendation_type: str) -> bool:
+    """Whether a rule holds for every decision of ``recommendation_type`` (no other condition),
+    the only rules routing may act on, since it knows nothing else of the decision."""
+    return (
+        set(conditions) <= {"recommendation_type"}
+        and conditions.get("recommendation_type", recommendation_type) == recommendation_type
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from swarm_learning.decisions import rule_applies
+from swarm_learning.decisions import CONDITION_NAMES, rule_applies
 from swarm_learning.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, FeatureTable
 from swarm_learning.patterns import (
     MiningConfig,
@@ -148,14 +148,14 @@ def _later_half(table: FeatureTable) -> tuple[np.ndarray, np.ndarray]:
 
 def _rule(pattern: Pattern) -> DecisionRule | None:
     items = dict(item.split("=", 1) for item in pattern.condition)
-    conditions: dict[str, Any] = {}
-    if "type" in items:
-        conditions["recommendation_type"] = items["type"]
     source = "&".join(pattern.condition)
     approving = pattern.predicts_approval
     expected = pattern.success_rate if approving else 1 - pattern.success_rate
 
-    def made(action: str, parameters: dict[str, Any]) -> DecisionRule:
+    def made(action: str, parameters: dict[str, Any], acted_on: str) -> DecisionRule:
+        # The pattern's other items are the rule's conditions: "agent=X & confidence=low fails"
+        # is "avoid X when its confidence is low", not "avoid X".
+        conditions = {CONDITION_NAMES[name]: value for name, value in items.items() if name != acted_on}
         return DecisionRule(
             f"{action}:{source}",
             conditions,
@@ -167,15 +167,15 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
         )
 
     if "agent" in items:
-        return made("prefer_agents" if approving else "avoid_agents", {"agents": [items["agent"]]})
+        return made("prefer_agents" if approving else "avoid_agents", {"agents": [items["agent"]]}, "agent")
     if pattern.category is PatternCategory.CONSENSUS:
-        return made("require_consensus", {"min_agents": int(items["consensus"].rstrip("+"))})
+        return made("require_consensus", {"min_agents": int(items["consensus"].rstrip("+"))}, "consensus")
     if items.get("confidence") == "low" and not approving:
-        return made("minimum_confidence", {"min_confidence": LOW_CONFIDENCE})
+        return made("minimum_confidence", {"min_confidence": LOW_CONFIDENCE}, "confidence")
     if items.get("confidence") == "high" and approving:
-        return made("fast_track_high_confidence", {"min_confidence": HIGH_CONFIDENCE})
+        return made("fast_track_high_confidence", {"min_confidence": HIGH_CONFIDENCE}, "confidence")
     if items.get("expert") == "yes" and approving:
-        return made("prefer_experts", {"min_approval_rate": 0.75})
+        return made("prefer_experts", {"min_approval_rate": 0.75}, "expert")
     return None
 
 

@@ -55,6 +55,7 @@ EVENT_SOURCE = "swarm.learning"
 CYCLE_REQUESTED = "LearningCycleRequested"
 ITERATION_PREFIX = "iter_"
 _EVENTS_PER_CALL = 10  # PutEvents' limit
+MARKER_RULES = 200  # the strongest rules ride on the state's pointer item, for routing (one read)
 
 
 class EventPublishError(LearningError):
@@ -319,6 +320,7 @@ class MetaLearner:
                 "learned_at": now.isoformat(),
                 "cycle_started_at": now.isoformat(),
                 "evaluated_on_cycle_day": evaluated_today,
+                "rules": state["rules"][:MARKER_RULES],
             },
         )
         return summary
@@ -380,7 +382,7 @@ class MetaLearner:
                 str(ULID.from_datetime(run_at)),
                 state,
                 now=run_at,
-                marker={**marker, "refreshed_at": stamp},
+                marker={**marker, "refreshed_at": stamp, "rules": state["rules"][:MARKER_RULES]},
             )
             return {
                 "kept": len(outcome.kept),

@@ -441,6 +441,13 @@ class RoutingRequest(_Request):
     k: int = Field(default=1, ge=1)
     mode: RoutingMode = RoutingMode.EXPLORE
     correlation_id: CorrelationId | None = None
+    apply_rules: bool = Field(
+        default=True,
+        description=(
+            "Act on the learned decision rules for this type: skip agents an avoid_agents rule names "
+            "(unless fewer than k would remain); raise k to a require_consensus rule's min_agents."
+        ),
+    )
 
     @model_validator(mode="after")
     def _k_within_candidates(self) -> RoutingRequest:
@@ -465,6 +472,9 @@ class RoutingDecision(_Response):
     recommendation_type: str
     mode: RoutingMode
     chosen: list[RoutedAgent]
+    applied_rules: list[str] = Field(
+        default_factory=list, description="Decision rules that changed this decision."
+    )
     decided_at: datetime
 
 

@@ -10,8 +10,9 @@ lower credible bounds instead. Each choice carries the probability that the poli
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from swarm_learning.vocabulary import RoutingMode
 
@@ -75,3 +76,35 @@ def select(
         Choice(candidates[i].agent_id, rank, draws[i], hits[i] / propensity_draws, candidates[i].mean)
         for rank, i in enumerate(chosen, start=1)
     ]
+
+
+@dataclass(frozen=True)
+class RoutingPlan:
+    candidates: list[str]
+    k: int
+    applied_rules: list[str]
+
+
+def apply_rules(candidates: Sequence[str], k: int, rules: Sequence[Mapping[str, Any]]) -> RoutingPlan:
+    """What the learned decision rules change in a routing request (rules already filtered to
+    those that hold for every decision of its type): agents an ``avoid_agents`` rule names are
+    not offered, unless fewer than ``k`` would remain; a ``require_consensus`` rule raises ``k``
+    to its ``min_agents`` (at most every candidate). ``prefer_agents`` needs no action here: the
+    trust posteriors the draws come from already carry the same evidence."""
+    applied: list[str] = []
+    avoid = [
+        r for r in rules if r["action"] == "avoid_agents" and set(r["parameters"]["agents"]) & set(candidates)
+    ]
+    avoided = {agent for rule in avoid for agent in rule["parameters"]["agents"]}
+    kept = [agent for agent in candidates if agent not in avoided]
+    if avoid and len(kept) >= k:
+        candidates = kept
+        applied.extend(rule["rule_id"] for rule in avoid)
+    consensus = [r for r in rules if r["action"] == "require_consensus"]
+    if consensus:
+        strictest = max(consensus, key=lambda r: r["parameters"]["min_agents"])
+        raised = min(max(k, int(strictest["parameters"]["min_agents"])), len(candidates))
+        if raised > k:
+            k = raised
+            applied.append(strictest["rule_id"])
+    return RoutingPlan(list(candidates), k, applied)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import random
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from ulid import ULID
 
 from swarm_learning import routing, trust
 from swarm_learning.config import Settings, get_settings
+from swarm_learning.decisions import unconditional_for_type
 from swarm_learning.errors import NotFoundError
 from swarm_learning.models import (
     DecisionBoostResponse,
@@ -30,7 +32,7 @@ from swarm_learning.models import (
     TrustSnapshot,
     TrustSortKey,
 )
-from swarm_learning.storage import Bucket, LearningStore, get_store
+from swarm_learning.storage import Bucket, LearnerStateStore, LearningStore, get_learner_store, get_store
 from swarm_learning.tracking import Clock, utcnow
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
@@ -62,11 +64,13 @@ class TrustService:
         settings: Settings,
         config: trust.TrustConfig | None = None,
         clock: Clock = utcnow,
+        learner: LearnerStateStore | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._config = config or trust.TrustConfig()
         self._clock = clock
+        self._learner = learner
 
     def _window(self, today: date) -> tuple[date, date]:
         return today - timedelta(days=self._settings.retention_days - 1), today
@@ -202,10 +206,26 @@ class TrustService:
         )
 
     # ---- routing -----------------------------------------------------------------------------
+    def _routing_rules(self, workspace_id: str, recommendation_type: str) -> builtins.list[dict[str, Any]]:
+        """The learned rules that hold for every decision of this type (kept on the learner
+        state's pointer item: one read)."""
+        if self._learner is None:
+            return []
+        marker = self._learner.current_marker(workspace_id)
+        return [
+            rule
+            for rule in (marker or {}).get("rules", [])
+            if unconditional_for_type(rule["conditions"], recommendation_type)
+        ]
+
     def route(self, request: RoutingRequest) -> RoutingDecision:
         now = self._clock()
         today = now.date()
         first, last = self._window(today)
+        plan = routing.RoutingPlan(list(request.candidates), request.k, [])
+        if request.apply_rules:
+            rules = self._routing_rules(request.workspace_id, request.recommendation_type)
+            plan = routing.apply_rules(request.candidates, request.k, rules)
 
         def posterior(agent: str) -> trust.ApprovalPosterior:
             buckets = self._store.agent_buckets(request.workspace_id, agent, first_day=first, last_day=last)
@@ -216,22 +236,23 @@ class TrustService:
                 self._config,
             )
 
-        with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(request.candidates))) as pool:
-            posteriors: Sequence[trust.ApprovalPosterior] = list(pool.map(posterior, request.candidates))
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(plan.candidates))) as pool:
+            posteriors: Sequence[trust.ApprovalPosterior] = list(pool.map(posterior, plan.candidates))
         candidates = [
             routing.Candidate(agent, p.alpha, p.beta, p.lower_bound)
-            for agent, p in zip(request.candidates, posteriors, strict=True)
+            for agent, p in zip(plan.candidates, posteriors, strict=True)
         ]
         decision_id = "dec_" + str(ULID.from_datetime(now))
         # Seeded by the decision id: the logged decision can be replayed exactly.
         rng = random.Random(decision_id)  # noqa: S311 - sampling, not secrets
-        choices = routing.select(candidates, request.k, rng, mode=request.mode)
+        choices = routing.select(candidates, plan.k, rng, mode=request.mode)
         decision = RoutingDecision(
             decision_id=decision_id,
             workspace_id=request.workspace_id,
             recommendation_type=request.recommendation_type,
             mode=request.mode,
             chosen=[RoutedAgent(**asdict(c)) for c in choices],
+            applied_rules=plan.applied_rules,
             decided_at=now,
         )
         self._store.log_routing_decision(
@@ -303,4 +324,4 @@ def trust_config(settings: Settings) -> trust.TrustConfig:
 @cache
 def get_trust_service() -> TrustService:
     settings = get_settings()
-    return TrustService(get_store(), settings, trust_config(settings))
+    return TrustService(get_store(), settings, trust_config(settings), learner=get_learner_store())
