@@ -5,12 +5,13 @@ from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
+from swarm_learning.api.params import AgentId, IterationId, WorkspaceId
 from swarm_learning.meta_learner import get_meta_learner
 from swarm_learning.models import (
     DEFAULT_PATTERN_PAGE,
@@ -34,10 +35,6 @@ app = APIGatewayRestResolver(
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
 )
 register_error_handlers(app)
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
-WorkspaceId = Annotated[str, Query(pattern=ID_PATTERN, description="The workspace the data belongs to.")]
-IterationId = Annotated[str, Path(pattern=r"^iter_[0-9A-HJKMNP-TV-Z]{26}$")]
 
 
 @app.post(
@@ -121,9 +118,7 @@ def get_patterns(
     responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Meta-learning"],
 )
-def get_agent_profile(
-    agent_id: Annotated[str, Path(pattern=ID_PATTERN)], workspace_id: WorkspaceId
-) -> AgentProfileView:
+def get_agent_profile(agent_id: AgentId, workspace_id: WorkspaceId) -> AgentProfileView:
     return get_meta_learner().agent_profile(workspace_id, agent_id)
 
 

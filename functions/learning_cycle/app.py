@@ -7,22 +7,13 @@
   then dead-letters the event.
 """
 
-from datetime import UTC, datetime
-
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics, tracer
 from swarm_learning.meta_learner import CYCLE_REQUESTED, get_meta_learner
 from swarm_learning.models import LearningCycleRequestedDetail
-
-
-def _scheduled_time(event: dict) -> datetime:
-    """The schedule's own time (so a retried run names the same iterations), else now."""
-    scheduled = event.get("time")
-    if isinstance(scheduled, str):
-        return datetime.fromisoformat(scheduled.replace("Z", "+00:00"))
-    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 @logger.inject_lambda_context(log_event=True)
@@ -48,7 +39,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         logger.info("learning cycle finished", extra={"status": str(status)})
         return {"iteration_id": request.iteration_id, "status": str(status)}
 
-    run_at = _scheduled_time(event)
+    run_at = scheduled_time(event)
     queued = learner.schedule_all(run_at)
     metrics.add_metric(name="LearningCyclesScheduled", unit=MetricUnit.Count, value=len(queued))
     logger.info("learning cycles scheduled", extra={"run_at": run_at.isoformat(), "workspaces": len(queued)})

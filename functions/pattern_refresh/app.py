@@ -1,27 +1,19 @@
 """Pattern-refresh function (daily 01:00 UTC, before the learning cycle): in every workspace, drop
 low-confidence patterns and re-validate the rest against the lookback window's data."""
 
-from datetime import UTC, datetime
-
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics, tracer
 from swarm_learning.meta_learner import get_meta_learner
-
-
-def _run_time(event: dict) -> datetime:
-    scheduled = event.get("time")
-    if isinstance(scheduled, str):
-        return datetime.fromisoformat(scheduled.replace("Z", "+00:00"))
-    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 @logger.inject_lambda_context(log_event=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    run_at = _run_time(event)
+    run_at = scheduled_time(event)
     try:
         refreshed = get_meta_learner().refresh_all(run_at)
     except Exception:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
+from swarm_learning.api.params import AgentId, WorkspaceId
 from swarm_learning.ids import RECOMMENDATION_ID_PATTERN
 from swarm_learning.models import (
     DEFAULT_PAGE_SIZE,
@@ -35,9 +36,6 @@ app = APIGatewayRestResolver(
 )
 register_error_handlers(app)
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
-WorkspaceId = Annotated[str, Query(pattern=ID_PATTERN, description="The workspace the data belongs to.")]
-AgentId = Annotated[str, Path(pattern=ID_PATTERN)]
 Days = Annotated[
     int | None,
     Query(ge=1, le=3650, description="Window in days ending today; defaults to the retention period."),

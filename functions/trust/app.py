@@ -4,12 +4,13 @@ from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
+from swarm_learning.api.params import AgentId
 from swarm_learning.models import (
     InitializeTrustRequest,
     RoutingDecision,
@@ -26,8 +27,6 @@ app = APIGatewayRestResolver(
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
 )
 register_error_handlers(app)
-
-AgentId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]
 
 
 @app.post(

@@ -5,28 +5,18 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics, tracer
 from swarm_learning.trust_service import get_trust_service
 
 REFRESH_PERIOD_HOURS = 6
 
 
-def _run_time(event: dict) -> datetime:
-    """The schedule's own time (``<aws.scheduler.scheduled-time>`` in the template's input), so a
-    retried run overwrites its snapshots instead of adding more; invoked by hand, the start of the
-    current 6-hour period."""
-    scheduled = event.get("time")
-    if isinstance(scheduled, str):
-        return datetime.fromisoformat(scheduled.replace("Z", "+00:00"))
-    now = datetime.now(UTC)
-    return now.replace(hour=now.hour - now.hour % REFRESH_PERIOD_HOURS, minute=0, second=0, microsecond=0)
-
-
 @logger.inject_lambda_context(log_event=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    run_at = _run_time(event)
+    run_at = scheduled_time(event, period_minutes=REFRESH_PERIOD_HOURS * 60)
     started = datetime.now(UTC)
     try:
         refreshed = get_trust_service().refresh_all(run_at)
