@@ -153,9 +153,9 @@ class LocalFunctions:
         sqs = boto3.client("sqs", region_name=REGION)
         return any(
             int(
-                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-                    "ApproximateNumberOfMessages"
-                ]
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+                    "Attributes"
+                ]["ApproximateNumberOfMessages"]
             )
             for url in self.event_queues.values()
         )
