@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from localdev.server import DEFAULT_HOST, DEFAULT_PORT
@@ -62,7 +63,16 @@ def _job(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(f"{args.url}/_local/jobs/{args.job}", method="POST", data=b"")  # noqa: S310
+    event: dict[str, object] = {}
+    if args.advance_days:
+        # A fake clock for retention demos: the job runs as if it were this many days later.
+        at = datetime.now(UTC) + timedelta(days=args.advance_days)
+        event["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if args.dry_run:
+        event["dry_run"] = True
+    request = urllib.request.Request(  # noqa: S310 - local URL
+        f"{args.url}/_local/jobs/{args.job}", method="POST", data=json_module.dumps(event).encode()
+    )
     try:
         with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310 - local URL
             print(json_module.dumps(json_module.loads(response.read()), indent=2))
@@ -117,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     job = commands.add_parser("job", help="run a scheduled job now on a running local server")
     job.add_argument("job", help="job name, e.g. trust-refresh")
     job.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+    job.add_argument(
+        "--advance-days", type=float, default=0, help="run as if this many days had passed (retention demos)"
+    )
+    job.add_argument(
+        "--dry-run", action="store_true", help="cleanup: count what would be deleted, delete nothing"
+    )
     job.set_defaults(run=_job)
 
     openapi = commands.add_parser("openapi", help="write docs/openapi.json from the handlers")

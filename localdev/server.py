@@ -86,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
         if url.path.startswith(JOBS_PATH):
-            self._run_job(url.path.removeprefix(JOBS_PATH))
+            self._run_job(url.path.removeprefix(JOBS_PATH), body)
             return
         found = self.server.functions.api_event(
             self.command,
@@ -111,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers[name] = ", ".join(values)
         self._send(result["statusCode"], result.get("body") or "", headers)
 
-    def _run_job(self, job: str) -> None:
+    def _run_job(self, job: str, body: str | None) -> None:
         """Local-only: run a scheduled function now (not part of the deployed API)."""
         jobs = self.server.functions.jobs()
         if self.command != "POST" or job not in jobs:
@@ -120,7 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
         output = io.StringIO()
         with self.server.invoke_lock, redirect_stdout(output):
             try:
-                result = self.server.functions.run_job(job)
+                overrides = json.loads(body) if body else {}
+                result = self.server.functions.run_job(job, overrides if isinstance(overrides, dict) else {})
                 status = HTTPStatus.OK
             except Exception as error:  # the job's failure is the answer, as Lambda would report it
                 result, status = (

@@ -36,6 +36,21 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             metrics.add_metric(name="LearningCycleFailures", unit=MetricUnit.Count, value=1)
             raise
         metrics.add_metric(name=f"LearningCycles{str(status).capitalize()}", unit=MetricUnit.Count, value=1)
+        result = learner.iteration(request.workspace_id, request.iteration_id).result
+        if status == "succeeded" and result is not None:
+            # What an operator watches (ModelAccuracy has an alarm in template.yaml).
+            metrics.add_metric(
+                name="LearningCycleDuration", unit=MetricUnit.Seconds, value=result.processing_time_seconds
+            )
+            metrics.add_metric(name="SamplesAnalyzed", unit=MetricUnit.Count, value=result.samples_analyzed)
+            metrics.add_metric(
+                name="PatternsDiscovered", unit=MetricUnit.Count, value=result.patterns_discovered
+            )
+            metrics.add_metric(name="Coverage", unit=MetricUnit.Count, value=result.coverage)
+            if result.iteration_accuracy is not None:
+                metrics.add_metric(
+                    name="ModelAccuracy", unit=MetricUnit.Count, value=result.iteration_accuracy
+                )
         logger.info("learning cycle finished", extra={"status": str(status)})
         return {"iteration_id": request.iteration_id, "status": str(status)}
 

@@ -41,6 +41,8 @@ SCHEDULED = {
     "learning_cycle_scheduled": "LearningCycleFunction",
     "learning_cycle_requested": "LearningCycleFunction",
     "pattern_refresh_scheduled": "PatternRefreshFunction",
+    "cleanup_scheduled": "CleanupFunction",
+    "cleanup_dry_run": "CleanupFunction",
 }
 SAMPLE_ITERATION_ID = "iter_01JD3A0000AAAAAAAAAAAAAAAA"
 # Read what a learning cycle produced: play track, evaluate and trigger first, and run the cycle.
@@ -174,3 +176,13 @@ def test_scheduled_pattern_refresh_event_runs(api: Api) -> None:
     event = json.loads((EVENTS_DIR / "pattern_refresh_scheduled.json").read_text())
     result = api.functions.invoke("PatternRefreshFunction", event)
     assert result == {"run_at": "2026-11-24T01:00:00+00:00", "workspaces": {}}
+
+
+@pytest.mark.parametrize("name", ["cleanup_scheduled", "cleanup_dry_run"])
+def test_scheduled_cleanup_events_run(api: Api, name: str) -> None:
+    _seed_from(api)
+    event = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    result = api.functions.invoke("CleanupFunction", event)
+    assert result["run_at"] == "2026-11-29T03:00:00+00:00"
+    assert result["dry_run"] is (name == "cleanup_dry_run")
+    assert result["deleted"] == {}  # nothing is 90 days old yet

@@ -221,3 +221,44 @@ def test_bedrock_is_granted_only_when_a_model_is_configured() -> None:
     for function in FUNCTIONS:
         if function != "LearningCycleFunction":
             assert not any(a.startswith("bedrock:") for a in _actions(function))
+
+
+def test_cleanup_runs_weekly_on_sunday_and_deletes_only_by_key() -> None:
+    assert SCHEDULED["CleanupFunction"]["ScheduleExpression"] == "cron(0 3 ? * SUN *)"
+    for statement in _statements("CleanupFunction"):
+        actions = statement["Action"]
+        actions = {actions} if isinstance(actions, str) else set(actions)
+        if "dynamodb:Scan" in actions:
+            assert statement["Resource"] == {"Fn::Sub": "${StatisticsTable.Arn}/index/by_workspace"}
+        assert not actions & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {n: r["Properties"] for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_every_function_has_error_and_throttle_alarms(function: str) -> None:
+    watched = {
+        (a["MetricName"], a["Dimensions"][0]["Value"]["Ref"])
+        for a in _alarms().values()
+        if a["Namespace"] == "AWS/Lambda"
+    }
+    assert ("Errors", function) in watched
+    assert ("Throttles", function) in watched
+
+
+def test_every_dead_letter_queue_and_model_accuracy_have_alarms() -> None:
+    queues = {name for name, r in RESOURCES.items() if r["Type"] == "AWS::SQS::Queue"}
+    watched = {
+        a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in _alarms().values()
+        if a["Namespace"] == "AWS/SQS"
+    }
+    assert watched == queues
+    accuracy = _alarms()["ModelAccuracyAlarm"]
+    assert (accuracy["Namespace"], accuracy["MetricName"]) == ("SwarmLearning", "ModelAccuracy")
+    assert accuracy["Dimensions"] == [{"Name": "service", "Value": "learning-cycle"}]
+    assert accuracy["ComparisonOperator"] == "LessThanThreshold"
+    for alarm in _alarms().values():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]

@@ -163,6 +163,15 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class ExpiredItem:
+    """An item past its retention, found by the cleanup job: what it is and where."""
+
+    kind: str
+    table: str
+    key: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
     next_token: str | None
@@ -762,6 +771,87 @@ class LearningStore:
                 return sorted(found)
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    # ---- retention (the cleanup job) --------------------------------------------------------
+    def expired_recommendations(self, workspace_id: str, *, now: datetime) -> Iterator[ExpiredItem]:
+        """Recommendations (and their outcomes) past their expiry that TTL has not removed yet.
+
+        An item's expiry is never before its creation + ``RETENTION_DAYS`` (evaluation moves it
+        later), so only ids minted before that cutoff can have expired: a key range of the time
+        index per shard, not a scan."""
+        cutoff = lowest_recommendation_id(now - timedelta(days=self._settings.retention_days))
+        for shard in range(self._settings.workspace_shards):
+            request: dict[str, Any] = {
+                "TableName": self._recommendations,
+                "IndexName": BY_WORKSPACE_TIME,
+                "KeyConditionExpression": "shard_pk = :p AND recommendation_id < :cutoff",
+                "FilterExpression": "expires_at <= :now",
+                "ProjectionExpression": "pk, sk, outcome_id",
+                "ExpressionAttributeValues": serialize(
+                    {":p": _shard_pk(workspace_id, shard), ":cutoff": cutoff, ":now": _epoch(now)}
+                ),
+            }
+            for item in self._paged(request):
+                pk = item["pk"]["S"]
+                yield ExpiredItem("recommendations", self._recommendations, {"pk": pk, "sk": REC_SK})
+                if "outcome_id" in item:
+                    yield ExpiredItem("outcomes", self._recommendations, {"pk": pk, "sk": OUTCOME_SK})
+
+    def expired_statistics(
+        self, workspace_id: str, agent_ids: list[str], *, now: datetime
+    ) -> Iterator[ExpiredItem]:
+        """Expired statistics: the workspace's and each agent's day buckets, trust snapshots,
+        adjustments and directory entries (one partition query each, filtered on the expiry)."""
+        partitions = [_stats_pk(workspace_id, shard) for shard in range(self._settings.workspace_shards)]
+        partitions += [_agent_pk(workspace_id, agent) for agent in agent_ids]
+        for pk in partitions:
+            request: dict[str, Any] = {
+                "TableName": self._statistics,
+                "KeyConditionExpression": "pk = :pk",
+                "FilterExpression": "expires_at <= :now",
+                "ProjectionExpression": "pk, sk",
+                "ExpressionAttributeValues": serialize({":pk": pk, ":now": _epoch(now)}),
+            }
+            for item in self._paged(request):
+                sk = item["sk"]["S"]
+                kind = {
+                    "DAY": "statistics_buckets",
+                    "TRUST": "trust_snapshots",
+                    "ADJ": "trust_adjustments",
+                }.get(sk.split("#", 1)[0], "agent_entries")
+                yield ExpiredItem(kind, self._statistics, {"pk": pk, "sk": sk})
+
+    def workspace_agents(self) -> dict[str, list[str]]:
+        """Every workspace's agents, from the sparse directory index (background jobs only)."""
+        found: dict[str, list[str]] = {}
+        for entry in self.iter_all_agents():
+            found.setdefault(entry["workspace_id"], []).append(entry["agent_id"])
+        return found
+
+    def delete_if_expired(self, item: ExpiredItem, *, now: datetime) -> bool:
+        """Delete ``item`` only if it is still past its expiry (so nothing inside retention is ever
+        touched, even if it was renewed since it was found); False when it was not (renewed, or
+        already gone: safe to run twice or concurrently)."""
+        try:
+            self._client.delete_item(
+                TableName=item.table,
+                Key=serialize(item.key),
+                ConditionExpression="expires_at <= :now",
+                ExpressionAttributeValues=serialize({":now": _epoch(now)}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _paged(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        while True:
+            response = self._client.query(**request)
+            yield from response["Items"]
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def log_routing_decision(self, decision: Mapping[str, Any]) -> None:
         at: datetime = decision["decided_at"]
         self._client.put_item(
@@ -1032,8 +1122,10 @@ class LearnerStateStore:
             if "LastEvaluatedKey" not in response:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        if len(parts) != expected:  # the pointer only ever names a version written whole
-            raise RuntimeError(f"learner state {version} of {workspace_id} has {len(parts)}/{expected} parts")
+        if len(parts) != expected:
+            # The pointer only ever names a version written whole, so parts are missing only when
+            # TTL expired them (no cycle for LEARNER_HISTORY_DAYS): nothing learned is served.
+            return None
         return version, json.loads(zlib.decompress(b"".join(parts)))
 
     # ---- iterations --------------------------------------------------------------------------
@@ -1133,6 +1225,32 @@ class LearnerStateStore:
             Limit=limit,
         )
         return [_iteration(item) for item in response["Items"]]
+
+    def expired_history(self, workspace_id: str, *, now: datetime) -> Iterator[ExpiredItem]:
+        """The workspace's expired iterations and state versions, never the current version's
+        parts (a workspace that stopped learning keeps what it last learned)."""
+        marker = self.current_marker(workspace_id)
+        current = f"STATE#{marker['version']}#" if marker else None
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "FilterExpression": "expires_at <= :now AND (begins_with(sk, :iter) OR begins_with(sk, :state))",
+            "ProjectionExpression": "pk, sk",
+            "ExpressionAttributeValues": serialize(
+                {":pk": f"WS#{workspace_id}", ":now": _epoch(now), ":iter": "ITER#", ":state": "STATE#"}
+            ),
+        }
+        while True:
+            response = self._client.query(**request)
+            for item in response["Items"]:
+                sk = item["sk"]["S"]
+                if current is not None and sk.startswith(current):
+                    continue
+                kind = "learner_iterations" if sk.startswith("ITER#") else "learner_versions"
+                yield ExpiredItem(kind, self._table, {"pk": item["pk"]["S"], "sk": sk})
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _iteration(item: Mapping[str, Any]) -> dict[str, Any]:
