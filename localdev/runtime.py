@@ -92,6 +92,8 @@ def create_event_routes(specs: list[tpl.FunctionSpec]) -> dict[str, str]:
                 Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": "function", "Arn": arn}]
             )
             queues[spec.logical_id] = url
+    for queue in {spec.dead_letter_queue for spec in specs if spec.dead_letter_queue}:
+        sqs.create_queue(QueueName=queue)
     return queues
 
 
@@ -172,13 +174,36 @@ class LocalFunctions:
                 for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                     try:
-                        self.invoke(logical_id, json.loads(message["Body"]))
+                        self.invoke_async(logical_id, json.loads(message["Body"]))
                     except Exception:
-                        log.exception("%s failed on an event", logical_id)
+                        log.exception("%s failed on an event; it is in its dead-letter queue", logical_id)
                     batch += 1
             delivered += batch
             if not batch:
                 return delivered
+
+    def invoke_async(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Invoke as EventBridge and the scheduler do (asynchronously): when the function raises,
+        its event goes to the function's dead-letter queue, then the error propagates."""
+        try:
+            return self.invoke(logical_id, event)
+        except Exception:
+            spec = next(s for s in self.specs if s.logical_id == logical_id)
+            if spec.dead_letter_queue:
+                sqs = boto3.client("sqs", region_name=REGION)
+                url = sqs.get_queue_url(QueueName=spec.dead_letter_queue)["QueueUrl"]
+                sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+            raise
+
+    def dead_letters(self, logical_id: str) -> list[dict[str, Any]]:
+        """The events in a function's dead-letter queue (read without removing them)."""
+        spec = next(s for s in self.specs if s.logical_id == logical_id)
+        if spec.dead_letter_queue is None:
+            return []
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.get_queue_url(QueueName=spec.dead_letter_queue)["QueueUrl"]
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
 
     def jobs(self) -> dict[str, str]:
         """Scheduled functions by job name: ``TrustRefreshFunction`` -> ``trust-refresh``."""
@@ -190,7 +215,7 @@ class LocalFunctions:
         from datetime import UTC, datetime
 
         scheduled = {"job": job.replace("-", "_"), "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        return self.invoke(logical_id, {**scheduled, **(event or {})})
+        return self.invoke_async(logical_id, {**scheduled, **(event or {})})
 
     def api_event(
         self,

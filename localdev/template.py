@@ -65,6 +65,7 @@ class FunctionSpec:
     routes: list[Route] = field(default_factory=list)
     schedules: list[dict[str, Any]] = field(default_factory=list)
     event_rules: list[EventRule] = field(default_factory=list)
+    dead_letter_queue: str | None = None  # logical id of the queue failed async invocations go to
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
                     if e["Type"] == "Api"
                 ],
                 schedules=[e["Properties"] for e in events if e["Type"] in ("Schedule", "ScheduleV2")],
+                dead_letter_queue=(
+                    props["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+                    if "DeadLetterQueue" in props
+                    else None
+                ),
                 event_rules=[
                     EventRule(
                         name=f"{name}{event_name}",

@@ -182,3 +182,18 @@ def test_the_learners_history_expires_but_its_current_state_stays(api: Api) -> N
     assert report["deleted"]["learner_iterations"] == 1
     assert report["deleted"]["learner_versions"] == 1  # 01A; 01B is current
     assert learner.current(WORKSPACE) == ("01B", {"patterns": ["kept"]})
+
+
+def test_a_job_that_raises_lands_its_event_in_the_dead_letter_queue(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(now: datetime, *, dry_run: bool = False) -> None:
+        raise ConnectionError("DynamoDB unreachable")
+
+    monkeypatch.setattr(retention.get_cleanup(), "run", broken)
+    with pytest.raises(ConnectionError):
+        api.functions.run_job("cleanup", {"time": "2026-11-29T03:00:00Z"})
+    assert api.functions.dead_letters("CleanupFunction") == [
+        {"job": "cleanup", "time": "2026-11-29T03:00:00Z"}
+    ]
+    assert api.functions.dead_letters("LearningCycleFunction") == []

@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -81,3 +82,16 @@ def test_scheduled_jobs_run_on_demand(server: LocalApiServer) -> None:
     status, body = _request(server, "POST", "/_local/jobs/nope")
     assert status == 404
     assert "trust-refresh" in body["jobs"]
+
+
+def test_every_job_runs_on_demand_and_the_clock_can_be_advanced(server: LocalApiServer) -> None:
+    _request(server, "POST", "/api/v1/learning/recommendations/track", recommendation())
+    for job in ("trust-refresh", "learning-cycle", "pattern-refresh", "cleanup"):
+        status, body = _request(server, "POST", f"/_local/jobs/{job}")
+        assert status == 200, body
+    # 100 days later the recommendation is past retention: a dry run finds it, deletes nothing
+    later = (datetime.now(UTC) + timedelta(days=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, body = _request(server, "POST", "/_local/jobs/cleanup", {"time": later, "dry_run": True})
+    assert status == 200
+    assert body["result"]["expired"]["recommendations"] == 1
+    assert body["result"]["deleted"] == {}

@@ -312,7 +312,7 @@ class MetaLearner:
         )
         self._state.publish(
             workspace_id,
-            iteration_id.removeprefix(ITERATION_PREFIX),
+            str(ULID.from_datetime(self._clock())),  # versions order by when they were written
             state,
             now=now,
             marker={
@@ -379,7 +379,9 @@ class MetaLearner:
             state["refreshed_at"] = stamp
             self._state.publish(
                 workspace_id,
-                str(ULID.from_datetime(run_at)),
+                # Versions order by when they were written (the real clock), not by the run's
+                # nominal time: a refresh after a triggered cycle must supersede it.
+                str(ULID.from_datetime(self._clock())),
                 state,
                 now=run_at,
                 marker={**marker, "refreshed_at": stamp, "rules": state["rules"][:MARKER_RULES]},
