@@ -58,3 +58,22 @@ def test_a_failure_before_the_switch_leaves_the_previous_state_served(store: Lea
         with pytest.raises(Exception, match="InternalServerError"):
             store.publish("ws", "v_02", {"patterns": ["new"]}, now=NOW)  # … but the switch fails
     assert store.current("ws") == ("v_01", {"patterns": ["old"]})
+
+
+def test_the_served_version_never_expires_and_the_replaced_one_starts_its_history(
+    store: LearnerStateStore,
+) -> None:
+    import boto3
+
+    store.publish("ws", "v_01", {"patterns": [1]}, now=NOW)
+    store.publish("ws", "v_02", {"patterns": [2]}, now=NOW)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+
+    def expiry(version: str) -> str | None:
+        item = client.get_item(
+            TableName="LearnerStateTable", Key={"pk": {"S": "WS#ws"}, "sk": {"S": f"STATE#{version}#0000"}}
+        )["Item"]
+        return item.get("expires_at", {}).get("N")
+
+    assert expiry("v_02") is None
+    assert expiry("v_01") == str(int((NOW + timedelta(days=90)).timestamp()))

@@ -1073,7 +1073,7 @@ class LearnerStateStore:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         try:
-            self._client.put_item(
+            previous = self._client.put_item(
                 TableName=self._table,
                 Item=serialize(
                     {
@@ -1086,11 +1086,37 @@ class LearnerStateStore:
                 ),
                 ConditionExpression="attribute_not_exists(pk) OR version < :version",
                 ExpressionAttributeValues=serialize({":version": version}),
-            )
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConflictError(f"a newer learner state than {version} is already current") from None
             raise
+        # The served version never expires (a workspace that stops learning keeps what it last
+        # learned); the one it replaced starts its LEARNER_HISTORY_DAYS now. A version written but
+        # never made current keeps the expiry it was written with.
+        self._set_part_expiry(workspace_id, version, len(parts), None)
+        if previous is not None:
+            old = deserialize(previous)
+            self._set_part_expiry(workspace_id, old["version"], int(old["parts"]), self._expiry(now))
+
+    def _set_part_expiry(self, workspace_id: str, version: str, parts: int, expires_at: int | None) -> None:
+        for number in range(parts):
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": self._key(workspace_id, f"STATE#{version}#{number:04d}"),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+            if expires_at is None:
+                update["UpdateExpression"] = "REMOVE expires_at"
+            else:
+                update["UpdateExpression"] = "SET expires_at = :exp"
+                update["ExpressionAttributeValues"] = serialize({":exp": expires_at})
+            try:
+                self._client.update_item(**update)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
 
     def current_marker(self, workspace_id: str) -> dict[str, Any] | None:
         """The current pointer: its version and the marker published with it."""
@@ -1227,8 +1253,8 @@ class LearnerStateStore:
         return [_iteration(item) for item in response["Items"]]
 
     def expired_history(self, workspace_id: str, *, now: datetime) -> Iterator[ExpiredItem]:
-        """The workspace's expired iterations and state versions, never the current version's
-        parts (a workspace that stopped learning keeps what it last learned)."""
+        """The workspace's expired iterations and state versions; never the current version's parts
+        (they carry no expiry; skipped here too, should one be read mid-publish)."""
         marker = self.current_marker(workspace_id)
         current = f"STATE#{marker['version']}#" if marker else None
         request: dict[str, Any] = {
