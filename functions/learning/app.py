@@ -12,8 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.api.params import AgentId, IterationId, WorkspaceId
-from swarm_learning.meta_learner import get_meta_learner
-from swarm_learning.models import (
+from swarm_learning.learning_models import (
     DEFAULT_PATTERN_PAGE,
     MAX_ITERATION_PAGE,
     MAX_PATTERN_PAGE,
@@ -27,6 +26,7 @@ from swarm_learning.models import (
     SuggestDecisionRulesRequest,
     TriggerLearningCycleRequest,
 )
+from swarm_learning.meta_learner import get_meta_learner
 from swarm_learning.vocabulary import PatternCategory
 
 app = APIGatewayRestResolver(

@@ -25,7 +25,7 @@ from swarm_learning.config import Settings, get_settings
 from swarm_learning.decisions import rule_applies
 from swarm_learning.errors import InvalidRequestError, LearningError, NotFoundError
 from swarm_learning.insights import InsightWriter, get_insight_writer
-from swarm_learning.models import (
+from swarm_learning.learning_models import (
     AgentProfileView,
     DecisionRuleList,
     DecisionRuleView,
