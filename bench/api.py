@@ -34,7 +34,6 @@ import gc  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import shlex  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -47,7 +46,6 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
-from importlib import metadata  # noqa: E402
 from types import FrameType  # noqa: E402
 from typing import Any, cast  # noqa: E402
 
@@ -57,6 +55,7 @@ from botocore.config import Config  # noqa: E402
 from botocore.handlers import BUILTIN_HANDLERS  # noqa: E402
 from moto.core.model_instances import reset_model_data  # noqa: E402
 
+from bench.report import machine_line, markdown_table, verdict  # noqa: E402
 from localdev import runtime  # noqa: E402
 from localdev import template as tpl  # noqa: E402
 from localdev.lambda_context import LocalLambdaContext  # noqa: E402
@@ -1136,37 +1135,7 @@ def profile_operation(operation: Operation, calls: int) -> ProfiledOperation:
         size = max(1, calls // PROFILE_CHUNKS)
         return ProfiledOperation(operation.name, [chunk(size) for _ in range(PROFILE_CHUNKS)])
 
-
-# ---- report -----------------------------------------------------------------------------------------------
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
-
-
-def verdict(passed: bool | None) -> str:
-    return "—" if passed is None else "PASS" if passed else "FAIL"
-
-
-def machine_line() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
-        ]
-        cpu = models[0] if models else cpu
-    versions = ", ".join(
-        f"{name} {metadata.version(name)}"
-        for name in ("boto3", "moto", "aws-lambda-powertools", "pydantic", "aws-xray-sdk")
-    )
-    return (
-        f"machine: Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.platform()}, {os.cpu_count()} CPUs ({cpu}); {versions}"
-    )
+    # ---- report -----------------------------------------------------------------------------------------------
 
 
 def latency_section(latencies: Sequence[Latency], calls: int, warmup: int) -> str:
@@ -1475,7 +1444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     targets, passed = targets_section(latencies, round_trips, traffic.seen, times)
     sections = [
-        machine_line(),
+        machine_line(("boto3", "moto", "aws-lambda-powertools", "pydantic", "aws-xray-sdk")),
         f"command: {command}",
         latency_section(latencies, args.calls, args.warmup),
         round_trip_section(round_trips, traffic.seen),

@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench.report import markdown_table  # noqa: E402
 from localdev.planted import PLANTED, planted_workflows  # noqa: E402
 from swarm_learning import learning  # noqa: E402
 from swarm_learning.evaluated import EvaluatedRow, canonical_action, content_keys  # noqa: E402
@@ -132,14 +133,6 @@ def run_seed(workflows: int, seed: int) -> SeedResult:
     )
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
-    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
-    return "\n".join([line, rule, *body])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -184,7 +177,7 @@ def main() -> int:
         "found beyond the planted four",
         "untrue patterns",
     ]
-    print(_table(headers, rows))
+    print(markdown_table(headers, rows))
 
     noise = _noise_swarm(sum(r.rows for r in results) // len(results), seed=99)
     noise_result = learning.run_cycle("ws_noise", noise, iteration_id="iter_noise", started_at=START)
@@ -218,7 +211,7 @@ def main() -> int:
         ]
     )
     print("\n### Targets\n")
-    print(_table(["target", "measured", "result"], verdicts))
+    print(markdown_table(["target", "measured", "result"], verdicts))
     return 0 if all(v[2] == "PASS" for v in verdicts) else 1
 
 

@@ -46,7 +46,6 @@ import itertools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
@@ -58,10 +57,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence  # noqa: E402
 from contextlib import contextmanager, redirect_stdout  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
-from importlib import metadata  # noqa: E402
 from io import StringIO  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
+from bench.report import machine_line, markdown_table, verdict  # noqa: E402
 from swarm_learning.evaluated import EvaluatedRow  # noqa: E402
 from swarm_learning.features import FeatureBuilder, FeatureTable  # noqa: E402
 from swarm_learning.learning import run_cycle  # noqa: E402
@@ -594,39 +593,10 @@ def measure_end_to_end(count: int, seed: int, runs: int = E2E_RUNS) -> EndToEnd:
 
 
 # ---- reporting ------------------------------------------------------------------------------------
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    cells = [list(map(str, row)) for row in rows]
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *cells, strict=True)]
-
-    def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-
-    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
-
-
-def verdict(passed: bool | None) -> str:
-    return "—" if passed is None else "PASS" if passed else "FAIL"
 
 
 def mib(size: float) -> str:
     return f"{size / 2**20:,.1f}"
-
-
-def machine_line() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
-        ]
-        cpu = models[0] if models else cpu
-    versions = ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("numpy", "pandas", "mlxtend", "moto")
-    )
-    return (
-        f"machine: Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.platform()}, {os.cpu_count()} CPUs ({cpu}); {versions}"
-    )
 
 
 def progress_printer() -> Callable[[str], None]:
@@ -870,7 +840,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     )
     progress = progress_printer()
-    sections = [machine_line(), f"command: {command}"]
+    sections = [machine_line(("numpy", "pandas", "mlxtend", "moto")), f"command: {command}"]
     targets: list[Target] = []
 
     cycles: list[CycleRun] = []

@@ -36,19 +36,17 @@ for _path in (str(LAYER), str(ROOT)):
 
 import argparse  # noqa: E402
 import math  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
-from collections.abc import Callable, Iterable, Mapping, Sequence  # noqa: E402
+from collections.abc import Callable, Mapping, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
-from importlib import metadata  # noqa: E402
 
 from mabwiser.mab import MAB, LearningPolicy  # noqa: E402
 
+from bench.report import machine_line, markdown_table, verdict  # noqa: E402
 from localdev import swarm  # noqa: E402
 from localdev.swarm import (  # noqa: E402
     APPROVED_MIN,
@@ -737,33 +735,6 @@ def drift_experiment(configs: Sequence[TrustConfig]) -> list[DriftResult]:
 
 
 # ---- output -----------------------------------------------------------------------------------
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    cells = [list(map(str, row)) for row in rows]
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *cells, strict=True)]
-
-    def line(row: Sequence[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-
-    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
-
-
-def verdict(passed: bool | None) -> str:
-    return "—" if passed is None else "PASS" if passed else "FAIL"
-
-
-def machine_line() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = [
-            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
-        ]
-        cpu = models[0] if models else cpu
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("mabwiser", "numpy"))
-    return (
-        f"machine: Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.platform()}, {os.cpu_count()} CPUs ({cpu}); {versions}"
-    )
 
 
 def signed(value: float) -> str:
@@ -1103,7 +1074,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     ]
     sections = [
-        machine_line(),
+        machine_line(("mabwiser", "numpy")),
         f"command: {command}",
         ranking_section(detail, ranking["default"]),
         routing_section(runs, propensity_zero_error()),
