@@ -77,17 +77,18 @@ class Cleanup:
         self._learner = learner
         self._sleep = sleep
 
-    def expired(self, now: datetime) -> Iterator[ExpiredItem]:
-        for workspace_id, agents in sorted(self._store.workspace_agents().items()):
+    def expired(self, now: datetime, workspaces: dict[str, list[str]]) -> Iterator[ExpiredItem]:
+        for workspace_id, agents in sorted(workspaces.items()):
             yield from self._store.expired_recommendations(workspace_id, now=now)
             yield from self._store.expired_statistics(workspace_id, agents, now=now)
             yield from self._learner.expired_history(workspace_id, now=now)
 
     def run(self, now: datetime, *, dry_run: bool = False) -> CleanupReport:
-        report = CleanupReport(run_at=now, dry_run=dry_run, workspaces=len(self._store.workspace_agents()))
+        workspaces = self._store.workspace_agents()
+        report = CleanupReport(run_at=now, dry_run=dry_run, workspaces=len(workspaces))
         failed: list[ExpiredItem] = []
         with ThreadPoolExecutor(max_workers=PARALLEL_DELETES) as pool:
-            for batch in _batches(self.expired(now), BATCH_SIZE):
+            for batch in _batches(self.expired(now, workspaces), BATCH_SIZE):
                 report.expired.update(item.kind for item in batch)
                 if not dry_run:
                     failed.extend(self._delete(pool, batch, now, report))

@@ -758,20 +758,8 @@ class LearningStore:
 
     def workspaces(self) -> list[str]:
         """Every workspace with at least one agent (background jobs only: scans the directory index)."""
-        found: set[str] = set()
-        request: dict[str, Any] = {
-            "TableName": self._statistics,
-            "IndexName": BY_WORKSPACE,
-            "ProjectionExpression": "workspace_pk",
-        }
-        while True:
-            response = self._client.scan(**request)
-            found.update(item["workspace_pk"]["S"].removeprefix("WS#") for item in response["Items"])
-            if "LastEvaluatedKey" not in response:
-                return sorted(found)
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return sorted(self.workspace_agents())
 
-    # ---- retention (the cleanup job) --------------------------------------------------------
     def expired_recommendations(self, workspace_id: str, *, now: datetime) -> Iterator[ExpiredItem]:
         """Recommendations (and their outcomes) past their expiry that TTL has not removed yet.
 
@@ -821,11 +809,23 @@ class LearningStore:
                 yield ExpiredItem(kind, self._statistics, {"pk": pk, "sk": sk})
 
     def workspace_agents(self) -> dict[str, list[str]]:
-        """Every workspace's agents, from the sparse directory index (background jobs only)."""
+        """Every workspace's agents: a scan of the sparse directory index projected to the two
+        ids (background jobs only; the index holds one small entry per agent, nothing else)."""
         found: dict[str, list[str]] = {}
-        for entry in self.iter_all_agents():
-            found.setdefault(entry["workspace_id"], []).append(entry["agent_id"])
-        return found
+        request: dict[str, Any] = {
+            "TableName": self._statistics,
+            "IndexName": BY_WORKSPACE,
+            "ProjectionExpression": "workspace_pk, agent_id",
+        }
+        while True:
+            response = self._client.scan(**request)
+            for item in response["Items"]:
+                found.setdefault(item["workspace_pk"]["S"].removeprefix("WS#"), []).append(
+                    item["agent_id"]["S"]
+                )
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def delete_if_expired(self, item: ExpiredItem, *, now: datetime) -> bool:
         """Delete ``item`` only if it is still past its expiry (so nothing inside retention is ever
@@ -845,12 +845,7 @@ class LearningStore:
         return True
 
     def _paged(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        while True:
-            response = self._client.query(**request)
-            yield from response["Items"]
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return _query_items(self._client, request)
 
     def log_routing_decision(self, decision: Mapping[str, Any]) -> None:
         at: datetime = decision["decided_at"]
@@ -925,6 +920,16 @@ class LearningStore:
     @staticmethod
     def _strip(item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in item.items() if k not in _KEY_ATTRIBUTES}
+
+
+def _query_items(client: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every raw item a query returns, page after page."""
+    while True:
+        response = client.query(**request)
+        yield from response["Items"]
+        if "LastEvaluatedKey" not in response:
+            return
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _evaluated_row(item: Mapping[str, Any]) -> EvaluatedRow:
@@ -1141,13 +1146,9 @@ class LearnerStateStore:
                 {":pk": f"WS#{workspace_id}", ":prefix": f"STATE#{version}#"}
             ),
         }
-        parts: list[bytes] = []
-        while True:
-            response = self._client.query(**request)
-            parts.extend(_deserializer.deserialize(item["state"]).value for item in response["Items"])
-            if "LastEvaluatedKey" not in response:
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        parts = [
+            _deserializer.deserialize(item["state"]).value for item in _query_items(self._client, request)
+        ]
         if len(parts) != expected:
             # The pointer only ever names a version written whole, so parts are missing only when
             # TTL expired them (no cycle for LEARNER_HISTORY_DAYS): nothing learned is served.
@@ -1266,17 +1267,12 @@ class LearnerStateStore:
                 {":pk": f"WS#{workspace_id}", ":now": _epoch(now), ":iter": "ITER#", ":state": "STATE#"}
             ),
         }
-        while True:
-            response = self._client.query(**request)
-            for item in response["Items"]:
-                sk = item["sk"]["S"]
-                if current is not None and sk.startswith(current):
-                    continue
-                kind = "learner_iterations" if sk.startswith("ITER#") else "learner_versions"
-                yield ExpiredItem(kind, self._table, {"pk": item["pk"]["S"], "sk": sk})
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for item in _query_items(self._client, request):
+            sk = item["sk"]["S"]
+            if current is not None and sk.startswith(current):
+                continue
+            kind = "learner_iterations" if sk.startswith("ITER#") else "learner_versions"
+            yield ExpiredItem(kind, self._table, {"pk": item["pk"]["S"], "sk": sk})
 
 
 def _iteration(item: Mapping[str, Any]) -> dict[str, Any]:
