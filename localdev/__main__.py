@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from localdev.devkey import DEFAULT_DEV_WORKSPACES, DEV_KEY_FILE, issue_dev_key
 from localdev.server import DEFAULT_HOST, DEFAULT_PORT
 
 
@@ -24,15 +25,26 @@ def _serve(args: argparse.Namespace) -> int:
     from localdev.server import start_server
 
     with embedded_aws() as functions:
+        workspaces = tuple(dict.fromkeys((*DEFAULT_DEV_WORKSPACES, args.workspace)))
+        api_key = issue_dev_key(workspaces)
         server = start_server(functions, args.host, args.port, quiet=not args.verbose)
         base = f"{server.url}/api/v1/learning"
         print(f"Swarm learning API on {base}  (embedded DynamoDB, tables from template.yaml)")
-        print(f"  try: curl '{base}/stats?workspace_id=ws_demo'")
+        print(f"  development API key for workspaces {', '.join(workspaces)} (saved to {DEV_KEY_FILE}):")
+        print(f"    export SWARM_API_KEY={api_key}")
+        print(f"  try: curl -H \"Authorization: Bearer $SWARM_API_KEY\" '{base}/stats?workspace_id=ws_demo'")
+        print(f"  health (no key): curl {base}/health")
         print("  stop with Ctrl+C")
         if args.demo:
             from localdev.demo import run_demo
 
-            run_demo(server.url, workspace_id=args.workspace, workflows=args.workflows, seed=args.seed)
+            run_demo(
+                server.url,
+                workspace_id=args.workspace,
+                workflows=args.workflows,
+                seed=args.seed,
+                api_key=api_key,
+            )
             print(f"Demo data is in workspace '{args.workspace}'. The server keeps running.")
         try:
             while True:
@@ -45,7 +57,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from localdev.demo import run_demo
 
-    run_demo(args.url, workspace_id=args.workspace, workflows=args.workflows, seed=args.seed)
+    run_demo(
+        args.url, workspace_id=args.workspace, workflows=args.workflows, seed=args.seed, api_key=args.api_key
+    )
     return 0
 
 
@@ -112,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="seed a running server with a simulated swarm")
     demo.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+    demo.add_argument(
+        "--api-key", default=None, help="default: $SWARM_API_KEY, else the key `serve` saved in .localdev/"
+    )
     demo.set_defaults(run=_demo)
 
     for sub in (serve, demo):

@@ -20,7 +20,10 @@ def rest_event(
     body: str | None = None,
     stage: str = "prod",
     source_ip: str = "127.0.0.1",
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The event of a request; ``authorizer`` is what the authorizer allowed it with (its context
+    and principalId), absent on routes without one."""
     headers = dict(headers or {})
     query = dict(query or {})
     now = datetime.now(UTC)
@@ -51,7 +54,19 @@ def rest_event(
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
             "domainName": "localhost",
             "apiId": "local",
+            **({"authorizer": dict(authorizer)} if authorizer is not None else {}),
         },
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def authorizer_request_event(
+    *, method: str, path: str, resource: str, headers: Mapping[str, str], stage: str = "prod"
+) -> dict[str, Any]:
+    """The event a REQUEST authorizer receives (REST API)."""
+    event = rest_event(method=method, path=path, resource=resource, headers=headers, stage=stage)
+    for key in ("body", "isBase64Encoded"):
+        event.pop(key)
+    method_arn = f"arn:aws:execute-api:us-east-1:123456789012:local/{stage}/{method.upper()}{path}"
+    return {"type": "REQUEST", "methodArn": method_arn, **event}

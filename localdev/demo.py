@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 from tqdm import tqdm
 
+from localdev.devkey import saved_dev_key
 from localdev.swarm import SimulatedRecommendation, SimulatedWorkflow, Swarm, default_swarm
 
 API_PREFIX = "/api/v1/learning"
@@ -84,7 +85,7 @@ class DemoSummary:
 class _Api:
     """A small JSON client over urllib that counts its requests."""
 
-    def __init__(self, base_url: str, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
+    def __init__(self, base_url: str, api_key: str, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
@@ -93,6 +94,7 @@ class _Api:
         self.base_url = base_url.rstrip("/")
         self.root = self.base_url + API_PREFIX
         self.timeout = timeout
+        self.api_key = api_key
         self.requests = 0
         # A local server is reached directly, whatever proxy the environment configures.
         handlers = [urllib.request.ProxyHandler({})] if parts.hostname in _LOOPBACK_HOSTS else []
@@ -115,6 +117,7 @@ class _Api:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - scheme checked
         request.add_header("Accept", "application/json")
+        request.add_header("Authorization", f"Bearer {self.api_key}")
         if data is not None:
             request.add_header("Content-Type", "application/json")
         for name, value in (headers or {}).items():
@@ -179,13 +182,18 @@ def run_demo(
     workflows: int = 300,
     seed: int = 7,
     progress: bool = True,
+    api_key: str | None = None,
 ) -> DemoSummary:
     """Drive the server at ``base_url`` (e.g. ``http://127.0.0.1:3000``) with ``workflows``
-    simulated workflows of the default swarm, print a summary table and return the counts."""
+    simulated workflows of the default swarm, print a summary table and return the counts.
+    ``api_key`` must allow ``workspace_id``; by default, the local server's development key."""
     if workflows < 0:
         raise ValueError("workflows must be >= 0")
+    api_key = api_key or saved_dev_key()
+    if not api_key:
+        raise DemoError("no API key: start the server (`make run`) or set SWARM_API_KEY")
     started = time.perf_counter()
-    api = _Api(base_url)
+    api = _Api(base_url, api_key)
     swarm = Swarm(default_swarm(seed=seed), seed=seed)
     plan = random.Random(f"{seed}:evaluation-plan")  # which are pending, how each is evaluated
     run = _Run(agents={agent.agent_id: _AgentTally() for agent in swarm.agents})
@@ -425,8 +433,11 @@ def _report(api: _Api, summary: DemoSummary, workspace: Mapping[str, Any], examp
         f"{counts['pending']} pending, {counts['failed_executions']} failed and "
         f"{counts['timed_out_executions']} timed-out executions.",
         "",
-        "Try next:",
-        *(f"  curl -s '{url}'" for url in _next_urls(api, summary, example_id)),
+        "Try next (SWARM_API_KEY: the key `serve` printed, also in .localdev/api-key):",
+        *(
+            f"  curl -s -H \"Authorization: Bearer $SWARM_API_KEY\" '{url}'"
+            for url in _next_urls(api, summary, example_id)
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -14,8 +14,10 @@ def openapi_document() -> str:
     """The document as committed: stable key order, trailing newline."""
     configure_environment()
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
     from swarm_learning import __version__
+    from swarm_learning.api.access import PUBLIC_RESOURCES
 
     merger = APIGatewayRestResolver(enable_validation=True)
     merger.configure_openapi_merge(
@@ -26,9 +28,21 @@ def openapi_document() -> str:
         version=__version__,
         description=(
             "Track AI agents' recommendations and their outcomes; read the statistics that trust, "
-            "routing and meta-learning build on. Every request names its workspace."
+            "routing and meta-learning build on. Every request names its workspace, and its API key "
+            "must allow that workspace."
         ),
+        security_schemes={
+            "ApiKey": HTTPBearer(
+                bearerFormat="swl_<key_id>_<secret>",
+                description="An API key issued by `python -m admin keys create` (docs/security.md).",
+            )
+        },
+        security=[{"ApiKey": []}],
         on_conflict="error",
     )
     schema = json.loads(merger.get_openapi_merge_json_schema())
+    # Powertools drops an empty per-route ``security``; the public routes need it to say "no key".
+    for path in PUBLIC_RESOURCES:
+        for operation in schema["paths"][path].values():
+            operation["security"] = []
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

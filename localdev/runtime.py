@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +19,7 @@ import boto3
 
 from localdev import template as tpl
 from localdev.apigw import rest_event
+from localdev.gateway import LocalGateway
 from localdev.lambda_context import LocalLambdaContext
 
 REGION = "us-east-1"
@@ -115,9 +116,11 @@ def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]
 
 def reset_process_state() -> None:
     """Forget cached settings, clients and stores (between tests, or after changing env)."""
-    from swarm_learning import config, insights, meta_learner, storage, tracking, trust_service
+    from swarm_learning import apikeys, config, insights, meta_learner, storage, tracking, trust_service
 
     config.get_settings.cache_clear()
+    apikeys.get_key_service.cache_clear()
+    storage.get_key_store.cache_clear()
     storage.get_store.cache_clear()
     storage.get_learner_store.cache_clear()
     meta_learner.get_meta_learner.cache_clear()
@@ -142,6 +145,11 @@ class LocalFunctions:
 
     specs: list[tpl.FunctionSpec]
     event_queues: dict[str, str] = field(default_factory=dict)
+    gateway: LocalGateway = field(init=False)
+    auth: InitVar[tpl.ApiAuth | None] = None
+
+    def __post_init__(self, auth: tpl.ApiAuth | None) -> None:
+        self.gateway = LocalGateway(self, auth or tpl.api_auth(tpl.load_template()))
 
     def handler(self, logical_id: str) -> Callable[..., Any]:
         spec = next(s for s in self.specs if s.logical_id == logical_id)
@@ -226,9 +234,11 @@ class LocalFunctions:
         headers: Mapping[str, str] | None = None,
         body: str | None = None,
         source_ip: str = "127.0.0.1",
+        authorizer: Mapping[str, Any] | None = None,
     ) -> tuple[tpl.FunctionSpec, dict[str, Any]] | None:
         """The function API Gateway would call for ``method path`` and the event it would send,
-        or None when the template defines no such route."""
+        or None when the template defines no such route. ``authorizer``: the context an authorizer
+        allowed the request with (``gateway.request`` runs the real authorizer instead)."""
         found = self.route(method, path)
         if found is None:
             return None
@@ -242,6 +252,7 @@ class LocalFunctions:
             headers=headers,
             body=body,
             source_ip=source_ip,
+            authorizer=authorizer,
         )
         return spec, event
 
@@ -272,7 +283,7 @@ def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[Lo
         create_tables(template)
         reset_process_state()
         specs = tpl.functions(template)
-        functions = LocalFunctions(specs, create_event_routes(specs))
+        functions = LocalFunctions(specs, create_event_routes(specs), tpl.api_auth(template))
         for spec in functions.specs:
             load_handler(spec)
         yield functions

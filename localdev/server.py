@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from datetime import timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +22,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000  # the port `sam local start-api` uses, so URLs carry over
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 JOBS_PATH = "/_local/jobs/"  # local-only: run a scheduled function now
+KEYS_PATH = "/_local/keys"  # local-only: the admin command's key operations (python -m admin --local)
 
 log = logging.getLogger("localdev.server")
 
@@ -63,20 +65,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: LocalApiServer
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
+    def __getattr__(self, name: str) -> Any:
+        # Every method (GET ... TRACE, or any token) goes to the gateway, which answers the ones
+        # the API does not define as API Gateway does, instead of http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
@@ -88,22 +82,19 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith(JOBS_PATH):
             self._run_job(url.path.removeprefix(JOBS_PATH), body)
             return
-        found = self.server.functions.api_event(
-            self.command,
-            url.path,
-            query=parse_qs(url.query, keep_blank_values=True),
-            headers=dict(self.headers.items()),
-            body=body,
-            source_ip=self.client_address[0],
-        )
-        if found is None:
-            # What API Gateway answers for a path or method it has no resource for.
-            self._send(HTTPStatus.FORBIDDEN, {"message": "Missing Authentication Token"})
+        if url.path == KEYS_PATH or url.path.startswith(KEYS_PATH + "/"):
+            self._manage_keys(url.path.removeprefix(KEYS_PATH), body)
             return
-        spec, event = found
         output = io.StringIO()
         with self.server.invoke_lock, redirect_stdout(output):
-            result = self.server.functions.invoke(spec.logical_id, event)
+            result = self.server.functions.gateway.request(
+                self.command,
+                url.path,
+                query=parse_qs(url.query, keep_blank_values=True),
+                headers=dict(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+            )
         _forward(output.getvalue(), quiet=self.server.quiet)
         self.server.deliver_events_later()
         headers = {**(result.get("headers") or {})}
@@ -131,6 +122,39 @@ class _Handler(BaseHTTPRequestHandler):
         _forward(output.getvalue(), quiet=self.server.quiet)
         self.server.deliver_events_later()
         self._send(status, {"job": job, "result": result})
+
+    def _manage_keys(self, rest: str, body: str | None) -> None:
+        """Local-only: issue, list, revoke and rotate API keys in the embedded store (what
+        ``python -m admin keys ... --local URL`` calls; against AWS it writes the table itself)."""
+        from pydantic import ValidationError
+
+        from swarm_learning.apikeys import KeyRequest, get_key_service
+        from swarm_learning.errors import LearningError
+
+        keys = get_key_service()
+        parts = [p for p in rest.split("/") if p]
+        try:
+            with self.server.invoke_lock:
+                payload = json.loads(body) if body else {}
+                if self.command == "GET" and not parts:
+                    answer: Any = [k.model_dump(mode="json") for k in keys.list()]
+                elif self.command == "POST" and not parts:
+                    answer = keys.issue(KeyRequest.model_validate(payload)).model_dump(mode="json")
+                elif self.command == "POST" and len(parts) == 2 and parts[1] == "revoke":
+                    answer = keys.revoke(parts[0]).model_dump(mode="json")
+                elif self.command == "POST" and len(parts) == 2 and parts[1] == "rotate":
+                    grace = timedelta(hours=float(payload.get("grace_hours", 24)))
+                    answer = keys.rotate(parts[0], grace=grace).model_dump(mode="json")
+                else:
+                    self._send(HTTPStatus.NOT_FOUND, {"error": "route_not_found", "message": f"no {rest!r}"})
+                    return
+        except (ValidationError, ValueError, TypeError) as error:
+            self._send(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "validation_error", "message": str(error)})
+            return
+        except LearningError as error:
+            self._send(error.status_code, {"error": error.code, "message": error.message})
+            return
+        self._send(HTTPStatus.CREATED if self.command == "POST" and not parts else HTTPStatus.OK, answer)
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = (body if isinstance(body, str) else json.dumps(body)).encode()

@@ -43,6 +43,7 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 class Route:
     method: str
     path: str  # API Gateway resource path, e.g. /api/v1/learning/recommendations/{recommendation_id}
+    public: bool = False  # served without the authorizer (the event's Auth sets Authorizer NONE)
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method.upper() != self.method:
@@ -112,7 +113,11 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
                 handler=props["Handler"],
                 environment={k: _resolve(v, template) for k, v in variables.items()},
                 routes=[
-                    Route(e["Properties"]["Method"].upper(), e["Properties"]["Path"])
+                    Route(
+                        e["Properties"]["Method"].upper(),
+                        e["Properties"]["Path"],
+                        public=e["Properties"].get("Auth", {}).get("Authorizer") == "NONE",
+                    )
                     for e in events
                     if e["Type"] == "Api"
                 ],
@@ -134,3 +139,26 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
             )
         )
     return specs
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    """The API's authorizer as the template declares it, and its gateway responses."""
+
+    authorizer_function: str
+    identity_header: str
+    cache_seconds: int
+    gateway_responses: dict[str, dict[str, Any]]
+
+
+def api_auth(template: dict[str, Any], api: str = "LearningApi") -> ApiAuth:
+    props = template["Resources"][api]["Properties"]
+    auth = props["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    identity = authorizer["Identity"]
+    return ApiAuth(
+        authorizer_function=authorizer["FunctionArn"]["Fn::GetAtt"][0],
+        identity_header=identity["Headers"][0],
+        cache_seconds=int(_resolve(identity.get("ReauthorizeEvery", 300), template)),
+        gateway_responses=props.get("GatewayResponses", {}),
+    )

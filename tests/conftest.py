@@ -17,6 +17,8 @@ TEMPLATE = runtime.configure_environment()
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 WORKSPACE = "ws_test"
+# The workspaces the default test key may use; others answer 403 (tests/integration/test_isolation.py).
+TEST_WORKSPACES = (WORKSPACE, "ws_other", "ws_empty", "ws_learn")
 
 
 @pytest.fixture
@@ -25,11 +27,24 @@ def functions() -> Iterator[runtime.LocalFunctions]:
         yield loaded
 
 
-class Api:
-    """Calls the real handlers with API Gateway events, as the deployed API would."""
+def issue_key(workspaces: tuple[str, ...] = TEST_WORKSPACES, name: str = "tests") -> str:
+    """A new API key (the token) allowed to use ``workspaces``, as the admin command issues it."""
+    from swarm_learning.apikeys import KeyRequest, get_key_service
 
-    def __init__(self, functions: runtime.LocalFunctions) -> None:
+    return get_key_service().issue(KeyRequest(name=name, workspaces=list(workspaces))).api_key
+
+
+class Api:
+    """Calls the real handlers through the local API Gateway (authorizer included) with an API
+    key, as the deployed API would be called."""
+
+    def __init__(self, functions: runtime.LocalFunctions, api_key: str | None = None) -> None:
         self.functions = functions
+        self.api_key = api_key or issue_key()
+
+    def as_key(self, api_key: str) -> Api:
+        """The same API, called with another key."""
+        return Api(self.functions, api_key)
 
     def call(
         self,
@@ -40,17 +55,16 @@ class Api:
         query: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         raw_body: str | None = None,
+        authenticated: bool = True,
     ) -> tuple[int, Any]:
-        found = self.functions.api_event(
+        authorization = {"Authorization": f"Bearer {self.api_key}"} if authenticated else {}
+        response = self.functions.gateway.request(
             method,
             path,
             query={k: [str(v)] for k, v in (query or {}).items() if v is not None},
-            headers={"Content-Type": "application/json", **(headers or {})},
+            headers={"Content-Type": "application/json", **authorization, **(headers or {})},
             body=raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
         )
-        assert found, f"no route for {method} {path}"
-        spec, event = found
-        response = self.functions.invoke(spec.logical_id, event)
         return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
     # conveniences used across tests
@@ -71,6 +85,23 @@ class Api:
             **overrides,
         }
         return self.call("POST", "/api/v1/learning/outcomes/evaluate", body=payload)
+
+
+def store_snapshot() -> dict[str, list[str]]:
+    """Every item of every table of the template, canonically ordered: compare two to prove that
+    a request changed nothing."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name=runtime.REGION)
+    snapshot = {}
+    for table in client.list_tables()["TableNames"]:
+        items = [
+            json.dumps(item, sort_keys=True, default=repr)  # binary attributes are bytes
+            for page in client.get_paginator("scan").paginate(TableName=table)
+            for item in page["Items"]
+        ]
+        snapshot[table] = sorted(items)
+    return snapshot
 
 
 def recommendation(**overrides: Any) -> dict[str, Any]:

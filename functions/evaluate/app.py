@@ -8,11 +8,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from swarm_learning.api.access import refusal
 from swarm_learning.api.http import (
     API_PREFIX,
     CONFLICT_RESPONSE,
     ERROR_RESPONSES,
     NOT_FOUND_RESPONSE,
+    OK_RESPONSE,
     register_error_handlers,
 )
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
@@ -52,7 +54,7 @@ def _count_outcome(outcome: Outcome, count: int = 1) -> None:
         "transaction. Without `outcome`, it is derived from `overall_quality_score` "
         "(>= 70 approved, >= 40 partial, else rejected; configurable). A second evaluation is a 409."
     ),
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE, **CONFLICT_RESPONSE},
     tags=["Outcome evaluation"],
 )
 def evaluate_outcome(request: Annotated[EvaluateOutcomeRequest, Body()]) -> EvaluateOutcomeResponse:
@@ -73,7 +75,7 @@ def evaluate_outcome(request: Annotated[EvaluateOutcomeRequest, Body()]) -> Eval
         "workflow's quality and feedback, or a per-recommendation override. Each one is settled "
         "in its own transaction; `results` reports every one, including those that failed."
     ),
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Outcome evaluation"],
 )
 def evaluate_workflow_outcome(
@@ -101,4 +103,5 @@ def evaluate_workflow_outcome(
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    # Refused requests (no caller, oversized body, another workspace) never reach a route.
+    return refusal(event) or app.resolve(event, context)

@@ -9,7 +9,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
+from swarm_learning.api.access import refusal
+from swarm_learning.api.http import (
+    API_PREFIX,
+    ERROR_RESPONSES,
+    NOT_FOUND_RESPONSE,
+    OK_RESPONSE,
+    register_error_handlers,
+)
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.api.params import AgentId, IterationId, WorkspaceId
 from swarm_learning.learning_models import (
@@ -63,7 +70,7 @@ def trigger_learning_cycle(
         "Yes when no cycle is running and either `min_new_outcomes` outcomes arrived since the last "
         "cycle started, or `max_hours_between_cycles` passed with at least one new outcome."
     ),
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Meta-learning"],
 )
 def should_trigger_learning_cycle(workspace_id: WorkspaceId) -> ShouldTriggerResponse:
@@ -73,7 +80,7 @@ def should_trigger_learning_cycle(workspace_id: WorkspaceId) -> ShouldTriggerRes
 @app.get(
     f"{API_PREFIX}/learning-cycles",
     summary="The workspace's latest learning cycles, newest first",
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Meta-learning"],
 )
 def list_learning_cycles(
@@ -86,7 +93,7 @@ def list_learning_cycles(
 @app.get(
     f"{API_PREFIX}/learning-cycles/<iteration_id>",
     summary="A learning cycle's status and, once it succeeded, its Learning Cycle Result",
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Meta-learning"],
 )
 def get_learning_cycle(iteration_id: IterationId, workspace_id: WorkspaceId) -> LearningIteration:
@@ -97,7 +104,7 @@ def get_learning_cycle(iteration_id: IterationId, workspace_id: WorkspaceId) -> 
     f"{API_PREFIX}/patterns",
     summary="Discovered patterns, strongest first",
     description="Empty (with `version` null) before the workspace's first learning cycle.",
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Meta-learning"],
 )
 def get_patterns(
@@ -115,7 +122,7 @@ def get_patterns(
 @app.get(
     f"{API_PREFIX}/agent-profiles/<agent_id>",
     summary="An agent's profile from the latest learning cycle",
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Meta-learning"],
 )
 def get_agent_profile(agent_id: AgentId, workspace_id: WorkspaceId) -> AgentProfileView:
@@ -126,7 +133,7 @@ def get_agent_profile(agent_id: AgentId, workspace_id: WorkspaceId) -> AgentProf
     f"{API_PREFIX}/decision-rules/suggest",
     summary="Decision rules for a context (the seed's suggest_decision_rules)",
     description="The current rules whose conditions concern the decision described by `context`.",
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Meta-learning"],
 )
 def suggest_decision_rules(request: Annotated[SuggestDecisionRulesRequest, Body()]) -> DecisionRuleList:
@@ -137,4 +144,5 @@ def suggest_decision_rules(request: Annotated[SuggestDecisionRulesRequest, Body(
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    # Refused requests (no caller, oversized body, another workspace) never reach a route.
+    return refusal(event) or app.resolve(event, context)

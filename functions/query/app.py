@@ -8,7 +8,15 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
+from swarm_learning import __version__
+from swarm_learning.api.access import HEALTH_PATH, refusal
+from swarm_learning.api.http import (
+    API_PREFIX,
+    ERROR_RESPONSES,
+    NOT_FOUND_RESPONSE,
+    OK_RESPONSE,
+    register_error_handlers,
+)
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.api.params import AgentId, WorkspaceId
 from swarm_learning.ids import RECOMMENDATION_ID_PATTERN
@@ -17,6 +25,7 @@ from swarm_learning.models import (
     MAX_PAGE_SIZE,
     AgentStats,
     DecisionBoostResponse,
+    HealthResponse,
     Recommendation,
     RecommendationPage,
     RecommendationStatus,
@@ -43,9 +52,20 @@ Days = Annotated[
 
 
 @app.get(
+    HEALTH_PATH,
+    summary="Health check",
+    description="The only route without authentication. Touches no data.",
+    tags=["Health"],
+    security=[],
+)
+def health() -> HealthResponse:
+    return HealthResponse(status="ok", version=__version__)
+
+
+@app.get(
     f"{API_PREFIX}/recommendations/<recommendation_id>",
     summary="Get a recommendation with its outcome",
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Recommendation tracking"],
 )
 def get_recommendation(
@@ -59,7 +79,7 @@ def get_recommendation(
     f"{API_PREFIX}/recommendations/agent/<agent_id>",
     summary="List an agent's recommendations, newest first",
     description="Filters combine; pass `next_token` from one page to get the next.",
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Recommendation tracking"],
 )
 def list_agent_recommendations(
@@ -88,7 +108,7 @@ def list_agent_recommendations(
     f"{API_PREFIX}/agents/<agent_id>/stats",
     summary="An agent's statistics (the seed's get_agent_stats)",
     description="Totals, approval rate, average quality and calibration, overall and by type.",
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Statistics"],
 )
 def get_agent_stats(agent_id: AgentId, workspace_id: WorkspaceId, days: Days = None) -> AgentStats:
@@ -98,7 +118,7 @@ def get_agent_stats(agent_id: AgentId, workspace_id: WorkspaceId, days: Days = N
 @app.get(
     f"{API_PREFIX}/stats",
     summary="Learning system statistics for the workspace",
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Statistics"],
 )
 def get_workspace_stats(workspace_id: WorkspaceId, days: Days = None) -> WorkspaceStats:
@@ -113,7 +133,7 @@ def get_workspace_stats(workspace_id: WorkspaceId, days: Days = None) -> Workspa
         "interval of accuracy, calibration bins and per-type scores. Computed from the statistics "
         "buckets at request time."
     ),
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Trust scoring"],
 )
 def get_trust_score(agent_id: AgentId, workspace_id: WorkspaceId) -> TrustScoreResponse:
@@ -124,7 +144,7 @@ def get_trust_score(agent_id: AgentId, workspace_id: WorkspaceId) -> TrustScoreR
     f"{API_PREFIX}/trust-scores",
     summary="Every agent's trust score (get_all_trust_scores / get_trusted_agents)",
     description="`min_trust` keeps agents whose overall trust *lower bound* reaches it.",
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Trust scoring"],
 )
 def list_trust_scores(
@@ -141,7 +161,7 @@ def list_trust_scores(
 @app.get(
     f"{API_PREFIX}/trust-scores/<agent_id>/history",
     summary="An agent's trust over time (one snapshot per trust-refresh run)",
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Trust scoring"],
 )
 def get_trust_history(
@@ -156,7 +176,7 @@ def get_trust_history(
     f"{API_PREFIX}/agents/<agent_id>/decision-boost",
     summary="Confidence boost for an agent on a recommendation type (get_agent_decision_boost)",
     description="In [0.5, 1.5]; exactly 1.0 without evidence. Formula in docs/trust.md.",
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Trust scoring"],
 )
 def get_decision_boost(
@@ -171,4 +191,5 @@ def get_decision_boost(
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    # Refused requests (no caller, oversized body, another workspace) never reach a route.
+    return refusal(event) or app.resolve(event, context)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from swarm_learning.api.access import refusal
 from swarm_learning.api.http import (
     API_PREFIX,
     CONFLICT_RESPONSE,
@@ -117,4 +118,5 @@ def track_recommendation(
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     idempotency_config.register_lambda_context(context)
-    return app.resolve(event, context)
+    # Refused requests (no caller, oversized body, another workspace) never reach a route.
+    return refusal(event) or app.resolve(event, context)

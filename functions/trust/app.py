@@ -8,7 +8,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, NOT_FOUND_RESPONSE, register_error_handlers
+from swarm_learning.api.access import refusal
+from swarm_learning.api.http import (
+    API_PREFIX,
+    ERROR_RESPONSES,
+    NOT_FOUND_RESPONSE,
+    OK_RESPONSE,
+    register_error_handlers,
+)
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.api.params import AgentId
 from swarm_learning.models import (
@@ -33,7 +40,11 @@ register_error_handlers(app)
     f"{API_PREFIX}/trust-scores",
     summary="Initialize an agent's trust score (register the agent)",
     description="Idempotent: 201 when the agent is new, 200 when it was already known (its name is updated).",
-    responses={201: {"description": "Registered"}, **ERROR_RESPONSES},
+    responses={
+        201: {"description": "Registered"},
+        200: {"description": "Already registered"},
+        **ERROR_RESPONSES,
+    },
     tags=["Trust scoring"],
 )
 def initialize_trust_score(
@@ -55,7 +66,7 @@ def initialize_trust_score(
         "consistency, each bounded by the learning rate, all adjustments together by ±0.25; recorded "
         "with its reason; the evidence is never rewritten."
     ),
-    responses={**ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES, **NOT_FOUND_RESPONSE},
     tags=["Trust scoring"],
 )
 def adjust_trust_score(
@@ -75,7 +86,7 @@ def adjust_trust_score(
         "and picks the k highest (`explore`), or the k best lower bounds (`exploit`). Each choice "
         "carries the probability that the policy picks it; the decision is logged under its id."
     ),
-    responses={**ERROR_RESPONSES},
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Routing"],
 )
 def select_agents(request: Annotated[RoutingRequest, Body()]) -> RoutingDecision:
@@ -94,4 +105,5 @@ def select_agents(request: Annotated[RoutingRequest, Body()]) -> RoutingDecision
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    # Refused requests (no caller, oversized body, another workspace) never reach a route.
+    return refusal(event) or app.resolve(event, context)

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from localdev.demo import DemoError, DemoHttpError, DemoSummary, run_demo
+from localdev.devkey import issue_dev_key
 from localdev.runtime import embedded_aws
 from localdev.server import LocalApiServer, serving
 from localdev.swarm import Swarm, default_swarm
@@ -29,14 +30,22 @@ def server() -> Iterator[LocalApiServer]:
 
 
 @pytest.fixture(scope="module")
-def summary(server: LocalApiServer) -> DemoSummary:
-    return run_demo(server.url, workspace_id=WORKSPACE, workflows=WORKFLOWS, seed=SEED, progress=False)
+def api_key(server: LocalApiServer) -> str:
+    return issue_dev_key((WORKSPACE, "ws_demo_print"), save=False)
 
 
-def _get(server: LocalApiServer, path: str, **query: Any) -> Any:
+@pytest.fixture(scope="module")
+def summary(server: LocalApiServer, api_key: str) -> DemoSummary:
+    return run_demo(
+        server.url, workspace_id=WORKSPACE, workflows=WORKFLOWS, seed=SEED, progress=False, api_key=api_key
+    )
+
+
+def _get(server: LocalApiServer, api_key: str, path: str, **query: Any) -> Any:
     url = f"{server.url}/api/v1/learning{path}?{urlencode(query)}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=10) as response:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"})
+    with opener.open(request, timeout=10) as response:
         assert response.status == 200
         return json.loads(response.read())
 
@@ -46,8 +55,10 @@ def _simulated_per_agent() -> Counter[str]:
     return Counter(r.agent_id for workflow in workflows for r in workflow.recommendations)
 
 
-def test_the_counts_agree_with_the_workspace_statistics(server: LocalApiServer, summary: DemoSummary) -> None:
-    counts = _get(server, "/stats", workspace_id=WORKSPACE)["overall"]["counts"]
+def test_the_counts_agree_with_the_workspace_statistics(
+    server: LocalApiServer, api_key: str, summary: DemoSummary
+) -> None:
+    counts = _get(server, api_key, "/stats", workspace_id=WORKSPACE)["overall"]["counts"]
     assert summary.tracked == sum(_simulated_per_agent().values())
     assert counts["tracked"] == summary.tracked
     assert counts["evaluated"] == summary.evaluated
@@ -60,12 +71,12 @@ def test_the_counts_agree_with_the_workspace_statistics(server: LocalApiServer, 
 
 
 def test_every_agent_with_recommendations_has_statistics(
-    server: LocalApiServer, summary: DemoSummary
+    server: LocalApiServer, api_key: str, summary: DemoSummary
 ) -> None:
     simulated = _simulated_per_agent()
     assert {a.agent_id for a in summary.agents} == set(simulated)
     for agent in summary.agents:
-        stats = _get(server, f"/agents/{agent.agent_id}/stats", workspace_id=WORKSPACE)
+        stats = _get(server, api_key, f"/agents/{agent.agent_id}/stats", workspace_id=WORKSPACE)
         assert stats["agent_name"] == agent.agent_name
         assert stats["overall"]["counts"]["tracked"] == simulated[agent.agent_id] == agent.recommendations
         assert stats["overall"]["counts"]["evaluated"] == agent.evaluated == agent.observed_evaluated
@@ -76,22 +87,28 @@ def test_every_agent_with_recommendations_has_statistics(
 
 
 def test_the_demo_prints_a_summary_and_what_to_try_next(
-    server: LocalApiServer, summary: DemoSummary, capsys: pytest.CaptureFixture[str]
+    server: LocalApiServer, api_key: str, summary: DemoSummary, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run_demo(server.url, workspace_id="ws_demo_print", workflows=3, seed=SEED, progress=False)
+    run_demo(
+        server.url, workspace_id="ws_demo_print", workflows=3, seed=SEED, progress=False, api_key=api_key
+    )
     printed = capsys.readouterr().out
     assert "true success" in printed
     assert "workspace" in printed
-    assert printed.count("curl -s '") == 2
+    assert printed.count('curl -s -H "Authorization: Bearer $SWARM_API_KEY" \'') == 2
 
 
-def test_a_rerun_of_the_same_seed_changes_nothing(server: LocalApiServer, summary: DemoSummary) -> None:
-    before = _get(server, "/stats", workspace_id=WORKSPACE)["overall"]["counts"]
-    again = run_demo(server.url, workspace_id=WORKSPACE, workflows=WORKFLOWS, seed=SEED, progress=False)
+def test_a_rerun_of_the_same_seed_changes_nothing(
+    server: LocalApiServer, api_key: str, summary: DemoSummary
+) -> None:
+    before = _get(server, api_key, "/stats", workspace_id=WORKSPACE)["overall"]["counts"]
+    again = run_demo(
+        server.url, workspace_id=WORKSPACE, workflows=WORKFLOWS, seed=SEED, progress=False, api_key=api_key
+    )
     assert again.tracked == summary.tracked
     assert again.evaluated == 0
     assert again.already_evaluated == summary.evaluated
-    assert _get(server, "/stats", workspace_id=WORKSPACE)["overall"]["counts"] == before
+    assert _get(server, api_key, "/stats", workspace_id=WORKSPACE)["overall"]["counts"] == before
 
 
 def test_the_same_seed_simulates_the_same_recommendations() -> None:
@@ -104,9 +121,9 @@ def test_the_same_seed_simulates_the_same_recommendations() -> None:
     assert simulate() == simulate()
 
 
-def test_an_http_error_names_the_status_and_the_body(server: LocalApiServer) -> None:
+def test_an_http_error_names_the_status_and_the_body(server: LocalApiServer, api_key: str) -> None:
     with pytest.raises(DemoHttpError) as raised:
-        run_demo(server.url, workspace_id="not a valid id", workflows=1, progress=False)
+        run_demo(server.url, workspace_id="not a valid id", workflows=1, progress=False, api_key=api_key)
     assert raised.value.status == 422
     assert "workspace_id" in raised.value.body
     assert "HTTP 422" in str(raised.value)
@@ -114,6 +131,6 @@ def test_an_http_error_names_the_status_and_the_body(server: LocalApiServer) -> 
 
 def test_an_unreachable_server_is_reported_clearly() -> None:
     with pytest.raises(DemoError, match=re.escape("cannot reach http://127.0.0.1:9 ")):
-        run_demo("http://127.0.0.1:9", workflows=1, progress=False)
+        run_demo("http://127.0.0.1:9", workflows=1, progress=False, api_key="swl_unused")
     with pytest.raises(ValueError, match="http"):
-        run_demo("ftp://127.0.0.1:3000", workflows=1, progress=False)
+        run_demo("ftp://127.0.0.1:3000", workflows=1, progress=False, api_key="swl_unused")

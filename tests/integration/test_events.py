@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import EVENTS_DIR, Api
+from tests.conftest import EVENTS_DIR, Api, issue_key
 
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
 SAMPLE_RECOMMENDATION_ID = "rec_01JD2Z8QK6Y3R1V9T5W7X0ABCD"
@@ -34,7 +34,10 @@ EXPECTED_STATUS = {
     "get_patterns": 200,
     "get_agent_profile": 200,
     "suggest_decision_rules": 200,
+    "health_check": 200,
 }
+# The authorizer's REQUEST event (its sample token was never issued; tests substitute one that was).
+AUTHORIZER_EVENTS = {"authorizer_request"}
 # Events from schedules and the event bus: the function each one is for.
 SCHEDULED = {
     "trust_refresh_scheduled": "TrustRefreshFunction",
@@ -55,11 +58,30 @@ AFTER_A_CYCLE = {
 }
 
 
-API_EVENT_FILES = [f for f in EVENT_FILES if f.stem not in SCHEDULED]
+API_EVENT_FILES = [f for f in EVENT_FILES if f.stem not in SCHEDULED and f.stem not in AUTHORIZER_EVENTS]
 
 
 def test_every_event_has_an_expectation() -> None:
-    assert {f.stem for f in EVENT_FILES} == set(EXPECTED_STATUS) | set(SCHEDULED)
+    assert {f.stem for f in EVENT_FILES} == set(EXPECTED_STATUS) | set(SCHEDULED) | AUTHORIZER_EVENTS
+
+
+def test_authorizer_event_allows_an_issued_key_and_denies_the_sample_token(api: Api) -> None:
+    event = json.loads((EVENTS_DIR / "authorizer_request.json").read_text())
+    denied = api.functions.invoke("AuthorizerFunction", event)
+    assert [s["Effect"] for s in denied["policyDocument"]["Statement"]] == ["Deny"]
+    assert "context" not in denied
+
+    token = issue_key(("ws_123",))
+    event["headers"]["Authorization"] = f"Bearer {token}"
+    allowed = api.functions.invoke("AuthorizerFunction", event)
+    assert [s["Effect"] for s in allowed["policyDocument"]["Statement"]] == ["Allow"]
+    # Cached for every route of the API, so the policy covers them all.
+    assert allowed["policyDocument"]["Statement"][0]["Resource"] == [
+        "arn:aws:execute-api:us-east-1:123456789012:1234567890/prod/*/*"
+    ]
+    assert allowed["context"]["workspaces"] == "ws_123"
+    assert allowed["principalId"] == allowed["context"]["key_id"] == token.split("_")[1]
+    assert allowed["usageIdentifierKey"]
 
 
 def _play(api: Api, name: str, replace: tuple[str, str] | None = None) -> dict:

@@ -7,12 +7,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from localdev import devkey
 from localdev.runtime import embedded_aws
 from localdev.server import LocalApiServer, serving
-from tests.conftest import WORKSPACE, recommendation
+from tests.conftest import WORKSPACE, issue_key, recommendation
 
 
 @pytest.fixture
@@ -21,13 +23,21 @@ def server() -> Iterator[LocalApiServer]:
         yield running
 
 
-def _request(server: LocalApiServer, method: str, path: str, body=None, headers=None) -> tuple[int, dict]:
+@pytest.fixture
+def key(server: LocalApiServer) -> str:
+    return issue_key()
+
+
+def _request(
+    server: LocalApiServer, method: str, path: str, body=None, headers=None, key: str | None = None
+) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
+    authorization = {"Authorization": f"Bearer {key}"} if key else {}
     request = urllib.request.Request(
         f"{server.url}{path}",
         data=data,
         method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
+        headers={"Content-Type": "application/json", **authorization, **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -36,46 +46,97 @@ def _request(server: LocalApiServer, method: str, path: str, body=None, headers=
         return error.code, json.loads(error.read())
 
 
-def test_track_then_read_over_http(server: LocalApiServer) -> None:
+def test_track_then_read_over_http(server: LocalApiServer, key: str) -> None:
     headers = {"Idempotency-Key": "http-key-0001"}
-    status, created = _request(
-        server, "POST", "/api/v1/learning/recommendations/track", recommendation(), headers
-    )
+    track = "/api/v1/learning/recommendations/track"
+    status, created = _request(server, "POST", track, recommendation(), headers, key=key)
     assert status == 201
-    status, again = _request(
-        server, "POST", "/api/v1/learning/recommendations/track", recommendation(), headers
-    )
+    status, again = _request(server, "POST", track, recommendation(), headers, key=key)
     assert (status, again) == (201, created)
     rid = created["recommendation_id"]
     status, stored = _request(
-        server, "GET", f"/api/v1/learning/recommendations/{rid}?workspace_id={WORKSPACE}"
+        server, "GET", f"/api/v1/learning/recommendations/{rid}?workspace_id={WORKSPACE}", key=key
     )
     assert status == 200
     assert stored["recommendation_id"] == rid
     status, page = _request(
-        server, "GET", f"/api/v1/learning/recommendations/agent/STRAT-01?workspace_id={WORKSPACE}&limit=5"
+        server,
+        "GET",
+        f"/api/v1/learning/recommendations/agent/STRAT-01?workspace_id={WORKSPACE}&limit=5",
+        key=key,
     )
     assert (status, page["count"]) == (200, 1)
 
 
-def test_validation_errors_travel_as_json(server: LocalApiServer) -> None:
+def test_validation_errors_travel_as_json(server: LocalApiServer, key: str) -> None:
     status, body = _request(
-        server, "POST", "/api/v1/learning/recommendations/track", recommendation(confidence_score=2)
+        server, "POST", "/api/v1/learning/recommendations/track", recommendation(confidence_score=2), key=key
     )
     assert status == 422
     assert body["details"][0]["field"] == "confidence_score"
 
 
-def test_paths_the_api_does_not_define_answer_like_api_gateway(server: LocalApiServer) -> None:
-    status, body = _request(server, "GET", "/api/v1/learning/unknown")
-    assert status == 403
-    assert body == {"message": "Missing Authentication Token"}
-    status, _ = _request(server, "DELETE", "/api/v1/learning/stats")
-    assert status == 403
+def test_paths_the_api_does_not_define_answer_with_the_gateway_response(
+    server: LocalApiServer, key: str
+) -> None:
+    # API Gateway answers "Missing Authentication Token" (403); the template maps it to a JSON 404.
+    status, body = _request(server, "GET", "/api/v1/learning/unknown", key=key)
+    assert status == 404
+    assert body["error"] == "route_not_found"
+    assert body["message"] == "no route for GET /api/v1/learning/unknown"
+    status, _ = _request(server, "DELETE", "/api/v1/learning/stats", key=key)
+    assert status == 404
 
 
-def test_scheduled_jobs_run_on_demand(server: LocalApiServer) -> None:
-    _request(server, "POST", "/api/v1/learning/recommendations/track", recommendation())
+def test_health_needs_no_key_and_everything_else_does(server: LocalApiServer) -> None:
+    assert _request(server, "GET", "/api/v1/learning/health") == (200, {"status": "ok", "version": "0.1.0"})
+    status, body = _request(server, "GET", f"/api/v1/learning/stats?workspace_id={WORKSPACE}")
+    assert (status, body["error"]) == (401, "unauthorized")
+
+
+def test_the_development_key_is_issued_saved_and_works(
+    server: LocalApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(devkey, "DEV_KEY_FILE", tmp_path / ".localdev" / "api-key")
+    token = devkey.issue_dev_key()
+    assert devkey.saved_dev_key() == token
+    assert (tmp_path / ".localdev" / "api-key").stat().st_mode & 0o777 == 0o600
+    status, _ = _request(server, "GET", "/api/v1/learning/stats?workspace_id=ws_demo", key=token)
+    assert status == 200
+    monkeypatch.setenv("SWARM_API_KEY", "swl_from_the_environment")
+    assert devkey.saved_dev_key() == "swl_from_the_environment"
+
+
+def test_keys_are_administered_locally_issue_rotate_revoke(server: LocalApiServer) -> None:
+    status, issued = _request(server, "POST", "/_local/keys", {"name": "ci", "workspaces": ["ws_ci"]})
+    assert status == 201
+    assert issued["api_key"].startswith("swl_")
+    assert "secret_hash" not in issued
+    stats = "/api/v1/learning/stats?workspace_id=ws_ci"
+    assert _request(server, "GET", stats, key=issued["api_key"])[0] == 200
+
+    status, rotated = _request(server, "POST", f"/_local/keys/{issued['key_id']}/rotate", {"grace_hours": 0})
+    assert status == 200
+    server.functions.gateway.forget_decisions()  # as if the authorizer's cache time had passed
+    assert _request(server, "GET", stats, key=issued["api_key"])[0] == 401  # no grace asked for
+    assert _request(server, "GET", stats, key=rotated["api_key"])[0] == 200
+
+    status, revoked = _request(server, "POST", f"/_local/keys/{rotated['key_id']}/revoke")
+    assert (status, revoked["status"]) == (200, "revoked")
+    server.functions.gateway.forget_decisions()
+    assert _request(server, "GET", stats, key=rotated["api_key"])[0] == 401
+
+    status, listed = _request(server, "GET", "/_local/keys")
+    assert status == 200
+    assert {k["key_id"] for k in listed} >= {issued["key_id"], rotated["key_id"]}
+    assert all("api_key" not in k and "salt" not in k for k in listed)
+    assert _request(server, "POST", "/_local/keys", {"name": "", "workspaces": []})[0] == 422
+    assert _request(server, "POST", "/_local/keys/nope/revoke")[0] == 404
+    assert _request(server, "GET", "/_local/keys/elsewhere")[0] == 404
+
+
+def test_scheduled_jobs_run_on_demand(server: LocalApiServer, key: str) -> None:
+    _request(server, "POST", "/api/v1/learning/recommendations/track", recommendation(), key=key)
     status, body = _request(server, "POST", "/_local/jobs/trust-refresh")
     assert status == 200
     assert body["result"]["agents"] == 1
@@ -84,8 +145,8 @@ def test_scheduled_jobs_run_on_demand(server: LocalApiServer) -> None:
     assert "trust-refresh" in body["jobs"]
 
 
-def test_every_job_runs_on_demand_and_the_clock_can_be_advanced(server: LocalApiServer) -> None:
-    _request(server, "POST", "/api/v1/learning/recommendations/track", recommendation())
+def test_every_job_runs_on_demand_and_the_clock_can_be_advanced(server: LocalApiServer, key: str) -> None:
+    _request(server, "POST", "/api/v1/learning/recommendations/track", recommendation(), key=key)
     for job in ("trust-refresh", "learning-cycle", "pattern-refresh", "cleanup"):
         status, body = _request(server, "POST", f"/_local/jobs/{job}")
         assert status == 200, body

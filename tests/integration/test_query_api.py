@@ -192,7 +192,13 @@ def test_workspace_stats_of_an_empty_workspace_are_zero(api: Api) -> None:
 def test_unknown_route_is_a_json_404_not_a_crash(api: Api) -> None:
     from localdev.apigw import rest_event
 
-    event = rest_event(method="GET", path="/api/v1/learning/nowhere", resource="/api/v1/learning/nowhere")
+    # What a proxy resource would send: authorized, but for a path no route handles.
+    event = rest_event(
+        method="GET",
+        path="/api/v1/learning/nowhere",
+        resource="/api/v1/learning/nowhere",
+        authorizer={"principalId": "k", "key_id": "k", "workspaces": "ws_test"},
+    )
     response = api.functions.invoke("QueryFunction", event)
     assert response["statusCode"] == 404
     assert json.loads(response["body"])["error"] == "route_not_found"

@@ -18,6 +18,7 @@ class Settings(BaseModel):
     idempotency_table: str = Field(default="", alias="IDEMPOTENCY_TABLE")
     decisions_table: str = Field(default="", alias="DECISIONS_TABLE")
     learner_table: str = Field(default="", alias="LEARNER_TABLE")
+    api_keys_table: str = Field(default="", alias="API_KEYS_TABLE")
 
     retention_days: int = Field(default=90, ge=1, le=3650, alias="RETENTION_DAYS")
     trust_history_days: int = Field(default=365, ge=1, le=3650, alias="TRUST_HISTORY_DAYS")

@@ -10,6 +10,9 @@ RECOMMENDATION_PREFIX = "rec_"
 OUTCOME_PREFIX = "out_"
 ULID_PATTERN = "[0-9A-HJKMNP-TV-Z]{26}"
 RECOMMENDATION_ID_PATTERN = rf"^{RECOMMENDATION_PREFIX}{ULID_PATTERN}$"
+# Workspace, agent and workflow ids: what a DynamoDB key and a URL carry without escaping.
+MAX_ID_LENGTH = 64
+IDENTIFIER_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{MAX_ID_LENGTH - 1}}}$"
 
 _RANDOM_BYTES = 10
 

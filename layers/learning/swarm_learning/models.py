@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     model_validator,
 )
 
-from swarm_learning.ids import RECOMMENDATION_ID_PATTERN
+from swarm_learning.ids import IDENTIFIER_PATTERN, RECOMMENDATION_ID_PATTERN
 from swarm_learning.vocabulary import (
     ExecutionStatus,
     Outcome,
@@ -30,12 +31,14 @@ from swarm_learning.vocabulary import (
     Trend,
 )
 
+T = TypeVar("T")
+
 # ---- limits (documented in docs/api.md) -------------------------------------------------------
-MAX_ID_LENGTH = 64
 MAX_CORRELATION_ID_LENGTH = 128
 MAX_AGENT_NAME_LENGTH = 128
 MAX_TYPE_LENGTH = 40
 MAX_JSON_BYTES = 32 * 1024
+MAX_JSON_DEPTH = 8  # objects and lists inside recommendation_content / evidence
 MAX_REASONING_CHARS = 8_000
 MAX_FEEDBACK_CHARS = 4_000
 MAX_QUALITY_DIMENSIONS = 20
@@ -46,24 +49,37 @@ MAX_LATENCY_MS = 24 * 3600 * 1000
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
 
-Identifier = Annotated[
-    str,
-    StringConstraints(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{MAX_ID_LENGTH - 1}}}$"),
-]
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 CorrelationId = Annotated[
     str,
     StringConstraints(pattern=rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{MAX_CORRELATION_ID_LENGTH - 1}}}$"),
 ]
 Slug = Annotated[str, StringConstraints(pattern=rf"^[a-z][a-z0-9_]{{0,{MAX_TYPE_LENGTH - 1}}}$")]
 RecommendationId = Annotated[str, StringConstraints(pattern=RECOMMENDATION_ID_PATTERN)]
+# Enum fields of strict request models take their JSON strings ("approved"), nothing else.
+Vocabulary = Annotated[T, Strict(False)]
 Score100 = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+def _json_depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     if size > MAX_JSON_BYTES:
         raise ValueError(f"must serialise to at most {MAX_JSON_BYTES} bytes of JSON (got {size})")
+    depth = _json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"must nest at most {MAX_JSON_DEPTH} levels of objects and lists (got {depth})")
     return value
 
 
@@ -73,7 +89,9 @@ JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 # defer_build: each function builds the validators of the models it uses, on first use, instead
 # of every function building every model at import (a cold-start cost; see docs/benchmarks.md).
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    # strict: a number sent as "1.5" or a boolean sent as "yes" is a 422, not silently coerced
+    # (the resolver validates the parsed JSON in Python mode, where lax would coerce strings).
+    model_config = ConfigDict(extra="forbid", defer_build=True, strict=True)
 
 
 class _Response(BaseModel):
@@ -92,7 +110,7 @@ class TrackRecommendationRequest(_Request):
     confidence_score: Probability
     reasoning: str = Field(default="", max_length=MAX_REASONING_CHARS)
     evidence: JsonObject = Field(default_factory=dict)
-    execution_status: ExecutionStatus = ExecutionStatus.COMPLETED
+    execution_status: Vocabulary[ExecutionStatus] = ExecutionStatus.COMPLETED
     latency_ms: float | None = Field(
         default=None,
         ge=0,
@@ -121,7 +139,7 @@ class _Scoring(_Request):
     quality_scores: dict[Slug, Score100] = Field(default_factory=dict, max_length=MAX_QUALITY_DIMENSIONS)
     overall_quality_score: Score100
     evaluator_feedback: str = Field(default="", max_length=MAX_FEEDBACK_CHARS)
-    outcome: Outcome | None = Field(
+    outcome: Vocabulary[Outcome] | None = Field(
         default=None, description="Derived from overall_quality_score when absent."
     )
 
@@ -168,7 +186,7 @@ class ScoreOverride(_Request):
     quality_scores: dict[Slug, Score100] | None = Field(default=None, max_length=MAX_QUALITY_DIMENSIONS)
     overall_quality_score: Score100 | None = None
     evaluator_feedback: str | None = Field(default=None, max_length=MAX_FEEDBACK_CHARS)
-    outcome: Outcome | None = None
+    outcome: Vocabulary[Outcome] | None = None
 
 
 class EvaluateWorkflowRequest(_Request):
@@ -183,7 +201,7 @@ class EvaluateWorkflowRequest(_Request):
     quality_scores: dict[Slug, Score100] = Field(default_factory=dict, max_length=MAX_QUALITY_DIMENSIONS)
     overall_quality_score: Score100
     feedback: str = Field(default="", max_length=MAX_FEEDBACK_CHARS)
-    outcome: Outcome | None = None
+    outcome: Vocabulary[Outcome] | None = None
     overrides: dict[RecommendationId, ScoreOverride] = Field(
         default_factory=dict, max_length=MAX_WORKFLOW_RECOMMENDATIONS
     )
@@ -211,7 +229,7 @@ class WorkflowItemStatus(StrEnum):
 class WorkflowItemResult(_Response):
     recommendation_id: str
     status: WorkflowItemStatus
-    outcome: Outcome | None = None
+    outcome: Vocabulary[Outcome] | None = None
     outcome_id: str | None = None
     overall_quality_score: float | None = None
     error: str | None = None
@@ -307,6 +325,11 @@ class ErrorDetail(_Response):
     field: str | None = None
     message: str
     type: str | None = None
+
+
+class HealthResponse(_Response):
+    status: str = Field(description="`ok` when the function answers.")
+    version: str
 
 
 class ErrorResponse(_Response):
@@ -436,7 +459,7 @@ class RoutingRequest(_Request):
     recommendation_type: Slug
     candidates: list[Identifier] = Field(min_length=1, max_length=MAX_ROUTING_CANDIDATES)
     k: int = Field(default=1, ge=1)
-    mode: RoutingMode = RoutingMode.EXPLORE
+    mode: Vocabulary[RoutingMode] = RoutingMode.EXPLORE
     correlation_id: CorrelationId | None = None
     apply_rules: bool = Field(
         default=True,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.metrics import MetricUnit
 
 from swarm_learning.api.observability import logger, metrics
@@ -14,20 +17,26 @@ from swarm_learning.models import ErrorDetail, ErrorResponse
 
 API_PREFIX = "/api/v1/learning"
 
-# Every route can answer these; listed in the OpenAPI document of each operation.
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+# Every authenticated route can answer these; listed in the OpenAPI document of each operation.
 ERROR_RESPONSES: dict[int | str, Any] = {
-    400: {"description": "Malformed request", "content": {"application/json": {"model": ErrorResponse}}},
-    422: {"description": "Invalid field", "content": {"application/json": {"model": ErrorResponse}}},
+    400: _error("Malformed request (bad JSON, body nested too deeply)"),
+    401: _error("Missing, invalid, revoked or expired API key"),
+    403: _error("The API key may not use the workspace the request names"),
+    413: _error("Request body over the size limit"),
+    415: _error("Request body sent as something other than application/json"),
+    422: _error("Invalid field"),
+    429: _error("Throttled by the stage or the key's usage plan (API Gateway)"),
 }
-NOT_FOUND_RESPONSE: dict[int | str, Any] = {
-    404: {"description": "Unknown id", "content": {"application/json": {"model": ErrorResponse}}}
-}
-CONFLICT_RESPONSE: dict[int | str, Any] = {
-    409: {
-        "description": "Conflicts with the current state",
-        "content": {"application/json": {"model": ErrorResponse}},
-    }
-}
+# A route that lists its error responses must list its success too (Powertools then documents the
+# return type under it); without it the document would say the route never answers 200.
+OK_RESPONSE: dict[int | str, Any] = {200: {"description": "OK"}}
+NOT_FOUND_RESPONSE: dict[int | str, Any] = {404: _error("Unknown id (in this workspace)")}
+CONFLICT_RESPONSE: dict[int | str, Any] = {409: _error("Conflicts with the current state")}
 
 
 def _field(location: tuple[Any, ...]) -> str:
@@ -76,6 +85,11 @@ def register_error_handlers(app: APIGatewayRestResolver) -> APIGatewayRestResolv
             return answer(400, "malformed_json", "request body is not valid JSON", details)
         fields = ", ".join(sorted({d.field for d in details if d.field})) or "request"
         return answer(422, "validation_error", f"invalid input: {fields}", details)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+        detail = ErrorDetail(field="Content-Type", message="send the body as application/json")
+        return answer(415, "unsupported_media_type", detail.message, [detail])
 
     @app.exception_handler(LearningError)
     def domain_error(error: LearningError) -> Response:

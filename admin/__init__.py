@@ -1,0 +1,1 @@
+"""Operator commands for a deployed stack or the local server (``python -m admin``)."""

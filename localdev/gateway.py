@@ -1,0 +1,117 @@
+"""API Gateway in front of the functions, locally, as template.yaml configures it: route matching,
+the Lambda authorizer with its per-key decision cache, the gateway responses, then the function."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from localdev import template as tpl
+from localdev.apigw import authorizer_request_event, rest_event
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class LocalGateway:
+    """``request()`` answers what the deployed API would answer, through the same handlers."""
+
+    def __init__(
+        self, functions: Any, auth: tpl.ApiAuth, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.functions = functions
+        self.auth = auth
+        self.clock = clock
+        # Authorization header value -> (valid until, the allowed request context or None for Deny)
+        self._decisions: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self.authorizer_calls = 0
+
+    def forget_decisions(self) -> None:
+        """Empty the authorizer cache (as redeploying the stage, or waiting out its TTL, does)."""
+        self._decisions.clear()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: str | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> dict[str, Any]:
+        """The API Gateway proxy response to one request."""
+        headers = dict(headers or {})
+        if body is not None and len(body.encode()) > MAX_PAYLOAD_BYTES:
+            return self.gateway_response("REQUEST_TOO_LARGE", method, path)
+        found = self.functions.route(method, path)
+        if found is None:
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", method, path)
+        spec, route, params = found
+        authorizer: dict[str, Any] | None = None
+        if not route.public:
+            identity = _header(headers, self.auth.identity_header)
+            if not identity:
+                return self.gateway_response("UNAUTHORIZED", method, path)
+            authorizer = self._authorize(identity, method, path, route.path, headers)
+            if authorizer is None:
+                return self.gateway_response("ACCESS_DENIED", method, path)
+        event = rest_event(
+            method=method,
+            path=path,
+            resource=route.path,
+            path_parameters=params,
+            query=query,
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+            authorizer=authorizer,
+        )
+        result: dict[str, Any] = self.functions.invoke(spec.logical_id, event)
+        return result
+
+    def _authorize(
+        self, identity: str, method: str, path: str, resource: str, headers: Mapping[str, str]
+    ) -> dict[str, Any] | None:
+        now = self.clock()
+        cached = self._decisions.get(identity)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        self.authorizer_calls += 1
+        answer = self.functions.invoke(
+            self.auth.authorizer_function,
+            authorizer_request_event(method=method, path=path, resource=resource, headers=headers),
+        )
+        effects = {statement["Effect"] for statement in answer["policyDocument"]["Statement"]}
+        decision = (
+            {**answer.get("context", {}), "principalId": answer["principalId"]}
+            if effects == {"Allow"}
+            else None
+        )
+        if self.auth.cache_seconds:
+            self._decisions[identity] = (now + self.auth.cache_seconds, decision)
+        return decision
+
+    def gateway_response(self, kind: str, method: str, path: str) -> dict[str, Any]:
+        """One of the template's GatewayResponses, rendered as API Gateway renders it."""
+        configured = self.auth.gateway_responses[kind]
+        context = {
+            "$context.requestId": str(uuid.uuid4()),
+            "$context.httpMethod": method.upper(),
+            "$context.path": path,
+            "$context.error.messageString": kind,
+        }
+        body = configured["ResponseTemplates"]["application/json"]
+        for variable, value in context.items():
+            body = body.replace(variable, json.dumps(value)[1:-1])
+        headers = {"Content-Type": "application/json"}
+        for name, value in configured.get("ResponseParameters", {}).get("Headers", {}).items():
+            headers[name] = value.strip("'")  # static values are quoted in the template
+        return {"statusCode": int(configured["StatusCode"]), "headers": headers, "body": body}
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
