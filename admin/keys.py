@@ -67,7 +67,7 @@ class StackKeys:
         return issued.model_dump(mode="json")
 
     def list(self) -> list[dict[str, Any]]:
-        return [k.model_dump(mode="json") for k in self._keys.list()]
+        return [k.model_dump(mode="json") for k in self._keys.listed()]
 
     def revoke(self, key_id: str) -> dict[str, Any]:
         revoked = self._keys.revoke(key_id)

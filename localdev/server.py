@@ -137,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.invoke_lock:
                 payload = json.loads(body) if body else {}
                 if self.command == "GET" and not parts:
-                    answer: Any = [k.model_dump(mode="json") for k in keys.list()]
+                    answer: Any = [k.model_dump(mode="json") for k in keys.listed()]
                 elif self.command == "POST" and not parts:
                     answer = keys.issue(KeyRequest.model_validate(payload)).model_dump(mode="json")
                 elif self.command == "POST" and len(parts) == 2 and parts[1] == "revoke":

@@ -62,7 +62,7 @@ def test_revoking_disables_the_usage_key(stack_keys: StackKeys) -> None:
     issued = stack_keys.issue(KeyRequest(name="orchestrator", workspaces=["ws_prod"]))
     assert stack_keys.revoke(issued["key_id"])["status"] == "revoked"
     assert [k["enabled"] for k in _gateway_keys()] == [False]
-    assert [k["status"] for k in stack_keys.list()] == ["revoked"]
+    assert [k["status"] for k in stack_keys.listed()] == ["revoked"]
 
 
 def test_rotation_registers_the_successor(stack_keys: StackKeys) -> None:
@@ -80,7 +80,7 @@ def test_a_failed_registration_leaves_no_usable_key(stack_keys: StackKeys) -> No
         stub.add_client_error("create_api_key", "LimitExceededException", "too many API keys")
         with pytest.raises(ClientError, match="too many API keys"):
             stack_keys.issue(KeyRequest(name="orchestrator", workspaces=["ws_prod"]))
-    [record] = ApiKeyService(ApiKeyStore(TABLE)).list()
+    [record] = ApiKeyService(ApiKeyStore(TABLE)).listed()
     assert record.status == "revoked"
 
 

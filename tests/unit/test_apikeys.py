@@ -88,7 +88,7 @@ def test_only_a_salted_hash_is_stored(keys: ApiKeyService) -> None:
     assert secret not in str(stored)
     assert stored["secret_hash"] != hash_secret(secret, b"")  # salted
     assert stored["workspaces"] == ["ws_a", "ws_b"]
-    listed = keys.list()
+    listed = keys.listed()
     assert [k.key_id for k in listed] == [issued.key_id]
     assert "secret_hash" not in listed[0].model_dump()
 
@@ -123,7 +123,7 @@ def test_rotation_is_one_transaction_and_happens_once(keys: ApiKeyService) -> No
     assert old.rotated_to == successor.key_id
     with pytest.raises(ConflictError):
         keys.rotate(issued.key_id, now=NOW)  # already rotated: one successor only
-    assert len(keys.list()) == 2
+    assert len(keys.listed()) == 2
     keys.revoke(successor.key_id, now=NOW)
     with pytest.raises(InvalidRequestError):
         keys.rotate(successor.key_id, now=NOW)

@@ -157,7 +157,7 @@ class ApiKeyService:
             raise NotFoundError(f"no API key {key_id}", field="key_id")
         return ApiKey(**self._public(record))
 
-    def list(self) -> list[ApiKey]:
+    def listed(self) -> list[ApiKey]:
         keys = [ApiKey(**self._public(r)) for r in self._store.list_keys()]
         return sorted(keys, key=lambda k: k.created_at)
 
@@ -216,7 +216,7 @@ class ApiKeyService:
         key_id, token = new_token()
         _, secret = parse_token(token) or ("", "")
         salt = secrets.token_bytes(16)
-        record = {
+        record: dict[str, Any] = {
             "key_id": key_id,
             "name": name,
             "workspaces": sorted(set(workspaces)),
