@@ -40,7 +40,7 @@ from tests.conftest import issue_key, store_snapshot
 
 WORKSPACE = "ws_fuzz"
 VALID_ID = re.compile(IDENTIFIER_PATTERN)
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 MIN_REQUESTS = 1000
 CHECKS = [
     not_a_server_error,

@@ -62,7 +62,7 @@ def test_revoking_disables_the_usage_key(stack_keys: StackKeys) -> None:
     issued = stack_keys.issue(KeyRequest(name="orchestrator", workspaces=["ws_prod"]))
     assert stack_keys.revoke(issued["key_id"])["status"] == "revoked"
     assert [k["enabled"] for k in _gateway_keys()] == [False]
-    assert [k["status"] for k in stack_keys.listed()] == ["revoked"]
+    assert [k["status"] for k in stack_keys.list()] == ["revoked"]
 
 
 def test_rotation_registers_the_successor(stack_keys: StackKeys) -> None:
