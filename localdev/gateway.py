@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from localdev import template as tpl
-from localdev.apigw import authorizer_request_event, rest_event
+from localdev.apigw import authorizer_request_event
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -49,7 +49,7 @@ class LocalGateway:
         found = self.functions.route(method, path)
         if found is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", method, path)
-        spec, route, params = found
+        spec, route, _ = found
         authorizer: dict[str, Any] | None = None
         if not route.public:
             identity = _header(headers, self.auth.identity_header)
@@ -58,11 +58,10 @@ class LocalGateway:
             authorizer = self._authorize(identity, method, path, route.path, headers)
             if authorizer is None:
                 return self.gateway_response("ACCESS_DENIED", method, path)
-        event = rest_event(
-            method=method,
-            path=path,
-            resource=route.path,
-            path_parameters=params,
+        event = self.functions.route_event(
+            found,
+            method,
+            path,
             query=query,
             headers=headers,
             body=body,

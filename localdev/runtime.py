@@ -242,8 +242,32 @@ class LocalFunctions:
         found = self.route(method, path)
         if found is None:
             return None
-        spec, route, params = found
-        event = rest_event(
+        return found[0], self.route_event(
+            found,
+            method,
+            path,
+            query=query,
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+            authorizer=authorizer,
+        )
+
+    @staticmethod
+    def route_event(
+        found: tuple[tpl.FunctionSpec, tpl.Route, dict[str, str]],
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: str | None = None,
+        source_ip: str = "127.0.0.1",
+        authorizer: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The event API Gateway sends to the function of a matched route (``route()``)."""
+        _, route, params = found
+        return rest_event(
             method=method,
             path=path,
             resource=route.path,
@@ -254,7 +278,6 @@ class LocalFunctions:
             source_ip=source_ip,
             authorizer=authorizer,
         )
-        return spec, event
 
     def route(self, method: str, path: str) -> tuple[tpl.FunctionSpec, tpl.Route, dict[str, str]] | None:
         """The function serving ``method path``; literal segments win over parameters, as in

@@ -16,6 +16,17 @@ API = RESOURCES["LearningApi"]["Properties"]
 FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
 
 DLQ = "DeadLetterQueue.Arn"
+# The learning jobs version the learner state: write, make current, expire replaced versions.
+LEARNER_STATE_WRITES = {
+    (action, "LearnerStateTable.Arn")
+    for action in (
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    )
+}
 # function -> every (action, resource) it is granted. Resources: "X.Arn" for !GetAtt, the !Sub text.
 GRANTS: dict[str, set[tuple[str, str]]] = {
     "AuthorizerFunction": {("dynamodb:GetItem", "ApiKeysTable.Arn")},
@@ -68,16 +79,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("sqs:SendMessage", "TrustRefresh" + DLQ),
     },
     "LearningCycleFunction": {
-        *{
-            (a, "LearnerStateTable.Arn")
-            for a in (
-                "dynamodb:DeleteItem",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:Query",
-                "dynamodb:UpdateItem",
-            )
-        },
+        *LEARNER_STATE_WRITES,
         ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_workspace_time"),
         ("dynamodb:Query", "StatisticsTable.Arn"),
         ("dynamodb:Scan", "${StatisticsTable.Arn}/index/by_workspace"),
@@ -94,16 +96,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ),
     },
     "PatternRefreshFunction": {
-        *{
-            (a, "LearnerStateTable.Arn")
-            for a in (
-                "dynamodb:DeleteItem",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:Query",
-                "dynamodb:UpdateItem",
-            )
-        },
+        *LEARNER_STATE_WRITES,
         ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_workspace_time"),
         ("dynamodb:Scan", "${StatisticsTable.Arn}/index/by_workspace"),
         ("sqs:SendMessage", "PatternRefresh" + DLQ),

@@ -62,7 +62,8 @@ Score100 = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
-def _json_depth(value: Any) -> int:
+def json_depth(value: Any) -> int:
+    """Levels of objects and lists; iterative, since the value may be hostile input."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -77,7 +78,7 @@ def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
     if size > MAX_JSON_BYTES:
         raise ValueError(f"must serialise to at most {MAX_JSON_BYTES} bytes of JSON (got {size})")
-    depth = _json_depth(value)
+    depth = json_depth(value)
     if depth > MAX_JSON_DEPTH:
         raise ValueError(f"must nest at most {MAX_JSON_DEPTH} levels of objects and lists (got {depth})")
     return value

@@ -18,7 +18,7 @@ from swarm_learning.api.http import API_PREFIX
 from swarm_learning.api.observability import logger
 from swarm_learning.apikeys import CONTEXT_KEY_ID, CONTEXT_WORKSPACES
 from swarm_learning.ids import IDENTIFIER_PATTERN
-from swarm_learning.models import ErrorDetail, ErrorResponse
+from swarm_learning.models import ErrorDetail, ErrorResponse, json_depth
 
 HEALTH_PATH = f"{API_PREFIX}/health"
 # Resources API Gateway serves without the authorizer (template.yaml: Auth Authorizer NONE).
@@ -72,7 +72,7 @@ def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
             return _too_deep(event)
         except ValueError:
             body = None  # the resolver answers malformed JSON with its field-level 400
-        if _depth_exceeds(body, MAX_BODY_DEPTH):
+        if json_depth(body) > MAX_BODY_DEPTH:
             return _too_deep(event)
 
     for workspace in _named_workspaces(event, body):
@@ -120,20 +120,6 @@ def _named_workspaces(event: Mapping[str, Any], body: Any) -> list[str]:
     if isinstance(body, dict) and isinstance(body.get("workspace_id"), str):
         named.append(body["workspace_id"])
     return named
-
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    # Iterative: the body is hostile input, recursion is what it would attack.
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 def _too_deep(event: Mapping[str, Any]) -> dict[str, Any]:
