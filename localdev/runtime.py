@@ -220,9 +220,9 @@ class LocalFunctions:
     def run_job(self, job: str, event: dict[str, Any] | None = None) -> Any:
         """Invoke a scheduled function now, as its schedule would (``time`` = now)."""
         logical_id = self.jobs()[job]
-        from datetime import UTC, datetime
+        from swarm_learning.clock import utcnow
 
-        scheduled = {"job": job.replace("-", "_"), "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        scheduled = {"job": job.replace("-", "_"), "time": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
         return self.invoke_async(logical_id, {**scheduled, **(event or {})})
 
     def api_event(

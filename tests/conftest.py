@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,24 @@ from localdev import runtime
 
 # Before anything imports a handler: environment from the template, fake credentials.
 TEMPLATE = runtime.configure_environment()
+from swarm_learning import clock  # noqa: E402 - after the environment is configured
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 WORKSPACE = "ws_test"
 # The workspaces the default test key may use; others answer 403 (tests/integration/test_isolation.py).
 TEST_WORKSPACES = (WORKSPACE, "ws_other", "ws_empty", "ws_learn")
+
+
+# Every test runs at this instant (a clock that steps 1 ms per reading, so ids keep their order):
+# what a test asserts about days, windows and expiry holds whatever the calendar says.
+FIXED_NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock() -> Iterator[clock.SteppingClock]:
+    with clock.installed(clock.SteppingClock(FIXED_NOW)) as installed:
+        yield installed  # type: ignore[misc]
 
 
 @pytest.fixture

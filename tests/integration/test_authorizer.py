@@ -3,12 +3,13 @@ on every request (its decision cached per key, as configured in template.yaml), 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from localdev import runtime
 from swarm_learning.apikeys import KeyRequest, get_key_service
+from swarm_learning.clock import utcnow
 from tests.conftest import WORKSPACE, Api, issue_key
 
 STATS = "/api/v1/learning/stats"
@@ -98,7 +99,7 @@ def test_a_rotated_key_keeps_working_for_its_grace_period_then_expires(api: Api)
     assert keys.get(old_id).rotated_to == successor.key_id
     assert _status(api)[0] == 200  # within the grace period
     assert _status(api.as_key(successor.api_key))[0] == 200
-    later = datetime.now(UTC) + timedelta(hours=2)
+    later = utcnow() + timedelta(hours=2)
     with pytest.raises(Exception, match="expired"):
         keys.authenticate(api.api_key, now=later)
     assert keys.authenticate(successor.api_key, now=later).key_id == successor.key_id
@@ -107,7 +108,7 @@ def test_a_rotated_key_keeps_working_for_its_grace_period_then_expires(api: Api)
 def test_an_expired_key_is_401(api: Api) -> None:
     issued = get_key_service().issue(
         KeyRequest(name="short", workspaces=[WORKSPACE], expires_in_days=1),
-        now=datetime.now(UTC) - timedelta(days=2),
+        now=utcnow() - timedelta(days=2),
     )
     status, _ = _status(api.as_key(issued.api_key))
     assert status == 401

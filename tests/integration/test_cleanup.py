@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -14,9 +14,9 @@ from localdev import runtime
 from swarm_learning import retention
 from swarm_learning.storage import get_store
 from swarm_learning.tracking import get_tracker
-from tests.conftest import EVENTS_DIR, WORKSPACE, Api
+from tests.conftest import EVENTS_DIR, FIXED_NOW, WORKSPACE, Api
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = FIXED_NOW
 OLD = NOW - timedelta(days=100)  # RETENTION_DAYS is 90
 
 

@@ -8,7 +8,6 @@ cycle on it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -16,6 +15,7 @@ import pytest
 
 from localdev import runtime
 from swarm_learning import meta_learner
+from swarm_learning.clock import utcnow
 from swarm_learning.storage import get_learner_store
 from tests.conftest import Api
 from tests.integration.test_learning_api import PREFIX, WS, get, seed, trigger
@@ -162,7 +162,7 @@ def test_a_failure_mid_cycle_leaves_the_previous_state_served(
     assert failed["error"] == "ConnectionError: read timed out"
     _, after = get(api, "/patterns")
     assert after == before  # the previous version is still the one served
-    assert get_learner_store().lease_holder(WS, now=datetime.now(UTC)) is None  # the lease was released
+    assert get_learner_store().lease_holder(WS, now=utcnow()) is None  # the lease was released
 
 
 def test_pattern_refresh_drops_what_recent_data_no_longer_supports(learned: tuple[Api, str, int]) -> None:
@@ -190,12 +190,12 @@ def test_pattern_refresh_drops_what_recent_data_no_longer_supports(learned: tupl
         WS,
         version + "Z",
         state,
-        now=datetime.now(UTC),
+        now=utcnow(),
         marker={"cycle_started_at": marker["cycle_started_at"], "evaluated_on_cycle_day": 0},
     )
 
     result = api.functions.invoke(
-        "PatternRefreshFunction", {"job": "pattern_refresh", "time": datetime.now(UTC).isoformat()}
+        "PatternRefreshFunction", {"job": "pattern_refresh", "time": utcnow().isoformat()}
     )
     assert result["workspaces"][WS]["dropped"] == 2
     _, patterns = get(api, "/patterns")

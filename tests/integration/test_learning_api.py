@@ -10,6 +10,7 @@ import pytest
 
 from localdev.planted import planted_workflows
 from swarm_learning import meta_learner
+from swarm_learning.clock import utcnow
 from swarm_learning.storage import get_learner_store
 from tests.conftest import Api
 
@@ -75,7 +76,7 @@ def test_trigger_answers_202_and_the_event_runs_the_cycle(api: Api) -> None:
 
 
 def test_a_trigger_while_a_cycle_runs_is_a_conflict_and_stores_nothing(api: Api) -> None:
-    get_learner_store().acquire_lease(WS, "iter_other", now=datetime.now(UTC), ttl_seconds=900)
+    get_learner_store().acquire_lease(WS, "iter_other", now=utcnow(), ttl_seconds=900)
     status, body = trigger(api)
     assert status == 409
     assert body["error"] == "cycle_running"
@@ -92,7 +93,7 @@ def test_a_trigger_while_a_cycle_runs_is_a_conflict_and_stores_nothing(api: Api)
 def test_a_cycle_that_finds_the_lease_taken_is_skipped(api: Api) -> None:
     seed(api, 5)
     _, accepted = trigger(api)
-    get_learner_store().acquire_lease(WS, "iter_other", now=datetime.now(UTC), ttl_seconds=900)
+    get_learner_store().acquire_lease(WS, "iter_other", now=utcnow(), ttl_seconds=900)
     api.functions.deliver_events()
     _, skipped = get(api, f"/learning-cycles/{accepted['iteration_id']}")
     assert skipped["status"] == "skipped"
@@ -127,7 +128,7 @@ def test_should_trigger_counts_new_outcomes_since_the_last_cycle(
     assert some["should_trigger"] is False
     # A day later, any new outcome is reason enough.
     learner = meta_learner.get_meta_learner()
-    monkeypatch.setattr(learner, "_clock", lambda: datetime.now(UTC) + timedelta(hours=25))
+    monkeypatch.setattr(learner, "_clock", lambda: utcnow() + timedelta(hours=25))
     _, late = get(api, "/learning-cycles/should-trigger")
     assert (late["should_trigger"], late["reason"]) == (True, "last_cycle_too_old")
 

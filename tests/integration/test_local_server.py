@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from localdev import devkey
 from localdev.runtime import embedded_aws
 from localdev.server import LocalApiServer, serving
+from swarm_learning.clock import utcnow
 from tests.conftest import WORKSPACE, issue_key, recommendation
 
 
@@ -151,7 +152,7 @@ def test_every_job_runs_on_demand_and_the_clock_can_be_advanced(server: LocalApi
         status, body = _request(server, "POST", f"/_local/jobs/{job}")
         assert status == 200, body
     # 100 days later the recommendation is past retention: a dry run finds it, deletes nothing
-    later = (datetime.now(UTC) + timedelta(days=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (utcnow() + timedelta(days=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
     status, body = _request(server, "POST", "/_local/jobs/cleanup", {"time": later, "dry_run": True})
     assert status == 200
     assert body["result"]["expired"]["recommendations"] == 1

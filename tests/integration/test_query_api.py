@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
 
+from swarm_learning.clock import utcnow
 from tests.conftest import WORKSPACE, Api
 
 BY_AGENT = "/api/v1/learning/recommendations/agent/STRAT-01"
@@ -48,7 +48,7 @@ def test_expired_but_present_items_are_gone_for_readers(api: Api) -> None:
         TableName="RecommendationsTable",
         Key={"pk": {"S": f"WS#{WORKSPACE}#REC#{rid}"}, "sk": {"S": "RECOMMENDATION"}},
         UpdateExpression="SET expires_at = :past",
-        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 60)}},
+        ExpressionAttributeValues={":past": {"N": str(int(utcnow().timestamp()) - 60)}},
     )
     status, _ = api.call("GET", f"/api/v1/learning/recommendations/{rid}", query={"workspace_id": WORKSPACE})
     assert status == 404
@@ -98,9 +98,9 @@ def test_status_filter_fills_pages_across_sparse_matches(api: Api) -> None:
 
 
 def test_agent_list_time_window(api: Api) -> None:
-    before = datetime.now(UTC) - timedelta(milliseconds=5)
+    before = utcnow() - timedelta(milliseconds=5)
     rid = api.track()["recommendation_id"]
-    after = datetime.now(UTC) + timedelta(milliseconds=5)
+    after = utcnow() + timedelta(milliseconds=5)
     _, page = _list(api, since=before.isoformat(), until=after.isoformat())
     assert [i["recommendation_id"] for i in page["items"]] == [rid]
     _, page = _list(api, since=after.isoformat())

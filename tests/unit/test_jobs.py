@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from swarm_learning import clock
 from swarm_learning.api.jobs import scheduled_time
 
 
@@ -12,10 +13,6 @@ def test_the_schedules_own_time_names_the_run() -> None:
 
 
 def test_by_hand_the_run_is_the_start_of_the_current_period() -> None:
-    run_at = scheduled_time({}, period_minutes=360)
-    now = datetime.now(UTC)
-    assert run_at.tzinfo is not None
-    assert (run_at.hour % 6, run_at.minute, run_at.second) == (0, 0, 0)
-    assert 0 <= (now - run_at).total_seconds() < 6 * 3600 + 60
-    minute = scheduled_time({})
-    assert minute.second == minute.microsecond == 0
+    with clock.installed(lambda: datetime(2026, 11, 24, 13, 47, 31, 5, tzinfo=UTC)):
+        assert scheduled_time({}, period_minutes=360) == datetime(2026, 11, 24, 12, tzinfo=UTC)
+        assert scheduled_time({}) == datetime(2026, 11, 24, 13, 47, tzinfo=UTC)

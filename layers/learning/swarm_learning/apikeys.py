@@ -16,13 +16,14 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from swarm_learning.clock import utcnow
 from swarm_learning.errors import InvalidRequestError, NotFoundError
 from swarm_learning.ids import IDENTIFIER_PATTERN
 
@@ -145,7 +146,7 @@ class ApiKeyService:
         self._store = store
 
     def issue(self, request: KeyRequest, *, now: datetime | None = None) -> IssuedApiKey:
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         expires_at = now + timedelta(days=request.expires_in_days) if request.expires_in_days else None
         record, token = self._new_record(request.name, request.workspaces, now=now, expires_at=expires_at)
         self._store.put_new_key(record)
@@ -163,7 +164,7 @@ class ApiKeyService:
 
     def revoke(self, key_id: str, *, now: datetime | None = None) -> ApiKey:
         """Revoke at once (within the authorizer's cache time). Revoking twice changes nothing."""
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         record = self._store.revoke_key(key_id, revoked_at=now.isoformat(), purge_at=_purge_at(now))
         if record is None:
             raise NotFoundError(f"no API key {key_id}", field="key_id")
@@ -174,7 +175,7 @@ class ApiKeyService:
     ) -> IssuedApiKey:
         """Issue a successor with the same name and workspaces; the old key keeps working for
         ``grace`` (so callers can switch without downtime), then expires. One transaction."""
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         old = self.get(key_id)
         if not old.usable_at(now):
             raise InvalidRequestError(f"API key {key_id} is {old.status} or expired", field="key_id")
@@ -203,7 +204,7 @@ class ApiKeyService:
         if not secret_matches(secret, base64.b64decode(record["salt"]), record["secret_hash"]):
             raise InvalidApiKeyError(f"wrong secret for key {key_id}")
         key = ApiKey(**self._public(record))
-        if not key.usable_at(now or datetime.now(UTC)):
+        if not key.usable_at(now or utcnow()):
             raise InvalidApiKeyError(f"key {key_id} is {key.status} or expired")
         return Caller(
             key_id=key.key_id, name=key.name, workspaces=tuple(key.workspaces), usage_key=key.usage_key

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from ulid import ULID
 
+from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
 from swarm_learning.decisions import rule_applies
 from swarm_learning.errors import InvalidRequestError, LearningError, NotFoundError
@@ -45,7 +46,6 @@ from swarm_learning.storage import (
     get_learner_store,
     get_store,
 )
-from swarm_learning.tracking import Clock, utcnow
 from swarm_learning.vocabulary import CycleTrigger, IterationStatus, PatternCategory
 
 if TYPE_CHECKING:

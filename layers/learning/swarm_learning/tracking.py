@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from swarm_learning import counters as ctr
+from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
 from swarm_learning.errors import InvalidRequestError, LearningError, NotFoundError
 from swarm_learning.evaluated import canonical_action, content_keys
@@ -44,15 +45,8 @@ from swarm_learning.models import (
 from swarm_learning.statistics import summarize
 from swarm_learning.storage import Bucket, LearningStore, get_store
 
-Clock = Callable[[], datetime]
-
-
 # How a recommendation that could not be settled is reported in a workflow evaluation.
 _WORKFLOW_FAILURES = {409: WorkflowItemStatus.ALREADY_EVALUATED, 404: WorkflowItemStatus.NOT_FOUND}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _json(value: Mapping[str, Any]) -> str:

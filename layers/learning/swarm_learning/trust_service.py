@@ -14,6 +14,7 @@ from typing import Any
 from ulid import ULID
 
 from swarm_learning import routing, trust
+from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
 from swarm_learning.decisions import unconditional_for_type
 from swarm_learning.errors import NotFoundError
@@ -33,7 +34,6 @@ from swarm_learning.models import (
     TrustSortKey,
 )
 from swarm_learning.storage import Bucket, LearnerStateStore, LearningStore, get_learner_store, get_store
-from swarm_learning.tracking import Clock, utcnow
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.

@@ -1,8 +1,10 @@
 """What the scheduled functions share."""
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from swarm_learning.clock import utcnow
 
 
 def scheduled_time(event: Mapping[str, Any], *, period_minutes: int = 1) -> datetime:
@@ -12,7 +14,7 @@ def scheduled_time(event: Mapping[str, Any], *, period_minutes: int = 1) -> date
     scheduled = event.get("time")
     if isinstance(scheduled, str):
         return datetime.fromisoformat(scheduled.replace("Z", "+00:00"))
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = utcnow().replace(second=0, microsecond=0)
     minutes = now.hour * 60 + now.minute
     floored = minutes - minutes % period_minutes
     return now.replace(hour=floored // 60, minute=floored % 60)
