@@ -4,7 +4,9 @@ Each agent has a hidden success probability per recommendation type, a calibrati
 its stated confidence sits above or below that probability), latency, failure and timeout rates,
 and optionally a drift: after some number of recommendations its true probabilities change while
 its stated confidence does not (it has not noticed). Workflows bring 1-4 agents together on one
-task; they often propose the same action, so consensus exists. Every simulated recommendation
+task, and each task has a right action: an agent finds it with its hidden success probability,
+and otherwise proposes one of the task's few plausible wrong ones. So agreement carries signal, as
+in real swarms: right answers coincide, wrong ones scatter (and sometimes collide). Every simulated recommendation
 carries the request an orchestrator would send to ``POST /recommendations/track``, the hidden
 truth it was drawn from, and the evaluation an evaluator would give it.
 
@@ -33,7 +35,7 @@ PARTIAL_SHARE_OF_FAILURES = 0.35
 DEGRADED_EXECUTION_FACTOR = 0.35
 TIMEOUT_MS = 30_000.0
 PARTICIPANT_WEIGHTS = {1: 0.15, 2: 0.35, 3: 0.35, 4: 0.15}
-CONSENSUS_SHARE = 0.65
+WRONG_PROPOSALS = 3  # plausible wrong actions per task: a wrong agent proposes one of them
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class GroundTruth:
     success_probability: float
     success: bool
     drifted: bool
-    agrees_with_consensus: bool
+    proposes_right_action: bool
     agent_recommendation_index: int
 
 
@@ -140,7 +142,7 @@ class SimulatedWorkflow:
     workflow_id: str
     correlation_id: str
     recommendation_type: str
-    consensus_content: dict[str, Any]
+    right_content: dict[str, Any]  # the task's right action (hidden)
     recommendations: tuple[SimulatedRecommendation, ...]
 
     @property
@@ -361,7 +363,8 @@ class Swarm:
         ranked = sorted(zip(keys, range(len(candidates)), strict=True), reverse=True)
         participants = [candidates[index] for _, index in ranked[:size]]
         catalog = CATALOG.get(recommendation_type)
-        consensus = _proposal(rng, catalog)
+        right = _proposal(rng, catalog)
+        wrong = _wrong_proposals(rng, catalog, right)
         workflow_id = f"wf-s{self.seed}-{number:05d}"
         correlation_id = f"run-{rng.getrandbits(32):08x}"
         recommendations = tuple(
@@ -372,13 +375,14 @@ class Swarm:
                 workflow_id=workflow_id,
                 correlation_id=correlation_id,
                 recommendation_type=recommendation_type,
-                consensus=consensus,
+                right=right,
+                wrong=wrong,
                 catalog=catalog,
                 made=made[agent.agent_id],
             )
             for agent in participants
         )
-        return SimulatedWorkflow(workflow_id, correlation_id, recommendation_type, consensus, recommendations)
+        return SimulatedWorkflow(workflow_id, correlation_id, recommendation_type, right, recommendations)
 
     def _recommend(
         self,
@@ -389,14 +393,11 @@ class Swarm:
         workflow_id: str,
         correlation_id: str,
         recommendation_type: str,
-        consensus: dict[str, Any],
+        right: dict[str, Any],
+        wrong: Sequence[dict[str, Any]],
         catalog: _Catalog | None,
         made: int,
     ) -> SimulatedRecommendation:
-        agrees = rng.random() < CONSENSUS_SHARE
-        content = dict(consensus) if agrees else _proposal(rng, catalog)
-        agrees = content == consensus
-
         roll = rng.random()
         if roll < agent.failure_rate:
             execution_status = "failed"
@@ -410,6 +411,8 @@ class Swarm:
         if execution_status != "completed":
             probability *= DEGRADED_EXECUTION_FACTOR
         success = rng.random() < probability
+        # Success is finding the task's right action; a miss is one of its plausible wrong ones.
+        content = dict(right) if success else dict(rng.choice(wrong))
         # The agent states confidence from what it believes it is worth (before any drift).
         believed = agent.success_probability[recommendation_type]
         confidence = _clamp(
@@ -435,7 +438,7 @@ class Swarm:
             success_probability=round(probability, 6),
             success=success,
             drifted=agent.is_drifted(made),
-            agrees_with_consensus=agrees,
+            proposes_right_action=success,
             agent_recommendation_index=made,
         )
         return SimulatedRecommendation(request, truth, _evaluate(rng, success, probability, content))
@@ -445,6 +448,18 @@ def _proposal(rng: random.Random, catalog: _Catalog | None) -> dict[str, Any]:
     if catalog is None:  # a type outside the catalog (custom agents): a generic action
         return {"action": f"option_{rng.randrange(1, 5)}"}
     return {"action": rng.choice(catalog.actions), catalog.parameter: rng.choice(catalog.values)}
+
+
+def _wrong_proposals(
+    rng: random.Random, catalog: _Catalog | None, right: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The task's plausible wrong actions: distinct, and never the right one."""
+    wrong: list[dict[str, Any]] = []
+    while len(wrong) < WRONG_PROPOSALS:
+        proposal = _proposal(rng, catalog)
+        if proposal != right and proposal not in wrong:
+            wrong.append(proposal)
+    return wrong
 
 
 def _describe(content: Mapping[str, Any]) -> str:

@@ -112,7 +112,9 @@ def test_planted_patterns_are_found_and_validate_on_later_data() -> None:
         assert pattern.frequency_count >= pt.MiningConfig().min_support
     validation = pt.validate(found, test)
     assert validation.model_accuracy is not None
-    assert validation.model_accuracy > 0.8
+    # About 30 % of the rows are coin flips (p = 0.5) nothing can call: the oracle scores ~0.80.
+    assert validation.model_accuracy > 0.75
+    assert validation.coverage > 0.9
 
 
 def test_noise_yields_no_patterns() -> None:

@@ -7,6 +7,9 @@ by, and ``FeatureBuilder.build`` derives the per-row features with numpy:
 - **confidence band**: low (< 0.5), medium, high (>= 0.8, the seed's high-confidence threshold);
 - **consensus size**: how many distinct agents proposed the same action in the same workflow
   (1 = alone; no workflow = alone);
+- **dissent**: the agent stood alone against the others of its workflow (other agents took part,
+  and none of them proposed its action): consensus' mirror, since right answers tend to
+  coincide and wrong ones to scatter;
 - **expert**: the agent's approval rate on its *earlier* evaluated recommendations was > 75 %
   (the seed's expert), over at least ``EXPERT_MIN_EVALUATIONS`` of them;
 - **content attributes**: which of the workspace's most frequent top-level content keys the
@@ -39,6 +42,7 @@ _TRACKED_CONTENT_KEYS = 64  # … among the first 64 distinct keys of the stream
 CONFIDENCE_BANDS = ("low", "medium", "high")
 CONSENSUS_LABELS = ("1", "2", "3+")
 EXPERT_LABELS = ("no", "yes")
+DISSENT_LABELS = ("no", "yes")
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.integer[Any]]
@@ -78,6 +82,7 @@ class FeatureTable:
     types: tuple[str, ...]
     band: IntArray  # index into CONFIDENCE_BANDS
     consensus: IntArray  # distinct agents proposing the same action in the workflow
+    dissent: BoolArray  # alone against the other agents of its workflow
     expert: BoolArray
     content: BoolArray  # rows x len(content_labels)
     content_labels: tuple[str, ...]
@@ -93,6 +98,7 @@ class FeatureTable:
             Slot("confidence", self.band, CONFIDENCE_BANDS),
             Slot("consensus", np.minimum(self.consensus, 3) - 1, CONSENSUS_LABELS),
             Slot("expert", self.expert.astype(np.int8), EXPERT_LABELS),
+            Slot("dissent", self.dissent.astype(np.int8), DISSENT_LABELS),
         ]
 
     def item_mask(self, item: str) -> BoolArray:
@@ -127,6 +133,7 @@ class FeatureTable:
             types=self.types,
             band=self.band[start:stop],
             consensus=self.consensus[start:stop],
+            dissent=self.dissent[start:stop],
             expert=self.expert[start:stop],
             content=self.content[start:stop],
             content_labels=self.content_labels,
@@ -155,6 +162,7 @@ class FeatureBuilder:
         self._created = array("d")
         self._approved = array("b")
         self._action = array("q")  # hash of (workflow, action); 0 = no workflow
+        self._workflow = array("q")  # hash of the workflow; 0 = no workflow
         self._key_mask = array("Q")
 
     def __len__(self) -> int:
@@ -168,6 +176,7 @@ class FeatureBuilder:
         self._approved.append(row.approved)
         # Python's hash is stable within the process, which is all the grouping below needs.
         self._action.append(hash((row.workflow_id, row.action_key)) | 1 if row.workflow_id else 0)
+        self._workflow.append(hash(row.workflow_id) | 1 if row.workflow_id else 0)
         mask = self._key_sets.get(row.content_keys)
         if mask is None:
             mask = 0
@@ -188,6 +197,8 @@ class FeatureBuilder:
         agent = np.frombuffer(self._agent, dtype=np.int32)[order]
         approved = np.frombuffer(self._approved, dtype=np.int8)[order].astype(bool)
         action = np.frombuffer(self._action, dtype=np.int64)[order]
+        consensus = _consensus_sizes(action, agent)
+        participants = _consensus_sizes(np.frombuffer(self._workflow, dtype=np.int64)[order], agent)
         return FeatureTable(
             created_at=np.frombuffer(self._created, dtype=np.float64)[order],
             approved=approved,
@@ -201,7 +212,8 @@ class FeatureBuilder:
                 np.frombuffer(self._confidence, dtype=np.float32)[order],
                 side="right",
             ).astype(np.int8),
-            consensus=_consensus_sizes(action, agent),
+            consensus=consensus,
+            dissent=(consensus == 1) & (participants >= 2),
             expert=_expert_as_of(agent, approved),
             **_content_columns(np.frombuffer(self._key_mask, dtype=np.uint64)[order], tuple(self._keys)),
         )
@@ -212,7 +224,8 @@ def build(rows: Iterable[EvaluatedRow]) -> FeatureTable:
 
 
 def _consensus_sizes(action: npt.NDArray[np.int64], agent: IntArray) -> IntArray:
-    """Distinct agents per (workflow, action), for every row (1 for rows without a workflow)."""
+    """Distinct agents per group (a hash of the workflow and action, or of the workflow alone), for
+    every row (1 for rows without a workflow)."""
     sizes = np.ones(len(action), dtype=np.int32)
     grouped = np.flatnonzero(action != 0)
     if not len(grouped):

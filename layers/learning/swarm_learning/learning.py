@@ -18,16 +18,19 @@ from swarm_learning.patterns import (
     MiningConfig,
     Pattern,
     PatternCategory,
+    benjamini_hochberg,
     mine,
-    time_split,
-    validate,
+    proportion_z,
+    rolling_validation,
+    upper_tail,
     wilson_bounds,
 )
 
 PROFILE_MIN_SAMPLES = 10
 CONSENSUS_BUILDER_SHARE = 0.5
 OVERCONFIDENT_GAP = 0.15
-PROFILE_ALPHA = 0.05  # shared by every (agent, type) cell judged
+PROFILE_FALSE_DISCOVERY_RATE = 0.05  # over every (agent, type) cell judged
+STANDING_INTERVAL_Z = NormalDist().inv_cdf(0.975)  # the 95 % interval shown with a standing
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,9 @@ class DecisionRule:
 
 
 def profiles(table: FeatureTable) -> list[AgentProfile]:
-    """Per agent: strengths and weaknesses per type against the workspace's baseline for that type
-    (Wilson bounds, Bonferroni-corrected over the cells judged), calibration, trend and
-    consensus-building."""
+    """Per agent: strengths and weaknesses per type against the other agents of that type (a
+    two-proportion test per cell, Benjamini-Hochberg over the cells judged, as patterns are mined),
+    calibration, trend and consensus-building."""
     n_agents, n_types = len(table.agents), len(table.types)
     if not len(table) or not n_agents:
         return []
@@ -77,9 +80,16 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
     wins = np.bincount(cell, weights=approved, minlength=n_agents * n_types).reshape(n_agents, n_types)
     type_count, type_wins = count.sum(axis=0), wins.sum(axis=0)
     baseline = type_wins / np.maximum(type_count, 1)
-    # Every (agent, type) cell with enough samples is a test: Bonferroni keeps chance strengths out.
-    tested = max(int((count >= PROFILE_MIN_SAMPLES).sum()), 1)
-    lower, upper = wilson_bounds(wins, count, NormalDist().inv_cdf(1 - PROFILE_ALPHA / tested))
+    # Every (agent, type) cell with enough samples is a test of the agent against the type's others.
+    z = np.zeros((n_agents, n_types))
+    for t in range(n_types):
+        z[:, t] = proportion_z(wins[:, t], count[:, t], float(type_wins[t]), float(type_count[t]))
+    tested = count >= PROFILE_MIN_SAMPLES
+    differs = np.zeros((n_agents, n_types), dtype=bool)
+    differs[tested] = benjamini_hochberg(
+        np.minimum(2 * upper_tail(np.abs(z[tested])), 1.0), PROFILE_FALSE_DISCOVERY_RATE
+    )
+    lower, upper = wilson_bounds(wins, count, STANDING_INTERVAL_Z)
 
     agent_count = count.sum(axis=1)
     agent_wins = wins.sum(axis=1)
@@ -104,9 +114,9 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
                 float(lower[a, t]),
                 float(upper[a, t]),
             )
-            if lower[a, t] > baseline[t]:
+            if differs[a, t] and z[a, t] > 0:
                 strengths.append(standing)
-            elif upper[a, t] < baseline[t]:
+            elif differs[a, t] and z[a, t] < 0:
                 weaknesses.append(standing)
         rate = float(agent_wins[a] / evaluated)
         earlier = evaluated - later[a]
@@ -170,6 +180,9 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
         return made("prefer_agents" if approving else "avoid_agents", {"agents": [items["agent"]]}, "agent")
     if pattern.category is PatternCategory.CONSENSUS:
         return made("require_consensus", {"min_agents": int(items["consensus"].rstrip("+"))}, "consensus")
+    if items.get("dissent") == "yes" and not approving:
+        # Advice no other agent backs fails: ask more than one agent, act on what they agree on.
+        return made("require_consensus", {"min_agents": 2}, "dissent")
     if items.get("confidence") == "low" and not approving:
         return made("minimum_confidence", {"min_confidence": LOW_CONFIDENCE}, "confidence")
     if items.get("confidence") == "high" and approving:
@@ -209,6 +222,8 @@ class CycleResult:
     rules_updated: int
     iteration_accuracy: float | None
     coverage: float
+    validation_samples: int  # held-out recommendations (coverage's denominator)
+    validation_judged: int  # of those, the ones a pattern judged (accuracy's denominator)
     pattern_confidence_improvement: float | None
     rule_effectiveness_improvement: float | None
     key_insights: list[str]
@@ -231,13 +246,28 @@ class CycleResult:
 
 
 def insights(
-    patterns: Sequence[Pattern], agent_profiles: Sequence[AgentProfile]
+    patterns: Sequence[Pattern], agent_profiles: Sequence[AgentProfile], samples: int
 ) -> tuple[list[str], list[str]]:
-    """Key insights and recommendations for the swarm, written from the cycle's figures."""
+    """Key insights and recommendations for the swarm, written only from what the cycle publishes:
+    its patterns and profiles."""
     found, advice = [], []
-    experts = [p for p in agent_profiles if p.strengths]
+    if not patterns:
+        found.append(f"No pattern cleared the false-discovery bar over {samples} evaluated recommendations")
+        advice.append("Keep evaluating outcomes: patterns need more evidence before the swarm acts on them")
+    experts = sorted(
+        {
+            item.split("=", 1)[1]
+            for p in patterns
+            if p.category is PatternCategory.EXPERT_OPINION
+            for item in p.condition
+            if item.startswith("agent=")
+        }
+    )
     if experts:
-        found.append(f"Identified {len(experts)} expert agents with approval above their types' baselines")
+        found.append(
+            f"Identified {len(experts)} expert agents whose recommendations beat the baseline: "
+            + ", ".join(experts)
+        )
         advice.append("Route recommendations through expert agents for their strong types")
     consensus = [p for p in patterns if p.category is PatternCategory.CONSENSUS]
     if consensus:
@@ -251,7 +281,7 @@ def insights(
         found.append(f"{len(builders)} agents are strong consensus builders")
     failing = [p for p in patterns if p.category is PatternCategory.FAILURE_AVOIDANCE]
     if failing:
-        worst = max(failing, key=lambda p: p.confidence_level)
+        worst = max(failing, key=lambda p: (p.confidence_level, p.frequency_count))
         found.append(
             f"Recommendations matching {' & '.join(worst.condition)} fail {1 - worst.success_rate:.0%} of the time"
         )
@@ -276,12 +306,11 @@ def run_cycle(
 ) -> CycleResult:
     begun = clock()
     config = MiningConfig(min_pattern_confidence=min_pattern_confidence)
-    train, test = time_split(table)
-    validation = validate(mine(train, config), test)
+    validation = rolling_validation(table, config)
     found = mine(table, config)  # what the swarm uses next: mined on everything, judged above
     agent_profiles = profiles(table)
     made_rules = rules(found)
-    key_insights, advice = insights(found, agent_profiles)
+    key_insights, advice = insights(found, agent_profiles, len(table))
     mean_confidence = fmean(p.confidence_level for p in found) if found else None
     confirmed = sum(p.condition in previous.pattern_conditions for p in found) if previous else 0
     elapsed = clock() - begun
@@ -294,6 +323,8 @@ def run_cycle(
         rules_updated=len(made_rules),
         iteration_accuracy=validation.model_accuracy,
         coverage=validation.coverage,
+        validation_samples=validation.evaluated,
+        validation_judged=validation.matched,
         pattern_confidence_improvement=(
             mean_confidence - previous.mean_pattern_confidence
             if previous and previous.mean_pattern_confidence is not None and mean_confidence is not None

@@ -50,6 +50,12 @@ class LearningCycleResult(_Response):
         description="Share of held-out later recommendations whose outcome the patterns predicted."
     )
     coverage: float = Field(description="Share of held-out later recommendations matched by a pattern.")
+    validation_samples: int = Field(
+        default=0, description="Held-out recommendations judged out of sample (coverage's denominator)."
+    )
+    validation_judged: int = Field(
+        default=0, description="Of those, the ones a pattern matched (iteration_accuracy's denominator)."
+    )
     pattern_confidence_improvement: float | None
     rule_effectiveness_improvement: float | None
     key_insights: list[str]
@@ -85,7 +91,10 @@ class PatternView(_Response):
     description: str
     success_rate: float
     frequency_count: int
-    confidence_level: float = Field(description="Wilson bound, corrected for the candidates tested.")
+    confidence_level: float = Field(
+        description="The learner's confidence that the pattern is real: 1 - its one-sided p-value "
+        "against the other recommendations (discoveries are also held to a 5 % false-discovery rate)."
+    )
     lift: float = Field(description="success_rate over the workspace's approval rate.")
     recommendation_strength: Strength
     status: str = Field(description="`new`, or `confirmed` once a later cycle found it again.")

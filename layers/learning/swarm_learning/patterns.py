@@ -3,15 +3,22 @@
 A candidate condition is one feature item or a pair of them (``confidence=high``,
 ``consensus=3+``, ``agent=STRAT-01 & type=strategy`` …): the frequent itemsets of size one and two
 of the one-hot feature matrix, counted column-wise with ``numpy.bincount`` rather than row by row.
-A condition becomes a pattern only with statistical support: its approval rate's Wilson bound must
-clear the baseline (or, for failure avoidance, stay under it) at a confidence corrected for the
-number of candidates tested (Bonferroni), so mining many conditions does not manufacture patterns
-out of noise; and that bound is the pattern's ``confidence_level``, which must reach
-``min_pattern_confidence``.
 
-Validation is on a time split: patterns are mined on the earlier part and judged on the later part,
-where **model accuracy** is the share of matched recommendations whose outcome the patterns
-predicted, and **coverage** the share of recommendations matched by any pattern.
+A condition becomes a pattern only with statistical support. Each candidate's approval rate is
+compared with the rate of the rows it does not match (a two-proportion z-test), and the
+Benjamini-Hochberg procedure keeps the false-discovery rate over *all* candidates tested at
+``false_discovery_rate``: power grows with the data (a family-wise bound such as Bonferroni asks a
+few hundred rows for z ≈ 3.8 and finds nothing), while a swarm whose outcomes depend on nothing
+still yields nothing. A pattern's ``confidence_level`` is the learner's confidence that it is real:
+one minus the one-sided p-value that its rate beats the baseline (or, for failure avoidance, falls
+below it); ``min_pattern_confidence`` filters on it. How often the pattern succeeds is its
+``success_rate``, a separate figure.
+
+Validation is out of sample, over the time order (a rolling origin): patterns mined on the rows
+before each cut are judged on the rows after it, up to the next cut. **Model accuracy** is the
+share of judged recommendations whose outcome the patterns predicted, **coverage** the share of
+held-out recommendations a pattern matched; both pool every fold, so a few hundred rows still
+judge a hundred or more.
 """
 
 from __future__ import annotations
@@ -19,8 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
-from statistics import NormalDist
+from itertools import combinations, pairwise
 from typing import Any
 
 import numpy as np
@@ -35,9 +41,11 @@ FloatArray = npt.NDArray[np.float64]
 @dataclass(frozen=True)
 class MiningConfig:
     min_support: int = 20  # matched recommendations
-    min_pattern_confidence: float = 0.7  # the seed's default, on the Wilson bound of the rate
-    family_alpha: float = 0.05  # false-discovery budget shared by every candidate tested
+    min_pattern_confidence: float = 0.7  # the seed's default, on 1 - the one-sided p-value
+    false_discovery_rate: float = 0.05  # Benjamini-Hochberg level over every candidate tested
     min_lift: float = 1.1
+    # A pair must beat each of its items by this many standard errors to be reported beside it.
+    redundancy_z: float = 2.5
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ class Pattern:
     category: PatternCategory
     success_rate: float
     frequency_count: int
-    confidence_level: float  # Wilson bound: lower for success patterns, 1 - upper for failure ones
+    confidence_level: float  # 1 - one-sided p-value in the pattern's direction
     lift: float
     recommendation_strength: Strength
 
@@ -191,21 +199,61 @@ def _strength(lift: float, confidence: float) -> Strength:
     return Strength.WEAK
 
 
+def proportion_z(wins: Any, n: Any, total_wins: float, total: float) -> Any:
+    """Two-proportion z statistic of the matched rows against the rest (pooled variance); 0 where
+    either side is empty."""
+    n = np.asarray(n, dtype=np.float64)
+    wins = np.asarray(wins, dtype=np.float64)
+    rest_n = total - n
+    rest_wins = total_wins - wins
+    pooled = total_wins / total if total else 0.0
+    variance = pooled * (1 - pooled) * (1 / np.maximum(n, 1e-12) + 1 / np.maximum(rest_n, 1e-12))
+    difference = wins / np.maximum(n, 1e-12) - rest_wins / np.maximum(rest_n, 1e-12)
+    usable = (n > 0) & (rest_n > 0) & (variance > 0)
+    return np.where(usable, difference / np.sqrt(np.where(usable, variance, 1.0)), 0.0)
+
+
+def upper_tail(z: Any) -> Any:
+    """P(Z >= z) for a standard normal, elementwise."""
+    # erfc keeps its precision far into the tail, where 1 - cdf would round to 0.
+    return 0.5 * np.vectorize(math.erfc, otypes=[np.float64])(np.asarray(z, dtype=np.float64) / math.sqrt(2))
+
+
+def benjamini_hochberg(p_values: Any, level: float) -> npt.NDArray[np.bool_]:
+    """Which hypotheses the Benjamini-Hochberg step-up procedure rejects at false-discovery
+    ``level``: the largest k with p_(k) <= k / m * level, and every p-value up to it."""
+    p = np.asarray(p_values, dtype=np.float64)
+    m = len(p)
+    rejected = np.zeros(m, dtype=bool)
+    if not m:
+        return rejected
+    order = np.argsort(p, kind="stable")
+    passing = np.flatnonzero(p[order] <= level * np.arange(1, m + 1) / m)
+    if len(passing):
+        rejected[order[: passing[-1] + 1]] = True
+    return rejected
+
+
 def mine(table: FeatureTable, config: MiningConfig | None = None) -> list[Pattern]:
     """Patterns with statistical support in ``table`` (strongest first)."""
     config = config or MiningConfig()
     if not len(table):
         return []
-    baseline = float(table.approved.mean())
+    total = float(len(table))
+    total_wins = float(table.approved.sum())
+    baseline = total_wins / total
     itemsets = frequent_itemsets(table, config.min_support)
     n, wins = itemsets.support, itemsets.wins
-    # One-sided test per candidate, at the family's alpha split across all of them (Bonferroni).
-    z = NormalDist().inv_cdf(1 - config.family_alpha / max(len(n), 1))
-    lower, upper = wilson_bounds(wins, n, z)
+    z = proportion_z(wins, n, total_wins, total)
+    p_success, p_failure = upper_tail(z), upper_tail(-z)
+    # One hypothesis per candidate (its rate differs from the rest's), two-sided.
+    discovered = benjamini_hochberg(
+        np.minimum(2 * np.minimum(p_success, p_failure), 1.0), config.false_discovery_rate
+    )
     rate = wins / np.maximum(n, 1)
-    succeeds = (lower > baseline) & (rate >= config.min_lift * baseline)
-    fails = (upper < baseline) & (1 - rate >= config.min_lift * (1 - baseline))
-    confidence = np.where(succeeds, lower, 1 - upper)
+    succeeds = discovered & (z > 0) & (rate >= config.min_lift * baseline)
+    fails = discovered & (z < 0) & (1 - rate >= config.min_lift * (1 - baseline))
+    confidence = np.where(z > 0, 1 - p_success, 1 - p_failure)
     selected = np.flatnonzero((succeeds | fails) & (confidence >= config.min_pattern_confidence))
     patterns = []
     for i in selected:
@@ -224,10 +272,12 @@ def mine(table: FeatureTable, config: MiningConfig | None = None) -> list[Patter
                 ),
             )
         )
-    return _without_redundant_pairs(patterns, z)
+    return _without_redundant_pairs(patterns, config.redundancy_z, total_wins, total)
 
 
-def _without_redundant_pairs(patterns: list[Pattern], z: float) -> list[Pattern]:
+def _without_redundant_pairs(
+    patterns: list[Pattern], z: float, total_wins: float, total: float
+) -> list[Pattern]:
     """Keep a pair only if it is significantly stronger (beyond the sampling error at the mining
     ``z``) than each of its items already reported in the same direction: ``agent=X &
     confidence=low`` says nothing more than ``confidence=low`` when every agent's low-confidence
@@ -250,24 +300,102 @@ def _without_redundant_pairs(patterns: list[Pattern], z: float) -> list[Pattern]
         if len(pattern.condition) == 1
         or not any(explained_by(pattern, singles.get(i)) for i in pattern.condition)
     ]
-    return sorted(kept, key=lambda p: (-p.confidence_level, -p.frequency_count, p.condition))
+    return sorted(
+        _without_explained_items(kept, z, total_wins, total),
+        key=lambda p: (-p.confidence_level, -p.frequency_count, p.condition),
+    )
+
+
+def _without_explained_items(
+    patterns: list[Pattern], z: float, total_wins: float, total: float
+) -> list[Pattern]:
+    """Drop an agent that stands out only through a pair reported in the same direction: when
+    ``agent=A & type=content`` succeeds, ``agent=A`` may beat the baseline on those rows alone;
+    if A's other rows do not beat the rest (by ``z``), "prefer A", which routing applies to every
+    type, would be wrong advice for the others. (Other items are descriptions, not advice: a
+    sharper sub-case does not make them wrong.)"""
+    pairs = [p for p in patterns if len(p.condition) == 2]
+
+    def explained(single: Pattern) -> bool:
+        for pair in pairs:
+            if (
+                single.condition[0] not in pair.condition
+                or pair.predicts_approval != single.predicts_approval
+            ):
+                continue
+            n = single.frequency_count - pair.frequency_count
+            wins = single.success_rate * single.frequency_count - pair.success_rate * pair.frequency_count
+            score = float(
+                proportion_z(
+                    wins,
+                    n,
+                    total_wins - pair.success_rate * pair.frequency_count,
+                    total - pair.frequency_count,
+                )
+            )
+            if (score if single.predicts_approval else -score) < z:
+                return True
+        return False
+
+    return [
+        p
+        for p in patterns
+        if len(p.condition) != 1 or not p.condition[0].startswith("agent=") or not explained(p)
+    ]
 
 
 @dataclass(frozen=True)
 class Validation:
     model_accuracy: float | None
     coverage: float
-    matched: int
-    evaluated: int
+    matched: int  # held-out rows a pattern judged (the accuracy's denominator)
+    evaluated: int  # held-out rows (the coverage's denominator)
+    correct: int = 0
+
+    def __add__(self, other: Validation) -> Validation:
+        matched = self.matched + other.matched
+        evaluated = self.evaluated + other.evaluated
+        correct = self.correct + other.correct
+        return Validation(
+            model_accuracy=correct / matched if matched else None,
+            coverage=matched / evaluated if evaluated else 0.0,
+            matched=matched,
+            evaluated=evaluated,
+            correct=correct,
+        )
+
+
+NO_VALIDATION = Validation(model_accuracy=None, coverage=0.0, matched=0, evaluated=0)
+
+
+PREDICTION_Z = 1.96  # patterns judge a row in the order of the lower bound of their hit rate
+
+
+def sureness(pattern: Pattern) -> float:
+    """How sure the pattern's call is: the Wilson lower bound of the share of its rows that had the
+    outcome most of them had."""
+    share = max(pattern.success_rate, 1 - pattern.success_rate)
+    lower, _ = wilson_bounds(share * pattern.frequency_count, pattern.frequency_count, PREDICTION_Z)
+    return float(lower)
+
+
+def prediction_order(patterns: Sequence[Pattern]) -> list[Pattern]:
+    """The patterns that judge rows, surest call first. A broad, mild pattern (``consensus=1``:
+    55 % approved against 65 % elsewhere) is real, but its call is a coin flip: it does not judge,
+    and it must never speak before a sharp one (``confidence=low``: 90 % rejected) for the rows
+    they share."""
+    decisive = [p for p in patterns if sureness(p) > 0.5]
+    return sorted(decisive, key=lambda p: (-sureness(p), p.condition))
 
 
 def predict(patterns: Sequence[Pattern], table: FeatureTable) -> npt.NDArray[np.int8]:
-    """Per row: 1 (approved) or 0 (not) as the most confident matching pattern says, -1 if none."""
+    """Per row: 1 (approved) or 0 (not) as the surest matching pattern calls it, -1 if none
+    matches. A pattern calls the outcome most of its rows had."""
     verdict = np.full(len(table), -1, dtype=np.int8)
     open_rows = np.ones(len(table), dtype=bool)
-    for pattern in patterns:  # strongest first
+    for pattern in prediction_order(patterns):
         matched = table.mask(pattern.condition) & open_rows
-        verdict[matched] = int(pattern.predicts_approval)
+        verdict[matched] = int(pattern.success_rate >= 0.5)
         open_rows &= ~matched
     return verdict
 
@@ -282,6 +410,7 @@ def validate(patterns: Sequence[Pattern], table: FeatureTable) -> Validation:
         coverage=count / len(table) if len(table) else 0.0,
         matched=count,
         evaluated=len(table),
+        correct=correct,
     )
 
 
@@ -289,6 +418,26 @@ def time_split(table: FeatureTable, train_share: float = 0.7) -> tuple[FeatureTa
     """Earlier part to mine, later part to validate (the table is in time order)."""
     cut = int(len(table) * train_share)
     return table.rows(0, cut), table.rows(cut, len(table))
+
+
+# Where the rolling origin cuts the time order: mine before a cut, judge up to the next one. Five
+# folds judge the later half of the rows; past ``ROLLING_MAX_ROWS`` one split (70 / 30) judges
+# plenty, and mining five times would only cost time.
+ROLLING_CUTS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+ROLLING_MAX_ROWS = 50_000
+
+
+def rolling_validation(table: FeatureTable, config: MiningConfig | None = None) -> Validation:
+    """Out-of-sample accuracy and coverage over the time order, pooled over the folds."""
+    if len(table) > ROLLING_MAX_ROWS:
+        train, test = time_split(table)
+        return validate(mine(train, config), test)
+    total = NO_VALIDATION
+    cuts = [int(len(table) * share) for share in ROLLING_CUTS]
+    for start, stop in pairwise(cuts):
+        if stop > start:
+            total = total + validate(mine(table.rows(0, start), config), table.rows(start, stop))
+    return total
 
 
 @dataclass(frozen=True)
@@ -302,8 +451,9 @@ def revalidate(
     patterns: Sequence[Pattern], recent: FeatureTable, config: MiningConfig | None = None
 ) -> Revalidation:
     """The pattern-refresh job: drop patterns below ``min_pattern_confidence``, and re-test the rest
-    on ``recent`` data, dropping those it no longer supports (same test as mining, Bonferroni over
-    the patterns re-tested). A pattern without ``min_support`` recent matches keeps its figures."""
+    on ``recent`` data with the mining test (Benjamini-Hochberg over the patterns re-tested),
+    dropping those it no longer supports. A pattern without ``min_support`` recent matches keeps
+    its figures."""
     config = config or MiningConfig()
     kept: list[Pattern] = []
     dropped: list[tuple[Pattern, str]] = []
@@ -316,22 +466,26 @@ def revalidate(
             confident.append(pattern)
     if not len(recent):
         return Revalidation(confident, dropped, revalidated)
-    baseline = float(recent.approved.mean())
-    z = NormalDist().inv_cdf(1 - config.family_alpha / max(len(confident), 1))
-    for pattern in confident:
-        matched = recent.mask(pattern.condition)
-        n = int(matched.sum())
-        if n < config.min_support:
+    total, total_wins = float(len(recent)), float(recent.approved.sum())
+    baseline = total_wins / total
+    masks = [recent.mask(pattern.condition) for pattern in confident]
+    n = np.array([mask.sum() for mask in masks], dtype=np.float64)
+    wins = np.array([recent.approved[mask].sum() for mask in masks], dtype=np.float64)
+    z = proportion_z(wins, n, total_wins, total)
+    directed = np.array([1.0 if p.predicts_approval else -1.0 for p in confident])
+    p_directed = upper_tail(z * directed) if len(confident) else np.zeros(0)
+    tested = n >= config.min_support
+    supported = np.zeros(len(confident), dtype=bool)
+    supported[tested] = benjamini_hochberg(p_directed[tested], config.false_discovery_rate)
+    for i, pattern in enumerate(confident):
+        if not tested[i]:
             kept.append(pattern)
             continue
-        wins = int(recent.approved[matched].sum())
-        lower, upper = wilson_bounds(wins, n, z)
-        rate = wins / n
-        confidence = lower if pattern.predicts_approval else 1 - upper
-        holds = lower > baseline if pattern.predicts_approval else upper < baseline
-        if not holds or confidence < config.min_pattern_confidence:
+        confidence = float(1 - p_directed[i])
+        if not supported[i] or confidence < config.min_pattern_confidence:
             dropped.append((pattern, "not_supported_by_recent_data"))
             continue
+        rate = float(wins[i] / n[i])
         lift = rate / baseline if baseline > 0 else math.inf
         revalidated.add(pattern.condition)
         kept.append(
@@ -339,7 +493,7 @@ def revalidate(
                 condition=pattern.condition,
                 category=pattern.category,
                 success_rate=rate,
-                frequency_count=n,
+                frequency_count=int(n[i]),
                 confidence_level=confidence,
                 lift=lift,
                 recommendation_strength=_strength(
