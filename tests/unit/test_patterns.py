@@ -137,3 +137,72 @@ def test_noise_yields_no_patterns() -> None:
 def test_wilson_bounds_bracket_the_rate(successes: int, n: int) -> None:
     lower, upper = pt.wilson_bounds(successes, n, 1.96)
     assert 0 <= lower <= successes / n <= upper <= 1
+
+
+def _small_swarm(seed: int, n: int = 250) -> ft.FeatureTable:
+    """Workflows of three agents over a task with a right action, as real swarms are: an agent
+    finds it 70 % of the time, otherwise proposes one of three wrong ones."""
+    rng = random.Random(seed)
+    rows: list[ev.EvaluatedRow] = []
+    task = 0
+    while len(rows) < n:
+        task += 1
+        for agent in rng.sample("ABCDEF", 3):
+            right = rng.random() < 0.7
+            action = f"right{task}" if right else f"wrong{task}-{rng.randrange(3)}"
+            rows.append(_row(len(rows), agent, right, workflow=f"t{task}", content={"action": action}))
+    return ft.build(rows[:n])
+
+
+def test_at_a_few_hundred_rows_agreement_and_dissent_are_found() -> None:
+    for seed in range(5):
+        found = {p.condition: p for p in pt.mine(_small_swarm(seed))}
+        assert found[("dissent=yes",)].category is pt.PatternCategory.FAILURE_AVOIDANCE
+        assert any(
+            p.category is pt.PatternCategory.CONSENSUS and p.success_rate > 0.85 for p in found.values()
+        )
+        for pattern in found.values():  # the learner is sure, beyond the seed's 0.7
+            assert pattern.confidence_level >= 0.7
+
+
+def test_noise_at_a_few_hundred_rows_yields_nothing_across_seeds() -> None:
+    reported = 0
+    for seed in range(40):
+        rng = random.Random(seed)
+        rows = [
+            _row(
+                i,
+                rng.choice("ABCDEFGH"),
+                rng.random() < 0.6,
+                workflow=f"w{i // 2}",
+                confidence=rng.random(),
+                rtype=rng.choice(["strategy", "content", "research"]),
+            )
+            for i in range(250)
+        ]
+        reported += len(pt.mine(ft.build(rows)))
+    assert reported <= 2  # the false-discovery rate is 5 % of cycles at most, in expectation
+
+
+def test_validation_never_sees_the_rows_it_judges() -> None:
+    # A's advice is always right in the first half of time and always wrong in the second: patterns
+    # mined on the past predict the future wrong, and an honest out-of-sample accuracy says so.
+    rows = [_row(i, "A" if i % 2 else "B", (i % 2 == 1) == (i < 300), workflow=f"w{i}") for i in range(600)]
+    validation = pt.rolling_validation(ft.build(rows))
+    assert validation.evaluated == 300  # the later half, fold by fold
+    assert validation.matched > 0
+    assert validation.model_accuracy is not None
+    assert validation.model_accuracy < 0.5
+
+
+def test_a_pattern_whose_call_is_a_coin_flip_does_not_judge() -> None:
+    mild = pt.Pattern(
+        ("consensus=1",), pt.PatternCategory.FAILURE_AVOIDANCE, 0.52, 400, 0.99, 0.8, pt.Strength.WEAK
+    )
+    sharp = pt.Pattern(
+        ("confidence=low",), pt.PatternCategory.FAILURE_AVOIDANCE, 0.1, 60, 0.99, 0.2, pt.Strength.STRONG
+    )
+    sure = pt.Pattern(
+        ("consensus=3+",), pt.PatternCategory.CONSENSUS, 0.95, 40, 0.99, 1.4, pt.Strength.STRONG
+    )
+    assert pt.prediction_order([mild, sharp, sure]) == [sure, sharp]

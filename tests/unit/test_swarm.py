@@ -107,7 +107,8 @@ def test_agreement_carries_signal_as_in_real_swarms() -> None:
             others = [r for r in workflow.recommendations if r is not recommendation]
             agreeing = any(r.request["recommendation_content"] == content for r in others)
             (backed if agreeing else alone).append(recommendation.truth.success)
-    assert len(backed) > 100 and len(alone) > 100
+    assert len(backed) > 100
+    assert len(alone) > 100
     assert sum(backed) / len(backed) > 0.8 > 0.5 > sum(alone) / len(alone)
 
 

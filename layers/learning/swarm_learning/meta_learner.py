@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import cache
@@ -268,6 +269,8 @@ class MetaLearner:
         from swarm_learning import learning
         from swarm_learning.features import FeatureBuilder
 
+        timer = self._timer or time.perf_counter
+        begun = timer()  # the cycle's time is the whole of it: read, learn and write
         evaluated_today = self._evaluated_on(workspace_id, now)  # before reading: new ones count next time
         table = (
             FeatureBuilder()
@@ -286,7 +289,6 @@ class MetaLearner:
                 mean_pattern_confidence=model.get("mean_pattern_confidence"),
                 model_accuracy=model.get("iteration_accuracy"),
             )
-        timer = {"clock": self._timer} if self._timer else {}
         result = learning.run_cycle(
             workspace_id,
             table,
@@ -294,7 +296,7 @@ class MetaLearner:
             started_at=now,
             min_pattern_confidence=min_pattern_confidence,
             previous=previous,
-            **timer,
+            clock=timer,
         )
         writer = self._insight_writer or get_insight_writer()
         result.key_insights, result.recommendations_for_swarm = writer.rewrite(
@@ -323,7 +325,12 @@ class MetaLearner:
                 "rules": state["rules"][:MARKER_RULES],
             },
         )
-        return summary
+        elapsed = timer() - begun
+        return {
+            **summary,
+            "processing_time_seconds": elapsed,
+            "completed_at": (now + timedelta(seconds=elapsed)).isoformat(),
+        }
 
     # ---- the pattern-refresh job -------------------------------------------------------------
     def refresh_patterns(self, workspace_id: str, *, run_at: datetime) -> dict[str, int] | None:

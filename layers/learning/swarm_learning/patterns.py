@@ -200,17 +200,21 @@ def _strength(lift: float, confidence: float) -> Strength:
 
 
 def proportion_z(wins: Any, n: Any, total_wins: float, total: float) -> Any:
-    """Two-proportion z statistic of the matched rows against the rest (pooled variance); 0 where
-    either side is empty."""
+    """Two-proportion z statistic of the matched rows against the rest (pooled variance, with
+    Yates' continuity correction, which keeps the normal approximation from over-stating the
+    evidence of a few dozen rows); 0 where either side is empty or the rates are within the
+    correction of each other."""
     n = np.asarray(n, dtype=np.float64)
     wins = np.asarray(wins, dtype=np.float64)
     rest_n = total - n
     rest_wins = total_wins - wins
     pooled = total_wins / total if total else 0.0
-    variance = pooled * (1 - pooled) * (1 / np.maximum(n, 1e-12) + 1 / np.maximum(rest_n, 1e-12))
+    inverse_sizes = 1 / np.maximum(n, 1e-12) + 1 / np.maximum(rest_n, 1e-12)
+    variance = pooled * (1 - pooled) * inverse_sizes
     difference = wins / np.maximum(n, 1e-12) - rest_wins / np.maximum(rest_n, 1e-12)
+    corrected = np.sign(difference) * np.maximum(np.abs(difference) - inverse_sizes / 2, 0.0)
     usable = (n > 0) & (rest_n > 0) & (variance > 0)
-    return np.where(usable, difference / np.sqrt(np.where(usable, variance, 1.0)), 0.0)
+    return np.where(usable, corrected / np.sqrt(np.where(usable, variance, 1.0)), 0.0)
 
 
 def upper_tail(z: Any) -> Any:

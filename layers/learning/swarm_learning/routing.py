@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from swarm_learning.vocabulary import RoutingMode
@@ -83,14 +83,15 @@ class RoutingPlan:
     candidates: list[str]
     k: int
     applied_rules: list[str]
+    preferred: list[str] = field(default_factory=list)  # chosen first, without a draw
 
 
 def apply_rules(candidates: Sequence[str], k: int, rules: Sequence[Mapping[str, Any]]) -> RoutingPlan:
     """What the learned decision rules change in a routing request (rules already filtered to
-    those that hold for every decision of its type): agents an ``avoid_agents`` rule names are
-    not offered, unless fewer than ``k`` would remain; a ``require_consensus`` rule raises ``k``
-    to its ``min_agents`` (at most every candidate). ``prefer_agents`` needs no action here: the
-    trust posteriors the draws come from already carry the same evidence."""
+    those that hold for every decision of its type, strongest first): agents an ``avoid_agents``
+    rule names are not offered, unless fewer than ``k`` would remain; a ``require_consensus`` rule
+    raises ``k`` to its ``min_agents`` (at most every candidate); agents a ``prefer_agents`` rule
+    names take their seats before the draw (at most ``k`` of them), and the draw fills the rest."""
     applied: list[str] = []
     avoid = [
         r for r in rules if r["action"] == "avoid_agents" and set(r["parameters"]["agents"]) & set(candidates)
@@ -107,4 +108,37 @@ def apply_rules(candidates: Sequence[str], k: int, rules: Sequence[Mapping[str, 
         if raised > k:
             k = raised
             applied.append(strictest["rule_id"])
-    return RoutingPlan(list(candidates), k, applied)
+    preferred: list[str] = []
+    for rule in rules:
+        if rule["action"] != "prefer_agents":
+            continue
+        seated = [a for a in rule["parameters"]["agents"] if a in candidates and a not in preferred]
+        if seated and len(preferred) < k:
+            preferred.extend(seated[: k - len(preferred)])
+            applied.append(rule["rule_id"])
+    return RoutingPlan(list(candidates), k, applied, preferred)
+
+
+def select_planned(
+    candidates: Sequence[Candidate],
+    plan: RoutingPlan,
+    rng: random.Random,
+    *,
+    mode: RoutingMode = RoutingMode.EXPLORE,
+    propensity_draws: int = PROPENSITY_DRAWS,
+) -> list[Choice]:
+    """``select`` under a plan: the preferred agents first (chosen with probability 1), then the
+    policy's draw among the others for the seats left."""
+    by_id = {c.agent_id: c for c in candidates}
+    seated = [
+        Choice(agent, rank, by_id[agent].mean, 1.0, by_id[agent].mean)
+        for rank, agent in enumerate(plan.preferred, start=1)
+    ]
+    left = plan.k - len(seated)
+    if left <= 0:
+        return seated
+    others = [c for c in candidates if c.agent_id not in plan.preferred]
+    drawn = select(others, left, rng, mode=mode, propensity_draws=propensity_draws)
+    return seated + [
+        Choice(c.agent_id, c.rank + len(seated), c.score, c.probability, c.expected_success) for c in drawn
+    ]

@@ -245,7 +245,7 @@ class TrustService:
         decision_id = "dec_" + str(ULID.from_datetime(now))
         # Seeded by the decision id: the logged decision can be replayed exactly.
         rng = random.Random(decision_id)  # noqa: S311 - sampling, not secrets
-        choices = routing.select(candidates, plan.k, rng, mode=request.mode)
+        choices = routing.select_planned(candidates, plan, rng, mode=request.mode)
         decision = RoutingDecision(
             decision_id=decision_id,
             workspace_id=request.workspace_id,
