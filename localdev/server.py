@@ -113,6 +113,10 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 overrides = json.loads(body) if body else {}
                 result = self.server.functions.run_job(job, overrides if isinstance(overrides, dict) else {})
+                if job == "learning-cycle":
+                    # A person asked for a cycle: run the queued ones now and show what they learned.
+                    self.server.functions.deliver_events()
+                    result = {**result, "cycles": _learned(result)}
                 status = HTTPStatus.OK
             except Exception as error:  # the job's failure is the answer, as Lambda would report it
                 result, status = (
@@ -200,3 +204,27 @@ def serving(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _learned(scheduled: dict[str, Any]) -> dict[str, Any]:
+    """Per workspace the learning-cycle job queued: its iteration's result, its strongest patterns
+    and its rules, as the API serves them."""
+    from datetime import datetime
+
+    from swarm_learning.meta_learner import get_meta_learner, new_iteration_id
+
+    learner = get_meta_learner()
+    run_at = datetime.fromisoformat(scheduled["run_at"])
+    cycles: dict[str, Any] = {}
+    for workspace_id in scheduled.get("workspaces", []):
+        iteration = learner.iteration(workspace_id, new_iteration_id(run_at, workspace_id))
+        patterns = learner.patterns(workspace_id, category=None, min_confidence=None, limit=10, next_token=None)
+        rules = learner.rules_for(workspace_id, {})
+        cycles[workspace_id] = {
+            "status": iteration.status,
+            "result": iteration.result.model_dump(mode="json") if iteration.result else None,
+            "error": iteration.error,
+            "strongest_patterns": [f"[{p.category}] {p.description}" for p in patterns.items],
+            "rules": [rule["rule_id"] for rule in rules[:10]],
+        }
+    return cycles

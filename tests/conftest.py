@@ -24,12 +24,13 @@ WORKSPACE = "ws_test"
 TEST_WORKSPACES = (WORKSPACE, "ws_other", "ws_empty", "ws_learn")
 
 
-# Every test runs at this instant (a clock that steps 1 ms per reading, so ids keep their order):
+# Every test module starts at this instant, on a clock that steps 1 ms per reading (ids keep their
+# order) and never goes back within the module (a module may share one store between its tests):
 # what a test asserts about days, windows and expiry holds whatever the calendar says.
 FIXED_NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def fixed_clock() -> Iterator[clock.SteppingClock]:
     with clock.installed(clock.SteppingClock(FIXED_NOW)) as installed:
         yield installed  # type: ignore[misc]

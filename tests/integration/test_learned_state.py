@@ -185,7 +185,7 @@ def test_pattern_refresh_drops_what_recent_data_no_longer_supports(learned: tupl
         "last_confirmed_at": "2026-10-01T02:00:00+00:00",
         "last_validated_at": None,
     }
-    weak = {**planted_lie, "condition": ["has=budget"], "confidence_level": 0.55}
+    weak = {**planted_lie, "condition": ["has=unseen_key"], "confidence_level": 0.55}
     state["patterns"] = [*state["patterns"], planted_lie, weak]
     marker = store.current_marker(WS)
     store.publish(
@@ -203,7 +203,7 @@ def test_pattern_refresh_drops_what_recent_data_no_longer_supports(learned: tupl
     _, patterns = get(api, "/patterns")
     conditions = {tuple(p["condition"]) for p in patterns["items"]}
     assert ("type=strategy",) not in conditions
-    assert ("has=budget",) not in conditions
+    assert ("has=unseen_key",) not in conditions
     consensus = next(p for p in patterns["items"] if p["condition"] == ["consensus=3+"])
     assert consensus["last_validated_at"] is not None
 

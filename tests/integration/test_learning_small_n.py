@@ -181,3 +181,28 @@ def test_the_cycle_time_covers_reading_learning_and_writing(cycle: tuple[Api, di
     # read (0) -> learning starts (1) and ends (2) -> written (3): the whole, not the mining alone
     assert result["processing_time_seconds"] == 3.0
     assert result["completed_at"] > result["started_at"]
+
+
+def test_the_local_learning_cycle_job_shows_what_the_cycle_learned(cycle: tuple[Api, dict[str, Any]]) -> None:
+    """What a newcomer sees after `make demo` and `python -m localdev job learning-cycle`."""
+    import json
+    import urllib.request
+
+    from localdev.server import serving
+
+    api, _ = cycle
+    with serving(api.functions, port=0) as server:
+        request = urllib.request.Request(
+            f"{server.url}/_local/jobs/learning-cycle", data=b"{}", method="POST"
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=120) as response:
+            body = json.loads(response.read())
+    learned = body["result"]["cycles"][WS]
+    assert learned["status"] == "succeeded"
+    assert learned["result"]["patterns_discovered"] > 0
+    assert learned["result"]["patterns_confirmed"] > 0  # the module's first cycle found them too
+    assert learned["result"]["iteration_accuracy"] is not None
+    assert learned["result"]["coverage"] >= 0.7
+    assert learned["strongest_patterns"]
+    assert learned["rules"]

@@ -238,6 +238,16 @@ def benjamini_hochberg(p_values: Any, level: float) -> npt.NDArray[np.bool_]:
     return rejected
 
 
+def moves_enough(rate: Any, baseline: float, min_lift: float, *, approving: bool) -> Any:
+    """Whether a rate moves far enough from the baseline to be worth reporting: by ``min_lift``
+    on both scales, success and failure. (On one scale alone, a 60 % baseline would let 55 %
+    pass as a failure pattern, since 45 % is 1.1 x 40 %: a nudge that a few thousand rows make
+    significant and no one can act on.)"""
+    if approving:
+        return (rate >= min_lift * baseline) & (1 - rate <= (1 - baseline) / min_lift)
+    return (1 - rate >= min_lift * (1 - baseline)) & (rate <= baseline / min_lift)
+
+
 def mine(table: FeatureTable, config: MiningConfig | None = None) -> list[Pattern]:
     """Patterns with statistical support in ``table`` (strongest first)."""
     config = config or MiningConfig()
@@ -255,8 +265,8 @@ def mine(table: FeatureTable, config: MiningConfig | None = None) -> list[Patter
         np.minimum(2 * np.minimum(p_success, p_failure), 1.0), config.false_discovery_rate
     )
     rate = wins / np.maximum(n, 1)
-    succeeds = discovered & (z > 0) & (rate >= config.min_lift * baseline)
-    fails = discovered & (z < 0) & (1 - rate >= config.min_lift * (1 - baseline))
+    succeeds = discovered & (z > 0) & moves_enough(rate, baseline, config.min_lift, approving=True)
+    fails = discovered & (z < 0) & moves_enough(rate, baseline, config.min_lift, approving=False)
     confidence = np.where(z > 0, 1 - p_success, 1 - p_failure)
     selected = np.flatnonzero((succeeds | fails) & (confidence >= config.min_pattern_confidence))
     patterns = []
