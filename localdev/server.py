@@ -218,7 +218,9 @@ def _learned(scheduled: dict[str, Any]) -> dict[str, Any]:
     cycles: dict[str, Any] = {}
     for workspace_id in scheduled.get("workspaces", []):
         iteration = learner.iteration(workspace_id, new_iteration_id(run_at, workspace_id))
-        patterns = learner.patterns(workspace_id, category=None, min_confidence=None, limit=10, next_token=None)
+        patterns = learner.patterns(
+            workspace_id, category=None, min_confidence=None, limit=10, next_token=None
+        )
         rules = learner.rules_for(workspace_id, {})
         cycles[workspace_id] = {
             "status": iteration.status,
