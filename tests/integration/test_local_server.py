@@ -84,8 +84,11 @@ def test_paths_the_api_does_not_define_answer_with_the_gateway_response(
     assert status == 404
     assert body["error"] == "route_not_found"
     assert body["message"] == "no route for GET /api/v1/learning/unknown"
-    status, _ = _request(server, "DELETE", "/api/v1/learning/stats", key=key)
-    assert status == 404
+    status, body = _request(server, "DELETE", "/api/v1/learning/stats", key=key)
+    assert (status, body["error"]) == (
+        405,
+        "method_not_allowed",
+    )  # a known path: tests/integration/test_error_details.py
 
 
 def test_health_needs_no_key_and_everything_else_does(server: LocalApiServer) -> None:
