@@ -10,14 +10,13 @@ its ``url`` file.
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_STATE_ROOT = Path(__file__).resolve().parent.parent / ".localdev"
 DEFAULT_DEV_WORKSPACES = ("ws_demo", "ws_123")
-HEALTH_PATH = "/api/v1/learning/health"
 
 
 class NoLocalServer(SystemExit):
@@ -99,16 +98,20 @@ class RunningServer:
 
 
 def _answers(url: str) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    """Whether a server listens at ``url``. A connection, not a request: a busy server (a learning
+    cycle holds its one request slot) still accepts connections at once."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
     try:
-        with opener.open(url.rstrip("/") + HEALTH_PATH, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=2):
+            return True
+    except OSError:
         return False
 
 
 def running_servers() -> list[RunningServer]:
-    """The local servers whose ``url`` file is there and who answer their health check."""
+    """The local servers whose ``url`` file is there and who listen at that URL."""
     found = []
     root = state_root()
     for url_file in sorted(root.glob("*/url")) if root.exists() else []:
