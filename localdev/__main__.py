@@ -54,7 +54,10 @@ def _serve(args: argparse.Namespace) -> int:
             # Bound now, served once the data and the key are in place.
             server = LocalApiServer((args.host, args.port), functions, quiet=not args.verbose)
         except OSError as error:
-            print(f"cannot listen on {args.host}:{args.port} ({error.strerror}); is a server running there?")
+            print(
+                f"cannot listen on {args.host}:{args.port} ({error.strerror}); is a server running there?",
+                file=sys.stderr,
+            )
             return 1
         port = server.server_address[1]
         files = ServerFiles.for_port(port)
@@ -88,6 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
             if args.demo:
                 from localdev.demo import run_demo
 
+                server.access_log = False  # the demo's progress bar says it better
                 run_demo(
                     server.url,
                     workspace_id=args.workspace,
@@ -95,6 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
                     seed=args.seed,
                     api_key=api_key,
                 )
+                server.access_log = True
                 print(f"Demo data is in workspace '{args.workspace}'. The server keeps running.")
             while True:
                 time.sleep(3600)

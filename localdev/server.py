@@ -44,6 +44,7 @@ class LocalApiServer(ThreadingHTTPServer):
         local_token: str | None = None,
         on_change: Callable[[], None] | None = None,
     ) -> None:
+        self._restore_logs: Callable[[], None] | None = None  # server_close runs when binding fails
         super().__init__(address, _Handler)
         self.functions = functions
         # Quiet: one access line per request; the handlers' structured logs and EMF metrics are
@@ -54,6 +55,7 @@ class LocalApiServer(ThreadingHTTPServer):
         # reach the port, so key administration is not open to them.
         self.local_token = local_token or secrets.token_urlsafe(32)
         self.on_change = on_change or (lambda: None)  # after anything that may have written
+        self.access_log = True  # one line per request on stderr
         # moto's in-memory backend is not built for concurrent writers: one request at a time,
         # which is also what one warm Lambda instance does.
         self.invoke_lock = threading.Lock()
@@ -155,12 +157,12 @@ class _Handler(BaseHTTPRequestHandler):
                 overrides = json.loads(body) if body else {}
                 result = self.server.functions.run_job(job, overrides if isinstance(overrides, dict) else {})
                 status = HTTPStatus.OK
-                self.server.on_change()
             except Exception as error:  # the job's failure is the answer, as Lambda would report it
                 result, status = (
                     {"errorType": type(error).__name__, "errorMessage": str(error)},
                     HTTPStatus.BAD_GATEWAY,
                 )
+            self.server.on_change()  # a failed job may have written too (its dead letter)
         _forward(output.getvalue(), quiet=self.server.quiet)
         self.server.deliver_events_later()
         self._send(status, {"job": job, "result": result})
@@ -218,6 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _access_line(self, status: int) -> None:
         """One short line per request on the console (the handlers' logs need --verbose)."""
+        if not self.server.access_log:
+            return
         took = (time.perf_counter() - getattr(self, "_started", time.perf_counter())) * 1000
         stamp = datetime.now().strftime("%H:%M:%S")
         line = f"{stamp} {self.command} {urlsplit(self.path).path} {int(status)} {took:.0f} ms"

@@ -157,6 +157,13 @@ def test_data_and_key_survive_kill_9_and_commands_find_the_server(servers: list[
     assert (status, stats["overall"]["counts"]["tracked"]) == (200, tracked)
     assert again.get(STATS, key=admin_key)[0] == 200  # the issued key is data too
 
+    # A second server on the same port stops before touching the first one's files.
+    clash = _command("localdev", "serve", "--port", str(port))
+    assert clash.returncode == 1
+    assert clash.stderr.strip() == (
+        f"cannot listen on 127.0.0.1:{port} (Address already in use); is a server running there?"
+    )
+    assert again.key() == key
     # A second server on another port has its own directory and key; the first one's is untouched.
     second = _serve(servers, state, other_port)
     assert second.key() != key
