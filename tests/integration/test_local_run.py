@@ -130,6 +130,8 @@ def _saved(served: Served, marker: str) -> None:
 
 def test_data_and_key_survive_kill_9_and_commands_find_the_server(servers: list[Served], state: Path) -> None:
     port, other_port = _free_port(), _free_port()
+    while other_port == port:
+        other_port = _free_port()
     first = _serve(servers, state, port)
 
     # No port given: each command finds the running server through its url file.
