@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 PORT ?= 3000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run demo test lint format typecheck openapi bench validate build deploy invoke clean
+.PHONY: help setup run reset demo test lint format typecheck openapi bench validate build deploy invoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,11 +20,15 @@ $(BIN)/.installed: requirements-dev.txt layers/learning/requirements.txt
 
 setup: $(BIN)/.installed ## create .venv with the app's and the tests' dependencies
 
-run: setup ## serve the API on http://127.0.0.1:$(PORT) with an embedded DynamoDB
-	$(BIN)/python -m localdev serve --port $(PORT)
+run: setup ## serve the API on http://127.0.0.1:$(PORT), data kept in .localdev/$(PORT)/ (FRESH=1: start empty)
+	$(BIN)/python -m localdev serve --port $(PORT) $(if $(FRESH),--fresh)
 
+reset: setup ## forget the data and key of the (stopped) server on $(PORT)
+	$(BIN)/python -m localdev reset --port $(PORT)
+
+# The demo finds the running server itself; PORT on the command line picks one of several.
 demo: setup ## seed the running local server with a simulated swarm (run `make run` first)
-	$(BIN)/python -m localdev demo --url http://127.0.0.1:$(PORT)
+	$(BIN)/python -m localdev demo $(if $(filter command line environment,$(origin PORT)),--url http://127.0.0.1:$(PORT))
 
 test: setup ## lint, check the template, type-check and run every test
 	$(BIN)/ruff check .

@@ -24,8 +24,11 @@ from swarm_learning.errors import LearningError
 
 
 def _target(args: argparse.Namespace) -> KeyAdmin:
-    if args.local:
-        return LocalKeys(args.local)
+    if args.local is not None:
+        from localdev.devkey import find_server
+
+        server = find_server(args.local or None)
+        return LocalKeys(server.url, server.key())
     import boto3
 
     return StackKeys.from_stack(args.stack, boto3.session.Session(region_name=args.region))
@@ -52,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         target = sub.add_mutually_exclusive_group(required=True)
         target.add_argument("--stack", help="a deployed stack's name (see samconfig.toml)")
         target.add_argument(
-            "--local", nargs="?", const="http://127.0.0.1:3000", help="the local server (default %(const)s)"
+            "--local",
+            nargs="?",
+            const="",
+            metavar="URL",
+            help="the local server (default: the running one, found through .localdev/<port>/url)",
         )
         sub.add_argument("--region", default=None)
 

@@ -107,13 +107,17 @@ class StackKeys:
 class LocalKeys:
     """Keys of the local server (``make run``), through its local-only ``/_local/keys``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str | None) -> None:
         self._root = url.rstrip("/") + "/_local/keys"
+        self._token = token  # the server's development key: key administration is not open to all
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def _call(self, method: str, path: str = "", body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self._root + path, data=data, method=method)  # noqa: S310 - local URL
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        request = urllib.request.Request(  # noqa: S310 - local URL
+            self._root + path, data=data, method=method, headers=headers
+        )
         try:
             with self._opener.open(request, timeout=30) as response:
                 return json.loads(response.read())

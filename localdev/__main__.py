@@ -1,7 +1,10 @@
 """``python -m localdev``: run the service locally with no AWS account and no Docker.
 
-serve   the API on http://127.0.0.1:3000 with an embedded DynamoDB (``--demo`` seeds it)
-demo    drive a simulated swarm against a running server
+serve   the API on http://127.0.0.1:3000 with an embedded DynamoDB kept in .localdev/<port>/
+        (``--demo`` seeds it, ``--fresh`` starts empty)
+reset   forget a stopped server's data and key
+demo    drive a simulated swarm against the running server
+job     run a scheduled job now on the running server
 invoke  invoke one function with an event file, like ``sam local invoke -e``
 """
 
@@ -16,50 +19,129 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from localdev.devkey import DEFAULT_DEV_WORKSPACES, DEV_KEY_FILE, issue_dev_key
+from localdev.devkey import (
+    DEFAULT_DEV_WORKSPACES,
+    NoLocalServer,
+    ServerFiles,
+    dev_key,
+    find_server,
+    running_servers,
+)
+from localdev.persistence import DEFAULT_INTERVAL_SECONDS
 from localdev.server import DEFAULT_HOST, DEFAULT_PORT
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from localdev.runtime import embedded_aws
-    from localdev.server import start_server
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (kill, docker stop) ends the server as Ctrl+C does: with a final snapshot."""
+    raise KeyboardInterrupt
 
+
+def _serve(args: argparse.Namespace) -> int:
+    import shutil
+    import signal
+    import warnings
+
+    from localdev.persistence import Snapshots, item_count
+    from localdev.runtime import embedded_aws
+    from localdev.server import LocalApiServer
+
+    if not args.verbose:
+        # Powertools warns on each invocation that published no metric: noise on a console.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+    signal.signal(signal.SIGTERM, _interrupt)
     with embedded_aws() as functions:
+        try:
+            # Bound now, served once the data and the key are in place.
+            server = LocalApiServer((args.host, args.port), functions, quiet=not args.verbose)
+        except OSError as error:
+            print(
+                f"cannot listen on {args.host}:{args.port} ({error.strerror}); is a server running there?",
+                file=sys.stderr,
+            )
+            return 1
+        port = server.server_address[1]
+        files = ServerFiles.for_port(port)
+        if args.fresh and files.directory.exists():
+            shutil.rmtree(files.directory)
+        files.create()
+        snapshots = Snapshots(files.snapshot, server.invoke_lock, interval=args.snapshot_seconds)
+        restored = snapshots.restore()
         workspaces = tuple(dict.fromkeys((*DEFAULT_DEV_WORKSPACES, args.workspace)))
-        api_key = issue_dev_key(workspaces)
-        server = start_server(functions, args.host, args.port, quiet=not args.verbose)
+        api_key, new_key = dev_key(files, workspaces)
+        server.local_token = api_key
+        server.on_change = snapshots.changed
+        if new_key:
+            snapshots.changed()
+        snapshots.start()
         base = f"{server.url}/api/v1/learning"
+        kept = f"{item_count()} items restored from" if restored else "new, saved to"
         print(f"Swarm learning API on {base}  (embedded DynamoDB, tables from template.yaml)")
-        print(f"  development API key for workspaces {', '.join(workspaces)} (saved to {DEV_KEY_FILE}):")
+        print(f"  data: {kept} {files.snapshot} (`--fresh` or `make reset` starts empty)")
+        print(
+            f"  {'new' if new_key else 'same'} development API key for workspaces {', '.join(workspaces)}"
+            f" (in {files.key}):"
+        )
         print(f"    export SWARM_API_KEY={api_key}")
         print(f"  try: curl -H \"Authorization: Bearer $SWARM_API_KEY\" '{base}/stats?workspace_id=ws_demo'")
         print(f"  health (no key): curl {base}/health")
-        print("  stop with Ctrl+C")
-        if args.demo:
-            from localdev.demo import run_demo
-
-            run_demo(
-                server.url,
-                workspace_id=args.workspace,
-                workflows=args.workflows,
-                seed=args.seed,
-                api_key=api_key,
-            )
-            print(f"Demo data is in workspace '{args.workspace}'. The server keeps running.")
+        print("  stop with Ctrl+C; one line per request below (--verbose: the handlers' logs too)")
+        server.start()
+        files.write_private(files.url, server.url)  # how commands find it: once it answers
         try:
+            if args.demo:
+                from localdev.demo import run_demo
+
+                server.access_log = False  # the demo's progress bar says it better
+                run_demo(
+                    server.url,
+                    workspace_id=args.workspace,
+                    workflows=args.workflows,
+                    seed=args.seed,
+                    api_key=api_key,
+                )
+                server.access_log = True
+                print(f"Demo data is in workspace '{args.workspace}'. The server keeps running.")
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             server.shutdown()
+            server.server_close()
+            snapshots.stop()
+            files.url.unlink(missing_ok=True)
+            print(f"saved {item_count()} items to {files.snapshot}")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    import shutil
+
+    files = ServerFiles.for_port(args.port)
+    if any(s.files == files for s in running_servers()):
+        print(f"the server on port {args.port} is running: stop it first (or restart it with --fresh)")
+        return 1
+    if files.directory.exists():
+        shutil.rmtree(files.directory)
+        print(f"removed {files.directory}: the next `make run` on port {args.port} starts empty")
+    else:
+        print(f"nothing saved for port {args.port}")
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from localdev.demo import run_demo
+    from localdev.demo import DemoError, run_demo
 
-    run_demo(
-        args.url, workspace_id=args.workspace, workflows=args.workflows, seed=args.seed, api_key=args.api_key
-    )
+    server = find_server(args.url)
+    try:
+        run_demo(
+            server.url,
+            workspace_id=args.workspace,
+            workflows=args.workflows,
+            seed=args.seed,
+            api_key=args.api_key or server.key(),
+        )
+    except DemoError as error:
+        print(error, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -73,10 +155,10 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _job(args: argparse.Namespace) -> int:
-    import json as json_module
     import urllib.error
     import urllib.request
 
+    server = find_server(args.url)
     event: dict[str, object] = {}
     if args.advance_days:
         # A fake clock for retention demos: the job runs as if it were this many days later.
@@ -85,14 +167,21 @@ def _job(args: argparse.Namespace) -> int:
     if args.dry_run:
         event["dry_run"] = True
     request = urllib.request.Request(  # noqa: S310 - local URL
-        f"{args.url}/_local/jobs/{args.job}", method="POST", data=json_module.dumps(event).encode()
+        f"{server.url}/_local/jobs/{args.job}",
+        method="POST",
+        data=json.dumps(event).encode(),
+        headers={"Authorization": f"Bearer {server.key() or ''}"},
     )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310 - local URL
-            print(json_module.dumps(json_module.loads(response.read()), indent=2))
+        with opener.open(request, timeout=900) as response:
+            print(json.dumps(json.loads(response.read()), indent=2))
             return 0
     except urllib.error.HTTPError as error:
-        print(error.read().decode(), file=sys.stderr)
+        print(f"{args.job}: HTTP {error.code} {error.read().decode()}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as error:
+        print(f"cannot reach {server.url} ({getattr(error, 'reason', error)})", file=sys.stderr)
         return 1
 
 
@@ -122,12 +211,24 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     serve.add_argument("--demo", action="store_true", help="seed a simulated swarm after starting")
     serve.add_argument("--verbose", action="store_true", help="show the handlers' logs and metrics")
+    serve.add_argument("--fresh", action="store_true", help="forget the saved data and key; start empty")
+    serve.add_argument(
+        "--snapshot-seconds",
+        type=float,
+        default=DEFAULT_INTERVAL_SECONDS,
+        help="save the data at most this often when it changed (what a kill -9 can lose)",
+    )
     serve.set_defaults(run=_serve)
 
+    reset = commands.add_parser("reset", help="forget a stopped server's saved data and key")
+    reset.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    reset.set_defaults(run=_reset)
+
+    found = "default: the running local server (found through .localdev/<port>/url)"
     demo = commands.add_parser("demo", help="seed a running server with a simulated swarm")
-    demo.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+    demo.add_argument("--url", default=None, help=found)
     demo.add_argument(
-        "--api-key", default=None, help="default: $SWARM_API_KEY, else the key `serve` saved in .localdev/"
+        "--api-key", default=None, help="default: $SWARM_API_KEY, else the key that server saved"
     )
     demo.set_defaults(run=_demo)
 
@@ -143,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
     job = commands.add_parser("job", help="run a scheduled job now on a running local server")
     job.add_argument("job", help="job name, e.g. trust-refresh")
-    job.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+    job.add_argument("--url", default=None, help=found)
     job.add_argument(
         "--advance-days", type=float, default=0, help="run as if this many days had passed (retention demos)"
     )
@@ -158,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    return args.run(args)
+    try:
+        return int(args.run(args))
+    except NoLocalServer as error:
+        print(error, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

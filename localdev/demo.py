@@ -433,7 +433,7 @@ def _report(api: _Api, summary: DemoSummary, workspace: Mapping[str, Any], examp
         f"{counts['pending']} pending, {counts['failed_executions']} failed and "
         f"{counts['timed_out_executions']} timed-out executions.",
         "",
-        "Try next (SWARM_API_KEY: the key `serve` printed, also in .localdev/api-key):",
+        "Try next (SWARM_API_KEY: the key `serve` printed, also in .localdev/<port>/api-key):",
         *(
             f"  curl -s -H \"Authorization: Bearer $SWARM_API_KEY\" '{url}'"
             for url in _next_urls(api, summary, example_id)

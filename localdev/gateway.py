@@ -48,6 +48,9 @@ class LocalGateway:
             return self.gateway_response("REQUEST_TOO_LARGE", method, path)
         found = self.functions.route(method, path)
         if found is None:
+            allowed = self.functions.allowed_methods(path)
+            if allowed:
+                return method_not_allowed(method, path, allowed)
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", method, path)
         spec, route, _ = found
         authorizer: dict[str, Any] | None = None
@@ -109,6 +112,18 @@ class LocalGateway:
         for name, value in configured.get("ResponseParameters", {}).get("Headers", {}).items():
             headers[name] = value.strip("'")  # static values are quoted in the template
         return {"statusCode": int(configured["StatusCode"]), "headers": headers, "body": body}
+
+
+def method_not_allowed(method: str, path: str, allowed: list[str]) -> dict[str, Any]:
+    """405 for a known path asked with a method it does not serve, naming those it does."""
+    body = {
+        "error": "method_not_allowed",
+        "message": f"{method.upper()} is not allowed on {path}; use {', '.join(allowed)}",
+        "details": [],
+        "request_id": str(uuid.uuid4()),
+    }
+    headers = {"Content-Type": "application/json", "Allow": ", ".join(allowed)}
+    return {"statusCode": 405, "headers": headers, "body": json.dumps(body)}
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -279,18 +279,29 @@ class LocalFunctions:
             authorizer=authorizer,
         )
 
-    def route(self, method: str, path: str) -> tuple[tpl.FunctionSpec, tpl.Route, dict[str, str]] | None:
-        """The function serving ``method path``; literal segments win over parameters, as in
-        API Gateway (``/recommendations/track`` before ``/recommendations/{id}``)."""
+    def _resource_routes(self, path: str) -> list[tuple[tpl.FunctionSpec, tpl.Route, dict[str, str]]]:
+        """The routes of the resource API Gateway matches ``path`` to: literal segments win over
+        parameters (``/recommendations/track`` before ``/recommendations/{id}``), whatever the
+        method; the method is then looked up on that resource only."""
         matches = [
             (spec, route, params)
             for spec in self.specs
             for route in spec.routes
-            if (params := route.match(method, path)) is not None
+            if (params := route.match(route.method, path)) is not None
         ]
         if not matches:
-            return None
-        return max(matches, key=lambda m: m[1].literal_segments)
+            return []
+        best = max(m[1].literal_segments for m in matches)
+        resource = next(m[1].path for m in matches if m[1].literal_segments == best)
+        return [m for m in matches if m[1].path == resource]
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods the template serves on ``path``'s resource (empty for an unknown path)."""
+        return sorted({route.method for _, route, _ in self._resource_routes(path)})
+
+    def route(self, method: str, path: str) -> tuple[tpl.FunctionSpec, tpl.Route, dict[str, str]] | None:
+        """The function serving ``method path``, or None when its resource has no such method."""
+        return next((m for m in self._resource_routes(path) if m[1].method == method.upper()), None)
 
 
 @contextmanager

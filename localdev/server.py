@@ -3,14 +3,17 @@ deployed API would send, handled by the same handler, on the embedded DynamoDB."
 
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
+import secrets
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +26,8 @@ DEFAULT_PORT = 3000  # the port `sam local start-api` uses, so URLs carry over
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 JOBS_PATH = "/_local/jobs/"  # local-only: run a scheduled function now
 KEYS_PATH = "/_local/keys"  # local-only: the admin command's key operations (python -m admin --local)
+LOCAL_PREFIX = "/_local/"  # both need the server's local token (make run: the development key)
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 log = logging.getLogger("localdev.server")
 
@@ -30,12 +35,27 @@ log = logging.getLogger("localdev.server")
 class LocalApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], functions: LocalFunctions, *, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        functions: LocalFunctions,
+        *,
+        quiet: bool = False,
+        local_token: str | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self._restore_logs: Callable[[], None] | None = None  # server_close runs when binding fails
         super().__init__(address, _Handler)
         self.functions = functions
-        # Quiet: the handlers' structured logs and EMF metrics are kept off the terminal, except
-        # warnings and errors, which go to stderr.
+        # Quiet: one access line per request; the handlers' structured logs and EMF metrics are
+        # kept off the terminal, except warnings and errors, which go to stderr.
         self.quiet = quiet
+        self._restore_logs = _quiet_handler_logs() if quiet else None
+        # What /_local/ (keys, jobs) asks for in Authorization: Bearer; anyone on the machine can
+        # reach the port, so key administration is not open to them.
+        self.local_token = local_token or secrets.token_urlsafe(32)
+        self.on_change = on_change or (lambda: None)  # after anything that may have written
+        self.access_log = True  # one line per request on stderr
         # moto's in-memory backend is not built for concurrent writers: one request at a time,
         # which is also what one warm Lambda instance does.
         self.invoke_lock = threading.Lock()
@@ -51,9 +71,19 @@ class LocalApiServer(ThreadingHTTPServer):
             output = io.StringIO()
             with self.invoke_lock, redirect_stdout(output):
                 self.functions.deliver_events()
+                self.on_change()
             _forward(output.getvalue(), quiet=self.quiet)
 
         threading.Thread(target=deliver, name="local-events", daemon=True).start()
+
+    def start(self) -> None:
+        """Serve in a background thread (the socket is bound from construction on)."""
+        threading.Thread(target=self.serve_forever, name="local-api", daemon=True).start()
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self._restore_logs is not None:
+            self._restore_logs()
 
     @property
     def url(self) -> str:
@@ -73,12 +103,23 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _dispatch(self) -> None:
+        self._started = time.perf_counter()
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Too Long"})
             return
         body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+        if url.path.startswith(LOCAL_PREFIX) and not self._local_caller():
+            self._send(
+                HTTPStatus.UNAUTHORIZED,
+                {
+                    "error": "unauthorized",
+                    "message": "local administration needs Authorization: Bearer <the server's development key>",
+                },
+                {"WWW-Authenticate": 'Bearer realm="swarm-learning-local"'},
+            )
+            return
         if url.path.startswith(JOBS_PATH):
             self._run_job(url.path.removeprefix(JOBS_PATH), body)
             return
@@ -95,6 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
                 body=body,
                 source_ip=self.client_address[0],
             )
+            if self.command not in READ_ONLY_METHODS:
+                self.server.on_change()
         _forward(output.getvalue(), quiet=self.server.quiet)
         self.server.deliver_events_later()
         headers = {**(result.get("headers") or {})}
@@ -123,6 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
                     {"errorType": type(error).__name__, "errorMessage": str(error)},
                     HTTPStatus.BAD_GATEWAY,
                 )
+            self.server.on_change()  # a failed job may have written too (its dead letter)
         _forward(output.getvalue(), quiet=self.server.quiet)
         self.server.deliver_events_later()
         self._send(status, {"job": job, "result": result})
@@ -152,6 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     self._send(HTTPStatus.NOT_FOUND, {"error": "route_not_found", "message": f"no {rest!r}"})
                     return
+                if self.command == "POST":
+                    self.server.on_change()
         except (ValidationError, ValueError, TypeError) as error:
             self._send(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "validation_error", "message": str(error)})
             return
@@ -160,8 +206,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(HTTPStatus.CREATED if self.command == "POST" and not parts else HTTPStatus.OK, answer)
 
+    def _local_caller(self) -> bool:
+        presented = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(presented.encode(), self.server.local_token.encode())
+
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+        self._access_line(status)
         self.send_response(status)
         headers = {"Content-Type": "application/json", **(headers or {})}
         for name, value in headers.items():
@@ -171,8 +222,39 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _access_line(self, status: int) -> None:
+        """One short line per request on the console (the handlers' logs need --verbose)."""
+        if not self.server.access_log:
+            return
+        took = (time.perf_counter() - getattr(self, "_started", time.perf_counter())) * 1000
+        stamp = datetime.now().strftime("%H:%M:%S")
+        line = f"{stamp} {self.command} {urlsplit(self.path).path} {int(status)} {took:.0f} ms"
+        print(line, file=sys.stderr, flush=True)  # where http.server logs requests
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # _access_line says it, shorter
+
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
+
+
+class _ImportantLines(io.TextIOBase):
+    """Where the handlers' Logger writes when quiet: warnings and errors to stderr, nothing else."""
+
+    def write(self, text: str) -> int:
+        if '"level":"ERROR"' in text or '"level":"WARNING"' in text or '"level":"CRITICAL"' in text:
+            sys.stderr.write(text)
+        return len(text)
+
+
+def _quiet_handler_logs() -> Callable[[], None]:
+    """Send the functions' Logger to ``_ImportantLines``; returns how to undo it. (The Logger holds
+    the stdout it found at import, which redirect_stdout cannot reach.)"""
+    from swarm_learning.api.observability import logger
+
+    handler = logger.registered_handler
+    previous = handler.setStream(_ImportantLines())  # type: ignore[attr-defined]
+    return lambda: handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 def _forward(output: str, *, quiet: bool) -> None:
@@ -185,20 +267,33 @@ def _forward(output: str, *, quiet: bool) -> None:
 
 
 def start_server(
-    functions: LocalFunctions, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, quiet: bool = False
+    functions: LocalFunctions,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    quiet: bool = False,
+    local_token: str | None = None,
+    on_change: Callable[[], None] | None = None,
 ) -> LocalApiServer:
     """Start serving in a background thread; ``port=0`` picks a free port."""
-    server = LocalApiServer((host, port), functions, quiet=quiet)
+    server = LocalApiServer(
+        (host, port), functions, quiet=quiet, local_token=local_token, on_change=on_change
+    )
     threading.Thread(target=server.serve_forever, name="local-api", daemon=True).start()
     return server
 
 
 @contextmanager
 def serving(
-    functions: LocalFunctions, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, quiet: bool = False
+    functions: LocalFunctions,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    quiet: bool = False,
+    local_token: str | None = None,
 ) -> Iterator[LocalApiServer]:
     """A running server for the duration of the block, shut down and closed after it."""
-    server = start_server(functions, host, port, quiet=quiet)
+    server = start_server(functions, host, port, quiet=quiet, local_token=local_token)
     try:
         yield server
     finally:

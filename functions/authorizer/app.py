@@ -22,7 +22,7 @@ from swarm_learning.apikeys import InvalidApiKeyError, bearer_token, caller_cont
 ANONYMOUS = "anonymous"
 
 
-@logger.inject_lambda_context(log_event=False)  # the event carries the secret
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # the event carries the secret
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)

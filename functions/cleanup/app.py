@@ -14,7 +14,7 @@ def _metric_name(kind: str) -> str:
     return "CleanupDeleted" + "".join(word.capitalize() for word in kind.split("_"))
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=True, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

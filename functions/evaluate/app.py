@@ -99,7 +99,7 @@ def evaluate_workflow_outcome(
     return summary
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -140,7 +140,7 @@ def suggest_decision_rules(request: Annotated[SuggestDecisionRulesRequest, Body(
     return get_meta_learner().suggest_rules(request)
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

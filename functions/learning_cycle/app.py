@@ -16,7 +16,7 @@ from swarm_learning.learning_models import LearningCycleRequestedDetail
 from swarm_learning.meta_learner import CYCLE_REQUESTED, get_meta_learner
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=True, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

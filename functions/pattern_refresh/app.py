@@ -9,7 +9,7 @@ from swarm_learning.api.observability import logger, metrics, tracer
 from swarm_learning.meta_learner import get_meta_learner
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=True, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -187,7 +187,7 @@ def get_decision_boost(
     return get_trust_service().decision_boost(workspace_id, agent_id, recommendation_type)
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -113,7 +113,7 @@ def track_recommendation(
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=tracked)
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

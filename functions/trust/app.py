@@ -101,7 +101,7 @@ def select_agents(request: Annotated[RoutingRequest, Body()]) -> RoutingDecision
     return decision
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

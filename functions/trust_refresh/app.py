@@ -12,7 +12,7 @@ from swarm_learning.trust_service import get_trust_service
 REFRESH_PERIOD_HOURS = 6
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=True, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

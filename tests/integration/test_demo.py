@@ -31,7 +31,7 @@ def server() -> Iterator[LocalApiServer]:
 
 @pytest.fixture(scope="module")
 def api_key(server: LocalApiServer) -> str:
-    return issue_dev_key((WORKSPACE, "ws_demo_print"), save=False)
+    return issue_dev_key((WORKSPACE, "ws_demo_print"))
 
 
 @pytest.fixture(scope="module")

@@ -224,3 +224,27 @@ def test_routing_acts_on_the_learned_rules(learned: tuple[Api, str, int]) -> Non
     assert consensus["rule_id"] in decision["applied_rules"]
     _, plain = api.call("POST", f"{PREFIX}/routing/select", body={**request, "apply_rules": False})
     assert (len(plain["chosen"]), plain["applied_rules"]) == (1, [])
+
+
+def test_profiles_speak_the_trust_vocabulary_with_rounded_figures(learned: tuple[Api, str, int]) -> None:
+    api, _, _ = learned
+    status, trusted = get(api, "/trust-scores")
+    assert status == 200
+    words = {"improving", "declining", "stable"}
+    profiled = 0
+    for agent in trusted["items"]:
+        status, profile = get(api, f"/agent-profiles/{agent['agent_id']}")
+        if status == 404:  # too few evaluations in the cycle's window
+            continue
+        profiled += 1
+        assert {profile["trend"], agent["trend"]} <= words  # one vocabulary, the number apart
+        assert isinstance(profile["trend_slope"], float)
+        figures = [
+            profile[name] for name in ("approval_rate", "calibration_gap", "trend_slope", "consensus_share")
+        ]
+        for standing in profile["strengths"] + profile["weaknesses"]:
+            figures += [
+                standing[name] for name in ("approval_rate", "baseline", "lower_bound", "upper_bound")
+            ]
+        assert all(value == round(value, 6) for value in figures), figures  # no float32 noise shown
+    assert profiled >= 3

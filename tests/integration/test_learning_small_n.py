@@ -193,7 +193,10 @@ def test_the_local_learning_cycle_job_shows_what_the_cycle_learned(cycle: tuple[
     api, _ = cycle
     with serving(api.functions, port=0) as server:
         request = urllib.request.Request(
-            f"{server.url}/_local/jobs/learning-cycle", data=b"{}", method="POST"
+            f"{server.url}/_local/jobs/learning-cycle",
+            data=b"{}",
+            method="POST",
+            headers={"Authorization": f"Bearer {server.local_token}"},
         )
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(request, timeout=120) as response:

@@ -85,8 +85,11 @@ def test_paths_the_api_does_not_define_answer_with_the_gateway_response(
     assert status == 404
     assert body["error"] == "route_not_found"
     assert body["message"] == "no route for GET /api/v1/learning/unknown"
-    status, _ = _request(server, "DELETE", "/api/v1/learning/stats", key=key)
-    assert status == 404
+    status, body = _request(server, "DELETE", "/api/v1/learning/stats", key=key)
+    assert (status, body["error"]) == (
+        405,
+        "method_not_allowed",
+    )  # a known path: tests/integration/test_error_details.py
 
 
 def test_health_needs_no_key_and_everything_else_does(server: LocalApiServer) -> None:
@@ -95,53 +98,81 @@ def test_health_needs_no_key_and_everything_else_does(server: LocalApiServer) ->
     assert (status, body["error"]) == (401, "unauthorized")
 
 
-def test_the_development_key_is_issued_saved_and_works(
+def test_the_development_key_is_saved_and_kept_while_its_data_lives(
     server: LocalApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(devkey, "DEV_KEY_FILE", tmp_path / ".localdev" / "api-key")
-    token = devkey.issue_dev_key()
-    assert devkey.saved_dev_key() == token
-    assert (tmp_path / ".localdev" / "api-key").stat().st_mode & 0o777 == 0o600
+    files = devkey.ServerFiles(tmp_path / "3300")
+    token, new = devkey.dev_key(files)
+    assert new
+    assert files.key.stat().st_mode & 0o777 == 0o600
+    assert devkey.dev_key(files) == (token, False)  # the store still holds it: the same key
     status, _ = _request(server, "GET", "/api/v1/learning/stats?workspace_id=ws_demo", key=token)
     assert status == 200
+    files.write_private(files.key, "swl_aaaaaaaaaaaaaaaa_" + "x" * 43)  # a key this store never issued
+    replaced, new = devkey.dev_key(files)
+    assert new
+    assert replaced != token
+    assert files.saved_key() == replaced
+    running = devkey.RunningServer(server.url, files)
+    assert running.key() == replaced
     monkeypatch.setenv("SWARM_API_KEY", "swl_from_the_environment")
-    assert devkey.saved_dev_key() == "swl_from_the_environment"
+    assert running.key() == "swl_from_the_environment"
+
+
+def test_local_administration_needs_the_servers_token(server: LocalApiServer, key: str) -> None:
+    for path in ("/_local/keys", "/_local/jobs/trust-refresh"):
+        method = "GET" if path == "/_local/keys" else "POST"
+        for credential in (None, key, server.local_token + "x"):  # none, an API key, a wrong token
+            status, body = _request(server, method, path, key=credential)
+            assert (status, body["error"]) == (401, "unauthorized"), (path, credential)
+    status, listed = _request(server, "GET", "/_local/keys", key=server.local_token)
+    assert status == 200
+    assert listed
 
 
 def test_keys_are_administered_locally_issue_rotate_revoke(server: LocalApiServer) -> None:
-    status, issued = _request(server, "POST", "/_local/keys", {"name": "ci", "workspaces": ["ws_ci"]})
+    status, issued = _request(
+        server, "POST", "/_local/keys", {"name": "ci", "workspaces": ["ws_ci"]}, key=server.local_token
+    )
     assert status == 201
     assert issued["api_key"].startswith("swl_")
     assert "secret_hash" not in issued
     stats = "/api/v1/learning/stats?workspace_id=ws_ci"
     assert _request(server, "GET", stats, key=issued["api_key"])[0] == 200
 
-    status, rotated = _request(server, "POST", f"/_local/keys/{issued['key_id']}/rotate", {"grace_hours": 0})
+    status, rotated = _request(
+        server, "POST", f"/_local/keys/{issued['key_id']}/rotate", {"grace_hours": 0}, key=server.local_token
+    )
     assert status == 200
     server.functions.gateway.forget_decisions()  # as if the authorizer's cache time had passed
     assert _request(server, "GET", stats, key=issued["api_key"])[0] == 401  # no grace asked for
     assert _request(server, "GET", stats, key=rotated["api_key"])[0] == 200
 
-    status, revoked = _request(server, "POST", f"/_local/keys/{rotated['key_id']}/revoke")
+    status, revoked = _request(
+        server, "POST", f"/_local/keys/{rotated['key_id']}/revoke", key=server.local_token
+    )
     assert (status, revoked["status"]) == (200, "revoked")
     server.functions.gateway.forget_decisions()
     assert _request(server, "GET", stats, key=rotated["api_key"])[0] == 401
 
-    status, listed = _request(server, "GET", "/_local/keys")
+    status, listed = _request(server, "GET", "/_local/keys", key=server.local_token)
     assert status == 200
     assert {k["key_id"] for k in listed} >= {issued["key_id"], rotated["key_id"]}
     assert all("api_key" not in k and "salt" not in k for k in listed)
-    assert _request(server, "POST", "/_local/keys", {"name": "", "workspaces": []})[0] == 422
-    assert _request(server, "POST", "/_local/keys/nope/revoke")[0] == 404
-    assert _request(server, "GET", "/_local/keys/elsewhere")[0] == 404
+    assert (
+        _request(server, "POST", "/_local/keys", {"name": "", "workspaces": []}, key=server.local_token)[0]
+        == 422
+    )
+    assert _request(server, "POST", "/_local/keys/nope/revoke", key=server.local_token)[0] == 404
+    assert _request(server, "GET", "/_local/keys/elsewhere", key=server.local_token)[0] == 404
 
 
 def test_scheduled_jobs_run_on_demand(server: LocalApiServer, key: str) -> None:
     _request(server, "POST", "/api/v1/learning/recommendations/track", recommendation(), key=key)
-    status, body = _request(server, "POST", "/_local/jobs/trust-refresh")
+    status, body = _request(server, "POST", "/_local/jobs/trust-refresh", key=server.local_token)
     assert status == 200
     assert body["result"]["agents"] == 1
-    status, body = _request(server, "POST", "/_local/jobs/nope")
+    status, body = _request(server, "POST", "/_local/jobs/nope", key=server.local_token)
     assert status == 404
     assert "trust-refresh" in body["jobs"]
 
@@ -149,11 +180,13 @@ def test_scheduled_jobs_run_on_demand(server: LocalApiServer, key: str) -> None:
 def test_every_job_runs_on_demand_and_the_clock_can_be_advanced(server: LocalApiServer, key: str) -> None:
     _request(server, "POST", "/api/v1/learning/recommendations/track", recommendation(), key=key)
     for job in ("trust-refresh", "learning-cycle", "pattern-refresh", "cleanup"):
-        status, body = _request(server, "POST", f"/_local/jobs/{job}")
+        status, body = _request(server, "POST", f"/_local/jobs/{job}", key=server.local_token)
         assert status == 200, body
     # 100 days later the recommendation is past retention: a dry run finds it, deletes nothing
     later = (utcnow() + timedelta(days=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    status, body = _request(server, "POST", "/_local/jobs/cleanup", {"time": later, "dry_run": True})
+    status, body = _request(
+        server, "POST", "/_local/jobs/cleanup", {"time": later, "dry_run": True}, key=server.local_token
+    )
     assert status == 200
     assert body["result"]["expired"]["recommendations"] == 1
     assert body["result"]["deleted"] == {}

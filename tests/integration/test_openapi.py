@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from localdev import template as tpl
 from localdev.openapi import OPENAPI_FILE, openapi_document
@@ -19,3 +20,17 @@ def test_openapi_paths_are_the_template_routes() -> None:
         (route.method, route.path) for spec in tpl.functions(tpl.load_template()) for route in spec.routes
     }
     assert documented == routed
+
+
+def test_the_api_guide_names_every_operation_of_the_contract_and_no_other() -> None:
+    document = json.loads(OPENAPI_FILE.read_text())
+    prefix = "/api/v1/learning"
+    contract = {
+        (method.upper(), path.removeprefix(prefix))
+        for path, ops in document["paths"].items()
+        for method in ops
+    }
+    guide = (OPENAPI_FILE.parent / "api.md").read_text()
+    # Each operation is introduced as `METHOD /path` (a query string may follow the path).
+    named = set(re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/[^`?\s]*)", guide))
+    assert named == contract

@@ -111,8 +111,10 @@ def test_the_stack_outputs_name_the_table_and_the_plan() -> None:
 
 
 @pytest.fixture
-def local_url(functions: runtime.LocalFunctions) -> Iterator[str]:
-    with serving(functions, port=0) as server:
+def local_url(functions: runtime.LocalFunctions, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    # The local key endpoints ask for the server's development key (SWARM_API_KEY with --local URL).
+    monkeypatch.setenv("SWARM_API_KEY", "the-development-key")
+    with serving(functions, port=0, quiet=True, local_token="the-development-key") as server:
         yield server.url
 
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from swarm_learning.models import Identifier, JsonObject, _Request, _Response
-from swarm_learning.vocabulary import CycleTrigger, IterationStatus, PatternCategory, Strength
+from swarm_learning.models import Identifier, JsonObject, ShownFloat, _Request, _Response
+from swarm_learning.vocabulary import CycleTrigger, IterationStatus, PatternCategory, Strength, Trend
 
 # ---- meta-learning -----------------------------------------------------------------------------
 MAX_LOOKBACK_DAYS = 90
@@ -115,24 +115,30 @@ class PatternList(_Response):
 class TypeStandingView(_Response):
     recommendation_type: str
     evaluated: int
-    approval_rate: float
-    baseline: float = Field(description="The workspace's approval rate for this type.")
-    lower_bound: float
-    upper_bound: float
+    approval_rate: ShownFloat
+    baseline: ShownFloat = Field(description="The workspace's approval rate for this type.")
+    lower_bound: ShownFloat
+    upper_bound: ShownFloat
 
 
 class AgentProfileView(_Response):
     workspace_id: str
     agent_id: str
     evaluated: int
-    approval_rate: float
+    approval_rate: ShownFloat
     strengths: list[TypeStandingView]
     weaknesses: list[TypeStandingView]
-    calibration_gap: float = Field(
+    calibration_gap: ShownFloat = Field(
         description="Mean stated confidence minus approval rate (> 0: over-confident)."
     )
-    trend: float = Field(description="Approval rate of its later half minus its earlier half.")
-    consensus_share: float
+    trend: Trend = Field(
+        description=(
+            "improving, declining or stable, as in the trust responses: `trend_slope` tested as the "
+            "trust trend is (pooled two-proportion z and a minimum difference)."
+        )
+    )
+    trend_slope: ShownFloat = Field(description="Approval rate of its later half minus its earlier half.")
+    consensus_share: ShownFloat
     consensus_builder: bool
     iteration_id: str
     learned_at: datetime

@@ -40,6 +40,7 @@ from swarm_learning.learning_models import (
     SuggestDecisionRulesRequest,
     TriggerLearningCycleRequest,
 )
+from swarm_learning.statistics import halves_trend
 from swarm_learning.storage import (
     LearnerStateStore,
     LearningStore,
@@ -47,6 +48,7 @@ from swarm_learning.storage import (
     get_learner_store,
     get_store,
 )
+from swarm_learning.trust import TrustConfig
 from swarm_learning.vocabulary import CycleTrigger, IterationStatus, PatternCategory
 
 if TYPE_CHECKING:
@@ -469,8 +471,16 @@ class MetaLearner:
                 field="agent_id",
             )
         state = current[1]
+        slope = profile["trend"]  # stored as the number; shown as the trust responses' word
+        trend = halves_trend(
+            profile["evaluated"],
+            profile["approval_rate"],
+            slope,
+            min_difference=TrustConfig.trend_min_difference,
+            z_threshold=self._settings.trust_trend_z,
+        )
         return AgentProfileView(
-            **profile,
+            **{**profile, "trend": trend, "trend_slope": slope},
             workspace_id=workspace_id,
             iteration_id=state["iteration_id"],
             learned_at=state["learned_at"],

@@ -18,7 +18,8 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 from swarm_learning.ids import IDENTIFIER_PATTERN, RECOMMENDATION_ID_PATTERN
@@ -58,6 +59,9 @@ Slug = Annotated[str, StringConstraints(pattern=rf"^[a-z][a-z0-9_]{{0,{MAX_TYPE_
 RecommendationId = Annotated[str, StringConstraints(pattern=RECOMMENDATION_ID_PATTERN)]
 # Enum fields of strict request models take their JSON strings ("approved"), nothing else.
 Vocabulary = Annotated[T, Strict(False)]
+# A computed figure as shown: the learning cycle computes in float32 (numpy), so six decimals
+# keep every meaningful digit and drop the noise (-0.1499999761581421 -> -0.15).
+ShownFloat = Annotated[float, AfterValidator(lambda value: round(value, 6))]
 Score100 = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
@@ -152,11 +156,14 @@ class EvaluateOutcomeRequest(_Scoring):
     comparative_rank: int | None = Field(default=None, ge=1, description="1 = better than every alternative.")
     evaluator_id: Identifier | None = None
 
-    @model_validator(mode="after")
-    def _rank_within_alternatives(self) -> EvaluateOutcomeRequest:
-        if self.comparative_rank is not None and self.comparative_rank > len(self.alternatives) + 1:
+    # Cross-field checks are field validators (on the later field), so an error names its field.
+    @field_validator("comparative_rank")
+    @classmethod
+    def _rank_within_alternatives(cls, rank: int | None, info: ValidationInfo) -> int | None:
+        alternatives = info.data.get("alternatives")
+        if rank is not None and alternatives is not None and rank > len(alternatives) + 1:
             raise ValueError("comparative_rank cannot exceed the number of alternatives + 1")
-        return self
+        return rank
 
 
 class OutcomeRecord(_Response):
@@ -208,15 +215,23 @@ class EvaluateWorkflowRequest(_Request):
     )
     evaluator_id: Identifier | None = None
 
-    @model_validator(mode="after")
-    def _unique_and_known_overrides(self) -> EvaluateWorkflowRequest:
-        if self.recommendations is not None:
-            if len(set(self.recommendations)) != len(self.recommendations):
-                raise ValueError("recommendations must not repeat an id")
-            unknown = set(self.overrides) - set(self.recommendations)
-            if unknown:
-                raise ValueError(f"overrides name ids not in recommendations: {sorted(unknown)}")
-        return self
+    @field_validator("recommendations")
+    @classmethod
+    def _unique_recommendations(cls, ids: list[str] | None) -> list[str] | None:
+        if ids is not None and len(set(ids)) != len(ids):
+            raise ValueError("recommendations must not repeat an id")
+        return ids
+
+    @field_validator("overrides")
+    @classmethod
+    def _known_overrides(
+        cls, overrides: dict[str, ScoreOverride], info: ValidationInfo
+    ) -> dict[str, ScoreOverride]:
+        listed = info.data.get("recommendations")
+        unknown = set(overrides) - set(listed) if listed is not None else set()
+        if unknown:
+            raise ValueError(f"overrides name ids not in recommendations: {sorted(unknown)}")
+        return overrides
 
 
 class WorkflowItemStatus(StrEnum):
@@ -470,13 +485,20 @@ class RoutingRequest(_Request):
         ),
     )
 
-    @model_validator(mode="after")
-    def _k_within_candidates(self) -> RoutingRequest:
-        if len(set(self.candidates)) != len(self.candidates):
+    @field_validator("candidates")
+    @classmethod
+    def _unique_candidates(cls, candidates: list[str]) -> list[str]:
+        if len(set(candidates)) != len(candidates):
             raise ValueError("candidates must not repeat an agent")
-        if self.k > len(self.candidates):
-            raise ValueError("k cannot exceed the number of candidates")
-        return self
+        return candidates
+
+    @field_validator("k")
+    @classmethod
+    def _k_within_candidates(cls, k: int, info: ValidationInfo) -> int:
+        candidates = info.data.get("candidates")
+        if candidates is not None and k > len(candidates):
+            raise ValueError(f"k cannot exceed the number of candidates ({len(candidates)})")
+        return k
 
 
 class RoutedAgent(_Response):

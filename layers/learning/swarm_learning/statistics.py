@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 
 from swarm_learning.models import OutcomeCounts, PerformanceSummary
+from swarm_learning.vocabulary import Trend
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -48,3 +49,18 @@ def summarize(counters: Mapping[str, float]) -> PerformanceSummary:
         avg_latency_ms=_ratio(counters.get("latency_ms_sum", 0.0), counters.get("latency_count", 0)),
         avg_evaluation_delay_seconds=_ratio(counters.get("evaluation_delay_seconds_sum", 0.0), evaluated),
     )
+
+
+def halves_trend(
+    evaluated: int, approval_rate: float, slope: float, *, min_difference: float, z_threshold: float
+) -> Trend:
+    """The word for ``slope``, the approval rate of an agent's later half of ``evaluated`` outcomes
+    minus its earlier half's, by the test the trust trend uses: a pooled two-proportion z at least
+    ``z_threshold`` and a change of at least ``min_difference``. (The later half has the odd one.)"""
+    later, earlier = evaluated - evaluated // 2, evaluated // 2
+    if not later or not earlier:
+        return Trend.STABLE
+    spread = math.sqrt(max(approval_rate * (1 - approval_rate), 1e-9) * (1 / later + 1 / earlier))
+    if abs(slope) < min_difference or abs(slope / spread) < z_threshold:
+        return Trend.STABLE
+    return Trend.IMPROVING if slope > 0 else Trend.DECLINING

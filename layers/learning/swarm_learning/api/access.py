@@ -41,7 +41,6 @@ def allowed_workspaces(event: Mapping[str, Any]) -> frozenset[str] | None:
 
 def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The API Gateway proxy answer refusing this request, or None to let the route run."""
-    logger.remove_keys([CONTEXT_KEY_ID])  # a warm instance still has the previous caller's
     if event.get("resource") in PUBLIC_RESOURCES:
         return None
     allowed = allowed_workspaces(event)
@@ -75,7 +74,8 @@ def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
         if json_depth(body) > MAX_BODY_DEPTH:
             return _too_deep(event)
 
-    for workspace in _named_workspaces(event, body):
+    named = _named_workspaces(event, body)
+    for workspace in named:
         # A malformed id is the resolver's 422 (naming the field), not a question of access.
         if workspace not in allowed and _IDENTIFIER.fullmatch(workspace):
             return _answer(
@@ -85,6 +85,10 @@ def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
                 "this API key may not use that workspace",
                 field="workspace_id",
             )
+    if len(set(named)) == 1:
+        # The audit trail names the tenant on every line of the request (the handler's
+        # inject_lambda_context(clear_state=True) drops it before the next invocation).
+        logger.append_keys(workspace_id=named[0])
     return None
 
 

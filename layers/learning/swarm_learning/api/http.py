@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -40,9 +41,27 @@ CONFLICT_RESPONSE: dict[int | str, Any] = {409: _error("Conflicts with the curre
 
 
 def _field(location: tuple[Any, ...]) -> str:
-    # ("body", "confidence_score") -> "confidence_score"; ("query", "limit") -> "limit"
+    # ("body", "confidence_score") -> "confidence_score"; ("query", "limit") -> "limit";
+    # ("header", "idempotency-key") -> "Idempotency-Key", spelled as the API documents the header.
+    if len(location) == 2 and location[0] == "header":
+        return "-".join(word.capitalize() for word in str(location[1]).split("-"))
     parts = [str(p) for p in location[1:]] if len(location) > 1 else [str(p) for p in location]
     return ".".join(parts)
+
+
+def _malformed_json(problem: Mapping[str, Any], document: Any) -> ErrorDetail:
+    """Powertools reports where the JSON broke as the field ("body", 25); the field is the body,
+    and the position belongs in the message."""
+    location = problem.get("loc", ())
+    position = location[1] if len(location) > 1 and isinstance(location[1], int) else None
+    reason = (problem.get("ctx") or {}).get("error") or problem.get("msg", "invalid JSON")
+    where = ""
+    if position is not None:
+        text = document if isinstance(document, str) else ""
+        line = text.count("\n", 0, position) + 1
+        column = position - text.rfind("\n", 0, position)
+        where = f" at character {position} (line {line}, column {column})"
+    return ErrorDetail(field="body", message=f"{reason}{where}", type="json_invalid")
 
 
 def error_response(
@@ -73,6 +92,12 @@ def register_error_handlers(app: APIGatewayRestResolver) -> APIGatewayRestResolv
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
         problems = error.errors()
+        malformed = [p for p in problems if p.get("type") == "json_invalid"]
+        if malformed:
+            detail = _malformed_json(malformed[0], error.body)
+            return answer(
+                400, "malformed_json", f"request body is not valid JSON: {detail.message}", [detail]
+            )
         details = [
             ErrorDetail(
                 field=_field(tuple(p.get("loc", ()))) or None,
@@ -81,8 +106,6 @@ def register_error_handlers(app: APIGatewayRestResolver) -> APIGatewayRestResolv
             )
             for p in problems
         ]
-        if any(p.get("type") == "json_invalid" for p in problems):
-            return answer(400, "malformed_json", "request body is not valid JSON", details)
         fields = ", ".join(sorted({d.field for d in details if d.field})) or "request"
         return answer(422, "validation_error", f"invalid input: {fields}", details)
 
