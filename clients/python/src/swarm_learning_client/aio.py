@@ -115,10 +115,14 @@ class AsyncSwarmLearningClient(TrackingClient):
             if current.finished:
                 return current
             if time.monotonic() + poll_interval > deadline:
-                raise CycleTimeoutError(f"learning cycle {iteration_id} still {current.status} after {timeout} s")
+                raise CycleTimeoutError(
+                    f"learning cycle {iteration_id} still {current.status} after {timeout} s"
+                )
             await asyncio.sleep(poll_interval)
 
-    async def patterns(self, category: str | None = None, *, min_confidence: float | None = None) -> list[Pattern]:
+    async def patterns(
+        self, category: str | None = None, *, min_confidence: float | None = None
+    ) -> list[Pattern]:
         return await self._send(_http.patterns(self.workspace_id, category, min_confidence))
 
     async def agent_profile(self, agent_id: str) -> AgentProfile:

@@ -267,7 +267,6 @@ class TrackingClient:
         return self.sender.stats()
 
 
-
 class SwarmLearningClient(TrackingClient):
     """One workspace's client.
 
@@ -333,7 +332,9 @@ class SwarmLearningClient(TrackingClient):
     def trigger_learning_cycle(
         self, *, lookback_days: int | None = None, min_pattern_confidence: float | None = None
     ) -> LearningCycle:
-        return self._send(_http.trigger_learning_cycle(self.workspace_id, lookback_days, min_pattern_confidence))
+        return self._send(
+            _http.trigger_learning_cycle(self.workspace_id, lookback_days, min_pattern_confidence)
+        )
 
     def learning_cycle(self, iteration_id: str) -> LearningCycle:
         return self._send(_http.learning_cycle(self.workspace_id, iteration_id))
@@ -350,7 +351,9 @@ class SwarmLearningClient(TrackingClient):
             if current.finished:
                 return current
             if time.monotonic() + poll_interval > deadline:
-                raise CycleTimeoutError(f"learning cycle {iteration_id} still {current.status} after {timeout} s")
+                raise CycleTimeoutError(
+                    f"learning cycle {iteration_id} still {current.status} after {timeout} s"
+                )
             time.sleep(poll_interval)
 
     def patterns(self, category: str | None = None, *, min_confidence: float | None = None) -> list[Pattern]:
@@ -376,4 +379,3 @@ class SwarmLearningClient(TrackingClient):
                 continue
             return call.read(_http.read_json(response))
         raise AssertionError("unreachable")  # pragma: no cover
-

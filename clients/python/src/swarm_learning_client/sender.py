@@ -163,7 +163,9 @@ class BatchSender:
         now = time.monotonic()
         if now - self._last_drop_warning >= self._drop_warning_interval:
             self._last_drop_warning = now
-            reason = "the client is closed" if self._closed else f"the queue is full ({self._max_queue} events)"
+            reason = (
+                "the client is closed" if self._closed else f"the queue is full ({self._max_queue} events)"
+            )
             log.warning("swarm learning event dropped: %s; %d dropped so far", reason, self._dropped)
         if self._on_drop is not None:
             try:
@@ -198,7 +200,9 @@ class BatchSender:
                     self._deliver(batch)
                 except Exception:  # never let the worker die: count the batch as failed
                     log.exception("swarm learning batch could not be sent")
-                    self._settle([(e, None, "client_error", "unexpected error sending the batch") for e in batch])
+                    self._settle(
+                        [(e, None, "client_error", "unexpected error sending the batch") for e in batch]
+                    )
 
     def _client(self) -> httpx.Client:
         if self._http is None:
@@ -226,15 +230,17 @@ class BatchSender:
                     wait, why = self._backoff.delay(attempt, retry_after(response)), f"HTTP {status}"
                 else:  # any other answer is final for the whole batch
                     body = _json(response)
-                    error = str(body.get("error", f"http_{status}"))
+                    code = str(body.get("error", f"http_{status}"))
                     message = str(body.get("message", response.reason_phrase))
-                    self._settle([(e, status, error, message) for e in pending])
+                    self._settle([(e, status, code, message) for e in pending])
                     return
             if wait is None:
                 return
             attempt += 1
             if attempt > self._max_retries:
-                self._settle([(e, None, "gave_up", f"not sent after {attempt} attempts ({why})") for e in pending])
+                self._settle(
+                    [(e, None, "gave_up", f"not sent after {attempt} attempts ({why})") for e in pending]
+                )
                 return
             self._retries += 1
             log.debug("swarm learning batch retry %d in %.2f s (%s)", attempt, wait, why)
@@ -242,9 +248,12 @@ class BatchSender:
                 self._settle([(e, None, "closed", "the client closed before the retry") for e in pending])
                 return
 
-    def _read_results(self, pending: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _read_results(
+        self, pending: list[dict[str, Any]], results: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Settle what the service stored or refused; return what it asks to send again."""
-        again, settled = [], []
+        again: list[dict[str, Any]] = []
+        settled: list[Any] = []
         by_index = {r["index"]: r for r in results}
         for index, event in enumerate(pending):
             result = by_index.get(index, {"status": 503})
@@ -256,7 +265,13 @@ class BatchSender:
                 again.append(event)
             else:
                 error = result.get("error") or {}
-                failure = (event, status, str(error.get("error")), str(error.get("message")), error.get("field"))
+                failure = (
+                    event,
+                    status,
+                    str(error.get("error")),
+                    str(error.get("message")),
+                    error.get("field"),
+                )
                 settled.append(failure)
         self._settle(settled)
         return again

@@ -44,7 +44,9 @@ class Workflow:
     async def __aexit__(self, *exc: object) -> None:
         self.__exit__(*exc)
 
-    def route(self, recommendation_type: str, candidates: list[str], k: int = 1, mode: str = "explore") -> Any:
+    def route(
+        self, recommendation_type: str, candidates: list[str], k: int = 1, mode: str = "explore"
+    ) -> Any:
         """``select_agents`` for this workflow (awaitable with the async client); the
         recommendations tracked next in it carry the decision's id and probabilities."""
         select = self.client.select_agents  # type: ignore[attr-defined]
