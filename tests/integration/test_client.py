@@ -3,6 +3,7 @@ calls, tracking in batches, and delivery exactly once when the server dies mid-s
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -105,10 +106,8 @@ class KillableServer(LocalApiServer):
         self.shutdown()
         self.server_close()
         for connection in self.connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _until(condition: Any, timeout: float = 30.0) -> None:
