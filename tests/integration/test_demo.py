@@ -66,7 +66,7 @@ def test_the_counts_agree_with_the_workspace_statistics(
     assert summary.tracked == summary.evaluated + summary.pending
     assert summary.evaluated > 0
     assert summary.already_evaluated == 0
-    assert summary.http_requests > summary.tracked
+    assert 0 < summary.http_requests < summary.tracked  # sent in batches by the client
     assert summary.seconds > 0
 
 

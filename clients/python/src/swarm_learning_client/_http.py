@@ -183,3 +183,17 @@ def agent_profile(workspace_id: str, agent_id: str) -> Call[AgentProfile]:
         AgentProfile.from_json,
         params={"workspace_id": workspace_id},
     )
+
+
+def agent_stats(workspace_id: str, agent_id: str, days: int | None) -> Call[dict[str, Any]]:
+    params: dict[str, Any] = {"workspace_id": workspace_id}
+    if days is not None:
+        params["days"] = days
+    return Call("GET", f"/agents/{_p(agent_id)}/stats", dict, params=params)
+
+
+def workspace_stats(workspace_id: str, days: int | None) -> Call[dict[str, Any]]:
+    params: dict[str, Any] = {"workspace_id": workspace_id}
+    if days is not None:
+        params["days"] = days
+    return Call("GET", "/stats", dict, params=params)

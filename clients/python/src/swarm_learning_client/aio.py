@@ -128,6 +128,12 @@ class AsyncSwarmLearningClient(TrackingClient):
     async def agent_profile(self, agent_id: str) -> AgentProfile:
         return await self._send(_http.agent_profile(self.workspace_id, agent_id))
 
+    async def agent_stats(self, agent_id: str, *, days: int | None = None) -> dict[str, Any]:
+        return await self._send(_http.agent_stats(self.workspace_id, agent_id, days))
+
+    async def workspace_stats(self, *, days: int | None = None) -> dict[str, Any]:
+        return await self._send(_http.workspace_stats(self.workspace_id, days))
+
     async def _send(self, call: Call[T]) -> T:
         attempts = self._settings.max_retries + 1 if call.retry else 1
         for attempt in range(attempts):

@@ -188,10 +188,14 @@ class TrackingClient:
         feedback: str = "",
         outcome: str | None = None,
         evaluator_id: str | None = None,
+        alternatives: Sequence[Mapping[str, Any]] | None = None,
+        comparative_rank: int | None = None,
         outcome_id: str | None = None,
     ) -> str:
         """Queue the evaluation of a recommendation (tracked earlier, by this or any client) and
-        return its outcome id at once. It is sent after the events queued before it."""
+        return its outcome id at once. It is sent after the events queued before it.
+        ``alternatives``: ``{"recommendation_id"?, "description", "quality_score"?}`` it was
+        compared with; ``comparative_rank``: 1 when it beat them all."""
         oid = outcome_id or new_outcome_id()
         event: dict[str, Any] = {
             "type": "evaluate",
@@ -205,6 +209,10 @@ class TrackingClient:
             event["outcome"] = outcome
         if evaluator_id is not None:
             event["evaluator_id"] = evaluator_id
+        if alternatives:
+            event["alternatives"] = [dict(a) for a in alternatives]
+        if comparative_rank is not None:
+            event["comparative_rank"] = comparative_rank
         self.sender.enqueue(event)
         return oid
 
@@ -361,6 +369,14 @@ class SwarmLearningClient(TrackingClient):
 
     def agent_profile(self, agent_id: str) -> AgentProfile:
         return self._send(_http.agent_profile(self.workspace_id, agent_id))
+
+    def agent_stats(self, agent_id: str, *, days: int | None = None) -> dict[str, Any]:
+        """``GET /agents/{agent_id}/stats``: counts, approval rate, quality, calibration (JSON)."""
+        return self._send(_http.agent_stats(self.workspace_id, agent_id, days))
+
+    def workspace_stats(self, *, days: int | None = None) -> dict[str, Any]:
+        """``GET /stats``: the workspace's totals (JSON)."""
+        return self._send(_http.workspace_stats(self.workspace_id, days))
 
     def _send(self, call: Call[T]) -> T:
         attempts = self._settings.max_retries + 1 if call.retry else 1

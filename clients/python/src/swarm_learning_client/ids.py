@@ -21,17 +21,20 @@ def _encode(value: int, pairs: int) -> str:
     return "".join([table[(value >> (10 * i)) & 1023] for i in range(pairs - 1, -1, -1)])
 
 
-def ulid(now_ns: int | None = None) -> str:
+def ulid(now_ns: int | None = None, *, randomness: int | None = None) -> str:
     """A ULID: 48 bits of milliseconds since the epoch, then 80 random bits (26 characters).
 
     The random part needs uniqueness, not secrecy: ``random`` (reseeded from the OS in each new
     process, forks included) is several times cheaper than ``os.urandom`` on the caller's path.
+    Pass ``randomness`` (80 bits) for a deterministic id, e.g. one derived from a workflow's name,
+    so a re-run mints the same ids and the service stores nothing twice.
     """
     global _last_millis, _last_prefix
     millis = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
     if millis != _last_millis:  # one encoding of the time per millisecond
         _last_prefix, _last_millis = _encode(millis, 5), millis
-    bits, t = random.getrandbits(80), _PAIRS  # unrolled: this runs on the caller's thread
+    bits = random.getrandbits(80) if randomness is None else randomness & (2**80 - 1)
+    t = _PAIRS  # unrolled: this runs on the caller's thread
     return (
         _last_prefix
         + t[bits >> 70]
