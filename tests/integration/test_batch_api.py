@@ -178,3 +178,20 @@ def test_batch_needs_an_api_key(api: Api) -> None:
         "POST", BATCH, body={"workspace_id": WORKSPACE, "events": [track_event(1)]}, authenticated=False
     )
     assert status == 401
+
+
+def test_tracks_and_their_evaluations_interleaved_share_transactions(
+    api: Api, dynamodb_calls: list[str]
+) -> None:
+    events = []
+    for i in range(50):
+        track = track_event(i, agent_id=f"A-{i % 3}")
+        events += [track, evaluate_event(track["recommendation_id"], i)]
+    dynamodb_calls.clear()
+    results = batch(api, events)[1]["results"]
+    assert [r["status"] for r in results] == [201] * 100
+    assert (
+        dynamodb_calls.count("TransactWriteItems") == 3
+    )  # the tracks, then the evaluations (100-item limit)
+    assert "BatchGetItem" not in dynamodb_calls  # evaluated recommendations tracked in the batch: no read
+    assert sum(stats(api, f"A-{a}")["overall"]["counts"]["evaluated"] for a in range(3)) == 50

@@ -249,11 +249,11 @@ class _TrackKeys:
         )
 
 
-def _bucket_keys(keys: _TrackKeys, shards: int) -> list[tuple[str, str]]:
+def _bucket_keys(keys: _TrackKeys, shards: int, *, shard: int | None = None) -> list[tuple[str, str]]:
     """The statistics items one write adds its counters to: the agent's day bucket (all types and
-    its type) and the workspace's day bucket for the type, on the write's shard."""
+    its type) and the workspace's day bucket for the type, on the write's shard (or ``shard``)."""
     day = _day(keys.at)
-    shard = shard_of(keys.recommendation_id, shards)
+    shard = shard_of(keys.recommendation_id, shards) if shard is None else shard
     agent_pk = _agent_pk(keys.workspace_id, keys.agent_id)
     return [
         (agent_pk, _bucket_sk(day, None)),
@@ -273,11 +273,16 @@ class _SharedUpdates:
 
     def __init__(self, shards: int) -> None:
         self._shards = shards
+        # One workspace shard per transaction (that of its first write): its workspace counters
+        # are a handful of items instead of one per shard; reads sum every shard anyway, and
+        # other transactions land on other shards.
+        self._shard: int | None = None
         self.counts: dict[tuple[str, str], dict[str, float]] = {}
         self.directory: dict[tuple[str, str], _Seen] = {}
 
     def copy(self) -> _SharedUpdates:
         other = _SharedUpdates(self._shards)
+        other._shard = self._shard
         other.counts = {key: dict(value) for key, value in self.counts.items()}
         other.directory = dict(self.directory)
         return other
@@ -299,7 +304,9 @@ class _SharedUpdates:
                 self.directory[agent] = _Seen(first, last)
         else:
             keys = _TrackKeys.of_evaluation(write.recommendation, write.outcome)
-        for key in _bucket_keys(keys, self._shards):
+        if self._shard is None:
+            self._shard = shard_of(keys.recommendation_id, self._shards)
+        for key in _bucket_keys(keys, self._shards, shard=self._shard):
             totals = self.counts.setdefault(key, {})
             for name, value in write.counters.items():
                 totals[name] = totals.get(name, 0) + value
@@ -438,29 +445,38 @@ class LearningStore:
                 break
         return results
 
-    def _chunks(self, writes: Sequence[TrackWrite | EvaluationWrite]) -> Iterator[list[int]]:
-        """Consecutive writes per transaction: at most ``_MAX_TRANSACTION_ITEMS`` items, and never
-        two operations on one item (a recommendation tracked and evaluated in the same batch)."""
-        chunk: list[int] = []
-        own_keys: set[tuple[str, str]] = set()
+    def _chunks(self, writes: Sequence[TrackWrite | EvaluationWrite]) -> list[list[int]]:
+        """The writes of each transaction, in the order the transactions run: at most
+        ``_MAX_TRANSACTION_ITEMS`` items each, and never two operations on one item. A write goes
+        into the first transaction after the last one touching its item (its track, an earlier
+        evaluation) that has room; writes on different items commute (their counters are
+        additions), so a batch's tracks share transactions, and so do its evaluations."""
         shards = self._settings.workspace_shards
-        shared = _SharedUpdates(shards)
+        chunks: list[tuple[list[int], set[tuple[str, str]], _SharedUpdates]] = []
+        latest: dict[tuple[str, str], int] = {}  # item -> the last transaction touching it
         for index, write in enumerate(writes):
-            keys = _TrackKeys.of(write.record) if isinstance(write, TrackWrite) else None
-            rec = _TrackKeys.of(write.recommendation) if keys is None else keys  # type: ignore[union-attr]
-            own = {(rec.rec_pk, REC_SK)} if keys else {(rec.rec_pk, REC_SK), (rec.rec_pk, OUTCOME_SK)}
-            trial = shared.copy()
-            trial.add(write)
-            size = len(own_keys) + len(own) + trial.size()
-            if chunk and (own & own_keys or size > _MAX_TRANSACTION_ITEMS):
-                yield chunk
-                chunk, own_keys, trial = [], set(), _SharedUpdates(shards)
+            if isinstance(write, TrackWrite):
+                rec_pk = _TrackKeys.of(write.record).rec_pk
+                own = {(rec_pk, REC_SK)}
+            else:
+                rec_pk = _TrackKeys.of(write.recommendation).rec_pk
+                own = {(rec_pk, REC_SK), (rec_pk, OUTCOME_SK)}
+            position = max((latest[key] + 1 for key in own if key in latest), default=0)
+            while True:
+                if position == len(chunks):
+                    chunks.append(([], set(), _SharedUpdates(shards)))
+                members, keys, shared = chunks[position]
+                trial = shared.copy()
                 trial.add(write)
-            chunk.append(index)
-            own_keys |= own
-            shared = trial
-        if chunk:
-            yield chunk
+                if not members or len(keys) + len(own) + trial.size() <= _MAX_TRANSACTION_ITEMS:
+                    members.append(index)
+                    keys |= own
+                    chunks[position] = (members, keys, trial)
+                    break
+                position += 1
+            for key in own:
+                latest[key] = position
+        return [members for members, _, _ in chunks]
 
     def _recommendation_item(self, record: Mapping[str, Any]) -> dict[str, Any]:
         keys = _TrackKeys.of(record)
