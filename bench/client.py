@@ -1,6 +1,6 @@
 """Client benchmark: what tracking costs the orchestrator, and what batching buys.
 
-    python bench/client.py [--calls 10000] [--rate 2000] [--events 1000]     (from the repository root)
+    python bench/client.py [--calls 5000] [--rate 2000] [--events 400]     (from the repository root)
 
 The local server (embedded DynamoDB, the real handlers) runs in a child process, so the measured
 caller shares its interpreter only with the client's own worker thread, as in an orchestrator.
@@ -126,19 +126,19 @@ def caller_cost(url: str, key: str, calls: int, rate: float | None) -> dict[str,
         if interval:
             time.sleep(interval)
     elapsed = time.perf_counter() - started
-    batches_during = client.stats().batches
-    client.flush(300)
     stats = client.stats()
-    client.close()
+    # The local server ingests far fewer events/s than a tight loop tracks: what it has not
+    # taken after a few seconds is abandoned (counted), not waited for.
+    client.close(timeout=5)
     durations.sort()
     return {
         "median": statistics.median(durations) / 1000,
         "p99": durations[int(len(durations) * 0.99) - 1] / 1000,
         "max": durations[-1] / 1000,
         "rate": calls / elapsed,
-        "batches": batches_during,
+        "batches": stats.batches,
+        "queued": stats.queued,
         "dropped": stats.dropped,
-        "failed": stats.failed,
     }
 
 
@@ -278,16 +278,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--calls", type=int, default=10_000, help="track() calls timed per caller run")
+    parser.add_argument("--calls", type=int, default=5_000, help="track() calls timed per caller run")
     parser.add_argument("--rate", type=float, default=2_000.0, help="paced caller: track() calls per second")
-    parser.add_argument("--events", type=int, default=1_000, help="events per throughput run")
+    parser.add_argument("--events", type=int, default=400, help="events per throughput run")
     args = parser.parse_args()
     print(machine_line(["httpx", "boto3", "moto", "aws-lambda-powertools"]))
     print("command: python bench/client.py " + shlex.join(sys.argv[1:]))
 
     with local_server() as (url, key):
         paced = caller_cost(url, key, args.calls, args.rate)
+    with local_server() as (url, key):
         unpaced = caller_cost(url, key, args.calls, None)
+    with local_server() as (url, key):  # a fresh server: the same table for both senders
         batched_rate, batched_requests = batched_throughput(url, key, args.events)
         single_rate, single_requests = single_throughput(url, key, args.events)
 
@@ -314,8 +316,8 @@ def main() -> None:
                     f"{r['max']:.0f}",
                     f"{r['rate']:,.0f}",
                     r["batches"],
+                    r["queued"],
                     r["dropped"],
-                    r["failed"],
                 )
                 for label, r in ((f"paced at {args.rate:,.0f}/s", paced), ("unpaced (tight loop)", unpaced))
             ],
@@ -345,7 +347,7 @@ def main() -> None:
     rows = dynamodb_requests()
     print(
         markdown_table(
-            ["what", "requests", "items written", "by operation"],
+            ["what", "requests", "items in the write requests", "by operation"],
             [
                 (label, n, items, ", ".join(f"{op} {c}" for op, c in sorted(ops.items())))
                 for label, n, items, ops in rows

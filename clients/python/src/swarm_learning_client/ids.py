@@ -16,11 +16,6 @@ _last_millis = -1
 _last_prefix = ""
 
 
-def _encode(value: int, pairs: int) -> str:
-    table = _PAIRS
-    return "".join([table[(value >> (10 * i)) & 1023] for i in range(pairs - 1, -1, -1)])
-
-
 def ulid(now_ns: int | None = None, *, randomness: int | None = None) -> str:
     """A ULID: 48 bits of milliseconds since the epoch, then 80 random bits (26 characters).
 
@@ -31,10 +26,17 @@ def ulid(now_ns: int | None = None, *, randomness: int | None = None) -> str:
     """
     global _last_millis, _last_prefix
     millis = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
-    if millis != _last_millis:  # one encoding of the time per millisecond
-        _last_prefix, _last_millis = _encode(millis, 5), millis
-    bits = random.getrandbits(80) if randomness is None else randomness & (2**80 - 1)
     t = _PAIRS  # unrolled: this runs on the caller's thread
+    if millis != _last_millis:  # one encoding of the time per millisecond
+        _last_millis = millis
+        _last_prefix = (
+            t[millis >> 40]
+            + t[(millis >> 30) & 1023]
+            + t[(millis >> 20) & 1023]
+            + t[(millis >> 10) & 1023]
+            + t[millis & 1023]
+        )
+    bits = random.getrandbits(80) if randomness is None else randomness & (2**80 - 1)
     return (
         _last_prefix
         + t[bits >> 70]
