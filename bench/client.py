@@ -305,8 +305,8 @@ def main() -> None:
                 "max µs",
                 "calls/s",
                 "batches sent meanwhile",
+                "queued at the end",
                 "dropped",
-                "failed",
             ],
             [
                 (
