@@ -52,6 +52,9 @@ TARGET_MEDIAN_US, TARGET_P99_US, TARGET_SPEEDUP = 20.0, 200.0, 5.0
 def _serve(connection: Any) -> None:
     """Child process: the embedded AWS and the local server; sends back (url, key), serves until
     told to stop."""
+    import os
+
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the handlers' logs, for the process's life
     from localdev import runtime
 
     runtime.configure_environment()

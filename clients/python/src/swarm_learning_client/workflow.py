@@ -50,7 +50,16 @@ class Workflow:
         """``select_agents`` for this workflow (awaitable with the async client); the
         recommendations tracked next in it carry the decision's id and probabilities."""
         select = self.client.select_agents  # type: ignore[attr-defined]
-        return select(recommendation_type, candidates, k, mode, correlation_id=self.correlation_id)
+        result = select(recommendation_type, candidates, k, mode, correlation_id=self.correlation_id)
+        if isinstance(result, RoutingDecision):
+            self.decision = result
+            return result
+
+        async def remember() -> RoutingDecision:
+            self.decision = await result
+            return self.decision
+
+        return remember()
 
     def track(self, **fields: Any) -> str:
         """``client.track`` with this workflow's ids (and routing decision) filled in."""
