@@ -264,12 +264,18 @@ def dynamodb_requests() -> list[tuple[str, int, int]]:
         measure("100 events one by one (60 POST track + 40 POST evaluate)", one_by_one)
         measure("100 events in one POST /events/batch", batched)
         retry_id = new_recommendation_id()
-        post("/recommendations/track", track_body(0, retry_id))
+        measure(
+            "a retry-safe track, client-minted id",
+            lambda: post("/recommendations/track", track_body(0, retry_id)),
+        )
         measure(
             "a retried track, client-minted id (answered 200 as stored)",
             lambda: post("/recommendations/track", track_body(0, retry_id)),
         )
-        post("/recommendations/track", track_body(0), {"Idempotency-Key": "bench-retry-0001"})
+        measure(
+            "a retry-safe track, Idempotency-Key (Powertools)",
+            lambda: post("/recommendations/track", track_body(0), {"Idempotency-Key": "bench-retry-0001"}),
+        )
         measure(
             "a retried track, Idempotency-Key (Powertools)",
             lambda: post("/recommendations/track", track_body(0), {"Idempotency-Key": "bench-retry-0001"}),
