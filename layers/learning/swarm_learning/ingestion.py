@@ -99,7 +99,7 @@ class BatchIngestor:
 
     def _parse(self, workspace_id: str, index: int, raw: Mapping[str, Any]) -> _Event:
         kind = raw.get("type")
-        if kind not in _MODELS:
+        if not isinstance(kind, str) or kind not in _MODELS:
             refused = _refused(
                 index, None, None, None, 422, "validation_error", "type must be track or evaluate", "type"
             )
