@@ -54,6 +54,7 @@ bench: setup ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/trust_quality.py
 	$(BIN)/python bench/learning_quality.py
 	$(BIN)/python bench/learning_speed.py
+	$(BIN)/python bench/client.py
 
 invoke: setup ## invoke a function in-process: make invoke FUNCTION=TrackFunction EVENT=events/track_recommendation.json
 	$(BIN)/python -m localdev invoke $(FUNCTION) -e $(EVENT)
