@@ -26,7 +26,8 @@ def api(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
 
 
 def track_event(seed: int, **overrides: Any) -> dict[str, Any]:
-    body = recommendation(recommendation_id=minted("rec_", NOW - timedelta(seconds=seed), seed), **overrides)
+    overrides.setdefault("recommendation_id", minted("rec_", NOW - timedelta(seconds=seed), seed))
+    body = recommendation(**overrides)
     if "workspace_id" not in overrides:
         del body["workspace_id"]  # the batch's
     return {"type": "track", **body}
@@ -195,3 +196,43 @@ def test_tracks_and_their_evaluations_interleaved_share_transactions(
     )  # the tracks, then the evaluations (100-item limit)
     assert "BatchGetItem" not in dynamodb_calls  # evaluated recommendations tracked in the batch: no read
     assert sum(stats(api, f"A-{a}")["overall"]["counts"]["evaluated"] for a in range(3)) == 50
+
+
+def test_evaluations_sent_again_in_a_later_batch_are_answered_as_stored(api: Api) -> None:
+    first = track_event(1)
+    assert batch(api, [first])[1]["results"][0]["status"] == 201
+    evaluation = evaluate_event(first["recommendation_id"], 1)
+    assert batch(api, [evaluation])[1]["results"][0]["status"] == 201
+    before = store_snapshot()
+    again = batch(api, [evaluation, evaluate_event(first["recommendation_id"], 2)])[1]["results"]
+    assert [(r["status"], r["id"]) for r in again] == [(200, evaluation["outcome_id"]), (409, again[1]["id"])]
+    assert again[1]["error"]["error"] == "already_evaluated"
+    assert store_snapshot() == before
+
+
+def test_an_id_minted_too_long_ago_is_refused_on_its_own(api: Api) -> None:
+    stale = track_event(1, recommendation_id=minted("rec_", NOW - timedelta(days=2)))
+    results = batch(api, [stale, track_event(2)])[1]["results"]
+    assert [(r["status"], (r["error"] or {}).get("field")) for r in results] == [
+        (422, "recommendation_id"),
+        (201, None),
+    ]
+
+
+def test_throttled_writes_answer_503_and_store_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from swarm_learning.storage import get_store
+
+    def throttled(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems"
+        )
+
+    before = store_snapshot()
+    monkeypatch.setattr(get_store().client, "transact_write_items", throttled)
+    status, answer = batch(api, [track_event(1), track_event(2)])
+    assert status == 207
+    assert [(r["status"], r["error"]["error"]) for r in answer["results"]] == [(503, "unavailable")] * 2
+    monkeypatch.undo()
+    assert store_snapshot() == before

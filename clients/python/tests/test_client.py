@@ -238,3 +238,103 @@ def test_missing_configuration_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
         SwarmLearningClient(workspace_id="ws")
     with pytest.raises(ValueError, match="api_key"):
         SwarmLearningClient("http://x", workspace_id="ws")
+
+
+def test_async_decision_calls_read_typed_answers_and_retry(
+    service: FakeService, backoff: RecordingBackoff
+) -> None:
+    rule = {
+        "rule_id": "r1",
+        "conditions": {},
+        "action": "prefer_agents",
+        "parameters": {},
+        "expected_success": 0.8,
+        "support": 3,
+    }
+    pattern = {
+        "pattern_id": "p1",
+        "category": "consensus",
+        "condition": ["consensus=3+"],
+        "description": "d",
+        "success_rate": 0.9,
+        "frequency_count": 30,
+        "confidence_level": 0.8,
+        "recommendation_strength": "strong",
+    }
+    profile = {
+        "agent_id": "A",
+        "evaluated": 10,
+        "approval_rate": 0.7,
+        "strengths": [],
+        "weaknesses": [],
+        "calibration_gap": 0.1,
+        "trend": 0.0,
+        "consensus_builder": False,
+    }
+    cycle = {"iteration_id": "iter_1", "status": "queued"}
+    service.answers = [
+        json_answer(429, {}, {"Retry-After": "1"}),
+        json_answer(200, {"agent_id": "A", "recommendation_type": "strategy", "decision_boost": 1.1,
+                          "accuracy_score": 0.7, "confidence_factor": 0.5, "evaluated": 9}),
+        json_answer(200, {"items": [TRUST]}),
+        json_answer(200, {"items": [rule]}),
+        json_answer(202, cycle),
+        json_answer(200, {**cycle, "status": "skipped"}),
+        json_answer(200, {"items": [pattern]}),
+        json_answer(200, profile),
+        json_answer(200, {"overall": {}}),
+        json_answer(200, {"agents": 1}),
+    ]  # fmt: skip
+
+    async def main() -> list[Any]:
+        client = AsyncSwarmLearningClient(
+            "http://service.test", "key", workspace_id="ws_test",
+            async_transport=httpx.MockTransport(service.handle), backoff=backoff,
+        )  # fmt: skip
+        try:
+            return [
+                (await client.decision_boost("A", "strategy")).decision_boost,
+                [t.agent_id for t in await client.trusted_agents(0.3)],
+                [r.rule_id for r in await client.suggest_rules({"recommendation_type": "strategy"})],
+                (await client.wait_for_cycle(await client.trigger_learning_cycle(), poll_interval=0)).status,
+                [p.pattern_id for p in await client.patterns("consensus")],
+                (await client.agent_profile("A")).evaluated,
+                await client.agent_stats("A"),
+                await client.workspace_stats(),
+            ]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(main()) == [
+        1.1,
+        ["STRAT-01"],
+        ["r1"],
+        "skipped",
+        ["p1"],
+        10,
+        {"overall": {}},
+        {"agents": 1},
+    ]
+    assert backoff.asked == [(0, 1.0)]
+
+
+def test_async_unreachable_service_is_a_transport_error(
+    service: FakeService, backoff: RecordingBackoff
+) -> None:
+    def down(request: httpx.Request, _events: list) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    service.answers = [down] * 2
+
+    async def main() -> None:
+        client = AsyncSwarmLearningClient(
+            "http://service.test", "key", workspace_id="ws_test",
+            async_transport=httpx.MockTransport(service.handle), backoff=backoff, max_retries=1,
+        )  # fmt: skip
+        try:
+            await client.trust("A")
+        finally:
+            await client.aclose()
+
+    with pytest.raises(TransportError):
+        asyncio.run(main())
