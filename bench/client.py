@@ -85,8 +85,8 @@ def track_fields(n: int) -> dict[str, Any]:
     return {
         "agent_id": AGENTS[n % len(AGENTS)],
         "recommendation_type": TYPES[n % len(TYPES)],
-        "content": {"channels": ["linkedin", "email"][: 1 + n % 2], "n": n},
-        "confidence": 0.5 + (n % 50) / 100,
+        "recommendation_content": {"channels": ["linkedin", "email"][: 1 + n % 2], "n": n},
+        "confidence_score": 0.5 + (n % 50) / 100,
         "reasoning": "Based on cohort analysis",
         "workflow_id": f"move_{n // 4}",
     }
@@ -99,8 +99,8 @@ def track_body(n: int, recommendation_id: str | None = None) -> dict[str, Any]:
         "agent_id": fields["agent_id"],
         "agent_name": fields["agent_id"],
         "recommendation_type": fields["recommendation_type"],
-        "recommendation_content": fields["content"],
-        "confidence_score": fields["confidence"],
+        "recommendation_content": fields["recommendation_content"],
+        "confidence_score": fields["confidence_score"],
         "reasoning": fields["reasoning"],
         "workflow_id": fields["workflow_id"],
     }

@@ -310,8 +310,8 @@ def _track(api: _Api, recommendation: SimulatedRecommendation) -> str:
         agent_id=request["agent_id"],
         agent_name=request["agent_name"],
         recommendation_type=request["recommendation_type"],
-        content=request["recommendation_content"],
-        confidence=request["confidence_score"],
+        recommendation_content=request["recommendation_content"],
+        confidence_score=request["confidence_score"],
         reasoning=request.get("reasoning", ""),
         evidence=request.get("evidence"),
         execution_status=request.get("execution_status"),
@@ -347,7 +347,7 @@ def _evaluate_one(
         outcome_id=api.mint(OUTCOME_PREFIX, recommendation_id),
         overall_quality_score=evaluation.overall_quality_score,
         quality_scores=evaluation.quality_scores,
-        feedback=evaluation.feedback,
+        evaluator_feedback=evaluation.feedback,
         evaluator_id=EVALUATOR_ID,
         alternatives=alternatives,
         comparative_rank=rank,
@@ -370,7 +370,7 @@ def _evaluate_workflow(
             outcome_id=api.mint(OUTCOME_PREFIX, recommendation_id),
             overall_quality_score=evaluation.overall_quality_score,
             quality_scores=evaluation.quality_scores or workflow.quality_scores,
-            feedback=evaluation.feedback or workflow.feedback,
+            evaluator_feedback=evaluation.feedback or workflow.feedback,
             evaluator_id=EVALUATOR_ID,
         )
     return [(recommendation, True) for recommendation, _ in to_evaluate]

@@ -49,7 +49,7 @@ def test_orchestrator_loop_through_the_client(server: LocalApiServer) -> None:
 
         @client.tracked(agent_id="CONTENT-01", agent_name="Writer", recommendation_type="content")
         def write(topic: str) -> AgentRecommendation:
-            return AgentRecommendation(content={"topic": topic}, confidence=0.6)
+            return AgentRecommendation(recommendation_content={"topic": topic}, confidence_score=0.6)
 
         tracked = []
         for n in range(6):
@@ -57,7 +57,10 @@ def test_orchestrator_loop_through_the_client(server: LocalApiServer) -> None:
                 decision = wf.route("strategy", ["STRAT-01", "STRAT-02", "STRAT-03"], k=1)
                 agent = decision.agent_ids[0]
                 rid = wf.track(
-                    agent_id=agent, recommendation_type="strategy", content={"n": n}, confidence=0.8
+                    agent_id=agent,
+                    recommendation_type="strategy",
+                    recommendation_content={"n": n},
+                    confidence_score=0.8,
                 )
                 write(f"topic {n}")
                 wf.evaluate(overall_quality_score=90.0 if n % 2 else 30.0, feedback="scored")
@@ -132,7 +135,10 @@ def test_server_dies_mid_stream_and_every_event_is_stored_exactly_once(functions
             second.invoke_lock = first.invoke_lock  # one store: the old process's last write lands first
             second.start()
         rid = client.track(
-            agent_id=f"A-{n % 4}", recommendation_type="strategy", content={"n": n}, confidence=0.7
+            agent_id=f"A-{n % 4}",
+            recommendation_type="strategy",
+            recommendation_content={"n": n},
+            confidence_score=0.7,
         )
         ids.append(rid)
         if n % 3 == 0:
@@ -176,7 +182,12 @@ def test_a_batch_whose_answer_was_lost_is_sent_again_and_stored_once(server: Loc
     transport = LosesFirstAnswer()
     client = client_for(server.url, transport=transport, **QUICK_RETRIES)
     ids = [
-        client.track(agent_id="A", recommendation_type="strategy", content={"n": n}, confidence=0.7)
+        client.track(
+            agent_id="A",
+            recommendation_type="strategy",
+            recommendation_content={"n": n},
+            confidence_score=0.7,
+        )
         for n in range(5)
     ]
     client.evaluate(ids[0], overall_quality_score=90.0)

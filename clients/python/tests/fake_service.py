@@ -64,8 +64,8 @@ def track(client: SwarmLearningClient, n: int = 1, **fields: Any) -> list[str]:
         client.track(
             agent_id=fields.get("agent_id", "STRAT-01"),
             recommendation_type="strategy",
-            content={"n": i},
-            confidence=0.8,
+            recommendation_content={"n": i},
+            confidence_score=0.8,
         )
         for i in range(n)
     ]

@@ -154,15 +154,23 @@ def test_workflow_links_tracks_to_the_routing_decision_and_evaluates_them_in_ord
     with client.workflow("move_123", correlation_id="wf_456") as wf:
         decision = wf.route("strategy", ["STRAT-01", "STRAT-02", "STRAT-03"], k=2)
         first = wf.track(
-            agent_id="STRAT-01", recommendation_type="strategy", content={"a": 1}, confidence=0.9
+            agent_id="STRAT-01",
+            recommendation_type="strategy",
+            recommendation_content={"a": 1},
+            confidence_score=0.9,
         )
         second = wf.track(
-            agent_id="STRAT-02", recommendation_type="strategy", content={"a": 2}, confidence=0.6
+            agent_id="STRAT-02",
+            recommendation_type="strategy",
+            recommendation_content={"a": 2},
+            confidence_score=0.6,
         )
         outcome_ids = wf.evaluate(
             overall_quality_score=85, feedback="good", overrides={second: {"overall_quality_score": 30}}
         )
-    outside = client.track(agent_id="STRAT-03", recommendation_type="strategy", content={}, confidence=0.5)
+    outside = client.track(
+        agent_id="STRAT-03", recommendation_type="strategy", recommendation_content={}, confidence_score=0.5
+    )
     assert client.flush(timeout=10)
     events = service.events
     assert [e["type"] for e in events] == ["track", "track", "evaluate", "evaluate", "track"]
@@ -183,7 +191,9 @@ def test_tracked_decorator_tracks_each_call_with_its_latency(make_client, servic
 
     @client.tracked(agent_id="CONTENT-01", agent_name="Writer", recommendation_type="content")
     def write(topic: str) -> AgentRecommendation:
-        return AgentRecommendation(content={"topic": topic}, confidence=0.7, reasoning="because")
+        return AgentRecommendation(
+            recommendation_content={"topic": topic}, confidence_score=0.7, reasoning="because"
+        )
 
     with client.workflow("move_9"):
         result = write("pricing")
@@ -218,7 +228,12 @@ def test_async_client_has_the_same_decisions_and_tracking(
         ) as client:  # fmt: skip
             async with client.workflow("move_1") as wf:
                 decision = await wf.route("strategy", ["STRAT-01", "STRAT-02"])
-                wf.track(agent_id="STRAT-01", recommendation_type="strategy", content={}, confidence=0.5)
+                wf.track(
+                    agent_id="STRAT-01",
+                    recommendation_type="strategy",
+                    recommendation_content={},
+                    confidence_score=0.5,
+                )
             trust = await client.trust("STRAT-01")
             assert await client.aflush(timeout=10)
             return decision, service.events, trust.overall_trust_score

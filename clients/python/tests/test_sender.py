@@ -208,7 +208,7 @@ def handle(request):
 client = SwarmLearningClient("http://service.test", "key", workspace_id="ws", flush_interval=3600,
                              transport=httpx.MockTransport(handle))
 for i in range(3):
-    print(client.track(agent_id="A", recommendation_type="strategy", content={}, confidence=0.5))
+    print(client.track(agent_id="A", recommendation_type="strategy", recommendation_content={}, confidence_score=0.5))
 # no close(): the atexit hook sends them
 """
 

@@ -1,7 +1,7 @@
 """Python client for the swarm learning service.
 
 >>> client = SwarmLearningClient("http://127.0.0.1:3000", api_key, workspace_id="ws_demo")
->>> rid = client.track(agent_id="STRAT-01", recommendation_type="strategy", content={...}, confidence=0.8)
+>>> rid = client.track(agent_id="STRAT-01", recommendation_type="strategy", recommendation_content={...}, confidence_score=0.8)
 """
 
 from swarm_learning_client._http import Backoff

@@ -126,8 +126,8 @@ class TrackingClient:
         *,
         agent_id: str,
         recommendation_type: str,
-        content: Mapping[str, Any],
-        confidence: float,
+        recommendation_content: Mapping[str, Any],
+        confidence_score: float,
         agent_name: str | None = None,
         reasoning: str = "",
         evidence: Mapping[str, Any] | None = None,
@@ -151,8 +151,8 @@ class TrackingClient:
             "agent_id": agent_id,
             "agent_name": agent_name or agent_id,
             "recommendation_type": recommendation_type,
-            "recommendation_content": content,
-            "confidence_score": confidence,
+            "recommendation_content": recommendation_content,
+            "confidence_score": confidence_score,
             "reasoning": reasoning,
         }
         if evidence:
@@ -185,7 +185,7 @@ class TrackingClient:
         *,
         overall_quality_score: float,
         quality_scores: Mapping[str, float] | None = None,
-        feedback: str = "",
+        evaluator_feedback: str = "",
         outcome: str | None = None,
         evaluator_id: str | None = None,
         alternatives: Sequence[Mapping[str, Any]] | None = None,
@@ -203,7 +203,7 @@ class TrackingClient:
             "outcome_id": oid,
             "overall_quality_score": overall_quality_score,
             "quality_scores": dict(quality_scores or {}),
-            "evaluator_feedback": feedback,
+            "evaluator_feedback": evaluator_feedback,
         }
         if outcome is not None:
             event["outcome"] = outcome
@@ -239,8 +239,8 @@ class TrackingClient:
                     agent_id=agent_id,
                     agent_name=agent_name,
                     recommendation_type=recommendation_type,
-                    content=result.content,
-                    confidence=result.confidence,
+                    recommendation_content=result.recommendation_content,
+                    confidence_score=result.confidence_score,
                     reasoning=result.reasoning,
                     evidence=result.evidence,
                     latency_ms=(time.perf_counter() - started) * 1000,

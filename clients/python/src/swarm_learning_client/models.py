@@ -234,8 +234,8 @@ class AgentRecommendation:
     """What an agent function returns for ``@client.tracked``: the recommendation, and after the
     decorator ran, the ``recommendation_id`` it was tracked under."""
 
-    content: dict[str, Any]
-    confidence: float
+    recommendation_content: dict[str, Any]
+    confidence_score: float
     reasoning: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
     recommendation_id: str | None = None

@@ -79,13 +79,14 @@ class Workflow:
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[str]:
         """Evaluate every recommendation tracked in this workflow with the workflow's score (or a
-        per-recommendation override: ``{recommendation_id: {"overall_quality_score": ...}}``).
+        per-recommendation override: ``{recommendation_id: {"overall_quality_score": ...}}``, with
+        the keyword arguments of ``client.evaluate``).
         Returns the outcome ids; the evaluations are sent after the tracks, in order."""
         outcome_ids = []
         for recommendation_id in self.tracked:
             scoring: dict[str, Any] = {
                 "overall_quality_score": overall_quality_score,
-                "feedback": feedback,
+                "evaluator_feedback": feedback,
                 "quality_scores": quality_scores,
                 "outcome": outcome,
                 **dict((overrides or {}).get(recommendation_id, {})),
