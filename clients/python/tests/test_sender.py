@@ -237,6 +237,7 @@ def test_a_forked_child_starts_empty_with_its_own_worker(make_client, service: F
     client = make_client(batch_size=1)
     parent_ids = track(client, 3)  # one held in the transport, two queued
     assert entered.wait(10)
+    parent_http = client._http
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: what users do
         pid = os.fork()
@@ -245,6 +246,7 @@ def test_a_forked_child_starts_empty_with_its_own_worker(make_client, service: F
         try:
             before = len(service.batches)
             empty = client.stats().queued == 0 and client.sender._http is None
+            empty = empty and client._http is not parent_http  # decisions: its own connections too
             child_ids = track(client, 2)
             sent = client.flush(timeout=10)
             child_events = [e["recommendation_id"] for e in service.events[before:]]

@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -262,7 +263,7 @@ class TrackingClient:
             try:
                 return handler(*args, **kwargs)
             finally:
-                if not self.flush(timeout=self.sender._shutdown_timeout):
+                if not self.flush(timeout=self.sender.shutdown_timeout):
                     log.warning("swarm learning events still unsent when the handler returned")
 
         return wrapper  # type: ignore[return-value]
@@ -287,6 +288,9 @@ class SwarmLearningClient(TrackingClient):
     def __init__(self, base_url: str | None = None, api_key: str | None = None, **options: Any) -> None:
         super().__init__(base_url, api_key, **options)
         self._http = self._new_http()
+        if hasattr(os, "register_at_fork"):  # a child must not share the parent's connections
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _renew_http(ref))
 
     def close(self, timeout: float | None = None) -> bool:
         """Send what is queued, stop the worker, close the connections."""
@@ -395,3 +399,9 @@ class SwarmLearningClient(TrackingClient):
                 continue
             return call.read(_http.read_json(response))
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _renew_http(ref: weakref.ref[SwarmLearningClient]) -> None:
+    client = ref()
+    if client is not None:
+        client._http = client._new_http()

@@ -148,6 +148,10 @@ class BatchSender:
             self._http.close()
         return flushed
 
+    @property
+    def shutdown_timeout(self) -> float:
+        return self._shutdown_timeout
+
     def stats(self) -> SenderStats:
         return SenderStats(
             sent=self._sent,
