@@ -128,6 +128,24 @@ def test_per_event_results_retry_only_the_503s_and_report_the_field(
     assert (client.stats().sent, client.stats().failed) == (2, 1)
 
 
+def test_a_batch_over_the_body_limit_is_sent_again_in_halves(make_client, service: FakeService) -> None:
+    def too_large(_request: httpx.Request, events: list) -> httpx.Response:
+        if len(events) > 2:
+            return httpx.Response(413, json={"error": "payload_too_large", "message": "over 512 KB"})
+        return httpx.Response(
+            207, json={"results": [{"index": i, "status": 201} for i in range(len(events))]}
+        )
+
+    failures: list[EventFailure] = []
+    service.answers = [too_large] * 7
+    client = make_client(on_error=failures.append)
+    ids = track(client, 6)
+    assert client.flush(timeout=10)
+    assert [len(b) for b in service.batches] == [6, 3, 1, 2, 3, 1, 2]
+    assert [e["recommendation_id"] for b in service.batches if len(b) < 3 for e in b] == ids
+    assert (client.stats().sent, failures) == (6, [])
+
+
 def test_gives_up_after_max_retries(make_client, service: FakeService) -> None:
     failures: list[EventFailure] = []
     service.answers = [answer(503)] * 3

@@ -5,8 +5,9 @@ the events to ``POST /events/batch`` in batches and retries what did not arrive.
   and handed to ``on_drop`` if given. Tracking never blocks the agent.
 - The worker sends when ``batch_size`` events wait, or every ``flush_interval`` seconds.
 - Retries: the whole batch on a network error, 408, 429 or 5xx (honouring ``Retry-After`` on 429
-  and 503), single events the service answered 503; exponential backoff with full jitter. Any other
-  4xx is final: the event goes to ``on_error`` and is logged. Every event carries a client-minted
+  and 503), single events the service answered 503; exponential backoff with full jitter. A batch
+  over the service's body limit (413) is sent again in halves. Any other 4xx is final: the event
+  goes to ``on_error`` and is logged. Every event carries a client-minted
   id, so a batch sent twice is stored once.
 - ``flush(timeout)``, ``close(timeout)``, an ``atexit`` close, and fork safety: a child process
   starts with an empty queue and its own worker and connection pool.
@@ -232,6 +233,11 @@ class BatchSender:
                         wait = self._backoff.delay(attempt)
                 elif status in RETRYABLE_STATUSES:
                     wait, why = self._backoff.delay(attempt, retry_after(response)), f"HTTP {status}"
+                elif status == 413 and len(pending) > 1:  # over the body limit: halve the batch
+                    half = len(pending) // 2
+                    self._deliver(pending[:half])
+                    self._deliver(pending[half:])
+                    return
                 else:  # any other answer is final for the whole batch
                     body = _json(response)
                     code = str(body.get("error", f"http_{status}"))
