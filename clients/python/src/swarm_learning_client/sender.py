@@ -93,6 +93,7 @@ class BatchSender:
         self._abort = threading.Event()
         self._progress = threading.Condition()
         self._start_lock = threading.Lock()
+        self._take_lock = threading.Lock()  # the worker's take and flush's count; never enqueue's
         self._worker: threading.Thread | None = None
         self._http: httpx.Client | None = None
         self._closed = False
@@ -117,7 +118,8 @@ class BatchSender:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send everything queued so far; True when all of it was settled within ``timeout``."""
-        target = self._taken + len(self._queue)
+        with self._take_lock:  # not between the worker's pop and its count
+            target = self._taken + len(self._queue)
         if self._worker is None and self._queue:
             self._start()
         self._wake.set()
@@ -199,8 +201,9 @@ class BatchSender:
             self._wake.wait(self._flush_interval)
             self._wake.clear()
             while self._queue and not self._abort.is_set():
-                batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
-                self._taken += len(batch)
+                with self._take_lock:
+                    batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
+                    self._taken += len(batch)
                 try:
                     self._deliver(batch)
                 except Exception:  # never let the worker die: count the batch as failed
