@@ -92,7 +92,7 @@ def test_backoff_grows_exponentially_with_full_jitter_and_respects_retry_after()
     assert backoff.delay(0, retry_after=10.0) == 10.0
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 413, 422])
+@pytest.mark.parametrize("status", [400, 401, 403, 422])
 def test_other_4xx_are_not_retried_and_go_to_on_error(make_client, service: FakeService, status: int) -> None:
     failures: list[EventFailure] = []
     service.answers = [answer(status, body={"error": "bad", "message": "no"})]
@@ -144,6 +144,15 @@ def test_a_batch_over_the_body_limit_is_sent_again_in_halves(make_client, servic
     assert [len(b) for b in service.batches] == [6, 3, 1, 2, 3, 1, 2]
     assert [e["recommendation_id"] for b in service.batches if len(b) < 3 for e in b] == ids
     assert (client.stats().sent, failures) == (6, [])
+
+
+def test_a_single_event_over_the_body_limit_is_final(make_client, service: FakeService) -> None:
+    failures: list[EventFailure] = []
+    service.answers = [answer(413, body={"error": "payload_too_large", "message": "over 512 KB"})]
+    client = make_client(on_error=failures.append)
+    track(client, 1)
+    assert client.flush(timeout=10)
+    assert [(f.status, f.error) for f in failures] == [(413, "payload_too_large")]
 
 
 def test_gives_up_after_max_retries(make_client, service: FakeService) -> None:
