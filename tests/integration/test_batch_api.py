@@ -231,8 +231,10 @@ def test_throttled_writes_answer_503_and_store_nothing(api: Api, monkeypatch: py
 
     before = store_snapshot()
     monkeypatch.setattr(get_store().client, "transact_write_items", throttled)
-    status, answer = batch(api, [track_event(1), track_event(2)])
+    first = track_event(1)
+    status, answer = batch(api, [first, track_event(2), evaluate_event(first["recommendation_id"], 1)])
     assert status == 207
-    assert [(r["status"], r["error"]["error"]) for r in answer["results"]] == [(503, "unavailable")] * 2
+    # the evaluation waits for its track: not "not found", but "send it again" with it
+    assert [(r["status"], r["error"]["error"]) for r in answer["results"]] == [(503, "unavailable")] * 3
     monkeypatch.undo()
     assert store_snapshot() == before

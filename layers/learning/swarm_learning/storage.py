@@ -437,9 +437,10 @@ class LearningStore:
                     pending = [i for i in pending if i not in refused]
                     continue
                 except ClientError:
-                    # Throttled or out of conflict retries: these writes are reported as not
-                    # stored (the caller sends them again); earlier transactions stand.
-                    break
+                    # Throttled or out of conflict retries: this transaction's writes and every
+                    # later one (they may depend on it) are reported as not stored, to be sent
+                    # again; earlier transactions stand.
+                    return results
                 for index in pending:
                     results[index] = WriteResult(WriteState.WRITTEN)
                 break
