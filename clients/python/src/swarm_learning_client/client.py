@@ -15,7 +15,7 @@ import httpx
 from swarm_learning_client import _http
 from swarm_learning_client._http import API_PREFIX, RETRYABLE_STATUSES, Backoff, Call, retry_after
 from swarm_learning_client.errors import CycleTimeoutError, TransportError
-from swarm_learning_client.ids import new_outcome_id, new_recommendation_id
+from swarm_learning_client.ids import RECOMMENDATION_PREFIX, new_outcome_id, ulid
 from swarm_learning_client.models import (
     AgentProfile,
     AgentRecommendation,
@@ -145,7 +145,7 @@ class TrackingClient:
         if self._lambda_warning_due:
             self._lambda_warning_due = False
             log.info("AWS Lambda detected: wrap the handler with client.flush_on_return so events are sent")
-        rid = recommendation_id or new_recommendation_id()
+        rid = recommendation_id or RECOMMENDATION_PREFIX + ulid()
         event: dict[str, Any] = {
             "type": "track",
             "recommendation_id": rid,

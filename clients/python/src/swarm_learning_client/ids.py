@@ -14,6 +14,9 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, the ULID alp
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 _last_millis = -1
 _last_prefix = ""
+# Bound once: ``ulid`` runs on the caller's thread for every tracked event.
+_time_ns = time.time_ns
+_random_bits = random.getrandbits  # the module's generator: reseeded in a forked child
 
 
 def ulid(now_ns: int | None = None, *, randomness: int | None = None) -> str:
@@ -25,7 +28,7 @@ def ulid(now_ns: int | None = None, *, randomness: int | None = None) -> str:
     so a re-run mints the same ids and the service stores nothing twice.
     """
     global _last_millis, _last_prefix
-    millis = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
+    millis = (_time_ns() if now_ns is None else now_ns) // 1_000_000
     t = _PAIRS  # unrolled: this runs on the caller's thread
     if millis != _last_millis:  # one encoding of the time per millisecond
         _last_millis = millis
@@ -36,7 +39,7 @@ def ulid(now_ns: int | None = None, *, randomness: int | None = None) -> str:
             + t[(millis >> 10) & 1023]
             + t[millis & 1023]
         )
-    bits = random.getrandbits(80) if randomness is None else randomness & (2**80 - 1)
+    bits = _random_bits(80) if randomness is None else randomness & (2**80 - 1)
     return (
         _last_prefix
         + t[bits >> 70]
