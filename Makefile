@@ -12,7 +12,7 @@ PORT ?= 3000
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements-dev.txt layers/learning/requirements.txt
+$(BIN)/.installed: requirements-dev.txt layers/learning/requirements.txt clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
@@ -58,6 +58,7 @@ bench: setup ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/trust_quality.py
 	$(BIN)/python bench/learning_quality.py
 	$(BIN)/python bench/learning_speed.py
+	$(BIN)/python bench/client.py
 
 invoke: setup ## invoke a function in-process: make invoke FUNCTION=TrackFunction EVENT=events/track_recommendation.json
 	$(BIN)/python -m localdev invoke $(FUNCTION) -e $(EVENT)

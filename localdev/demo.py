@@ -1,31 +1,35 @@
-"""Seed a running server with a simulated swarm, over HTTP, the way an orchestrator would.
+"""Seed a running server with a simulated swarm, the way an orchestrator would: through the
+Python client (``clients/python``), which sends the events in batches from a background worker.
 
-Every recommendation of every simulated workflow is tracked (with an ``Idempotency-Key``, so
-resending one is safe); most workflows are then scored as a whole by
-``POST /outcomes/evaluate-workflow`` with a per-recommendation override, the others one
-recommendation at a time by ``POST /outcomes/evaluate``; a few recommendations stay pending.
-Finally the agents' statistics are read back and set beside the simulation's hidden truth.
+Every recommendation of every simulated workflow is tracked and most are evaluated (a few stay
+pending; some evaluations compare the recommendation with alternatives). Finally the agents'
+statistics are read back and set beside the simulation's hidden truth.
 
-Rerunning the same seed against the same server changes nothing: the tracking calls replay
-(while their idempotency records live) and the evaluations find their recommendations settled.
+The ids are minted here, deterministically from the seed, the workflow and the agent, with the
+time of the hour the run started: rerunning the same seed against the same server within that
+hour mints the same ids, so the service answers every event with its stored result and nothing
+changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx
 from tqdm import tqdm
 
 from localdev.devkey import saved_dev_key
 from localdev.swarm import SimulatedRecommendation, SimulatedWorkflow, Swarm, default_swarm
+from swarm_learning_client import ApiError, EventFailure, SwarmLearningClient, TransportError
+from swarm_learning_client.ids import OUTCOME_PREFIX, RECOMMENDATION_PREFIX, ulid
 
 API_PREFIX = "/api/v1/learning"
 SINGLE_EVALUATION_SHARE = 0.30  # workflows whose recommendations are evaluated one by one
@@ -34,7 +38,7 @@ ALTERNATIVES_SHARE = 0.25  # single evaluations that compare the recommendation 
 MAX_ALTERNATIVES = 3
 EVALUATOR_ID = "demo-evaluator"
 REQUEST_TIMEOUT_SECONDS = 30.0
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+SEND_TIMEOUT_SECONDS = 300.0  # for the background sender to deliver everything at the end
 
 
 class DemoError(RuntimeError):
@@ -82,10 +86,32 @@ class DemoSummary:
     agents: tuple[AgentSummary, ...] = field(default_factory=tuple)
 
 
-class _Api:
-    """A small JSON client over urllib that counts its requests."""
+class _CountingTransport(httpx.HTTPTransport):
+    """Counts the HTTP requests the client sends (decisions and batches alike)."""
 
-    def __init__(self, base_url: str, api_key: str, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests += 1
+        return super().handle_request(request)
+
+
+class _Api:
+    """The Python client, with what the demo needs around it: request counting, the events the
+    service refused, ids minted deterministically, and errors worded for the demo."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        workspace_id: str,
+        seed: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
@@ -93,53 +119,65 @@ class _Api:
             )
         self.base_url = base_url.rstrip("/")
         self.root = self.base_url + API_PREFIX
-        self.timeout = timeout
-        self.api_key = api_key
-        self.requests = 0
-        # A local server is reached directly, whatever proxy the environment configures.
-        handlers = [urllib.request.ProxyHandler({})] if parts.hostname in _LOOPBACK_HOSTS else []
-        self._opener = urllib.request.build_opener(*handlers)
+        self.transport = _CountingTransport()  # an explicit transport: no proxy for a local server
+        self.refused: list[EventFailure] = []
+        self.client = SwarmLearningClient(
+            self.base_url,
+            api_key,
+            workspace_id=workspace_id,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            max_retries=1,
+            transport=self.transport,
+            on_error=self.refused.append,
+        )
+        self._seed = seed
+        self._workspace_id = workspace_id
+        # Ids carry the start of this hour plus their ordinal (ms): the same seed re-run within
+        # the hour mints the same ids, in the same order.
+        self._anchor_ms = int(clock()) // 3600 * 3_600_000
+        self._minted = 0
+
+    @property
+    def requests(self) -> int:
+        return self.transport.requests
 
     def url(self, path: str, query: Mapping[str, Any] | None = None) -> str:
         return self.root + path + (f"?{urlencode(query)}" if query else "")
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        query: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        expect: Sequence[int] = (200,),
-    ) -> tuple[int, Any]:
-        url = self.url(path, query)
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - scheme checked
-        request.add_header("Accept", "application/json")
-        request.add_header("Authorization", f"Bearer {self.api_key}")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        self.requests += 1
+    def mint(self, prefix: str, *name: str) -> str:
+        digest = hashlib.blake2b(
+            ":".join((str(self._seed), self._workspace_id, *name)).encode(), digest_size=10
+        )
+        self._minted += 1
+        at_ns = (self._anchor_ms + self._minted) * 1_000_000
+        return prefix + ulid(at_ns, randomness=int.from_bytes(digest.digest(), "big"))
+
+    def read(self, what: str, call: Any, *args: Any, missing: Any = ..., **kwargs: Any) -> Any:
+        """A synchronous client call, its failure worded for the demo (``missing``: the answer
+        to give for a 404)."""
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
+            return call(*args, **kwargs)
+        except TransportError as error:
             raise DemoError(
-                f"cannot reach {self.base_url} ({reason}); start it with `python -m localdev serve`"
+                f"cannot reach {self.base_url} ({error.__cause__ or error}); "
+                "start it with `python -m localdev serve`"
             ) from error
-        text = raw.decode("utf-8", errors="replace")
-        if status not in expect:
-            raise DemoHttpError(method, url, status, text)
-        try:
-            return status, json.loads(text) if text else None
-        except json.JSONDecodeError as error:
-            raise DemoHttpError(method, url, status, f"(not JSON) {text}") from error
+        except ApiError as error:
+            if error.status == 404 and missing is not ...:
+                return missing
+            raise DemoHttpError("GET", self.url(what), error.status, json.dumps(error.body)) from error
+
+    def finish(self) -> None:
+        """Wait until every queued event was answered; the first refused one is an error."""
+        if not self.client.flush(timeout=SEND_TIMEOUT_SECONDS):
+            raise DemoError(f"events still unsent to {self.base_url} after {SEND_TIMEOUT_SECONDS:.0f} s")
+        if self.refused:
+            failure = self.refused[0]
+            body = json.dumps({"error": failure.error, "message": failure.message, "field": failure.field})
+            raise DemoHttpError("POST", self.url("/events/batch"), failure.status or 0, body)
+
+    def close(self) -> None:
+        self.client.close(timeout=SEND_TIMEOUT_SECONDS)
 
 
 @dataclass
@@ -183,26 +221,42 @@ def run_demo(
     seed: int = 7,
     progress: bool = True,
     api_key: str | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> DemoSummary:
     """Drive the server at ``base_url`` (e.g. ``http://127.0.0.1:3000``) with ``workflows``
     simulated workflows of the default swarm, print a summary table and return the counts.
-    ``api_key`` must allow ``workspace_id``; by default, the local server's development key."""
+    ``api_key`` must allow ``workspace_id``; by default, the local server's development key.
+    ``clock`` (seconds since the epoch) dates the ids the demo mints: the server's clock."""
     if workflows < 0:
         raise ValueError("workflows must be >= 0")
     api_key = api_key or saved_dev_key()
     if not api_key:
         raise DemoError("no API key: start the server (`make run`) or set SWARM_API_KEY")
     started = time.perf_counter()
-    api = _Api(base_url, api_key)
+    api = _Api(base_url, api_key, workspace_id, seed, clock)
+    try:
+        return _drive(api, workspace_id, workflows, seed, progress, started)
+    finally:
+        api.close()
+
+
+def _drive(
+    api: _Api, workspace_id: str, workflows: int, seed: int, progress: bool, started: float
+) -> DemoSummary:
     swarm = Swarm(default_swarm(seed=seed), seed=seed)
     plan = random.Random(f"{seed}:evaluation-plan")  # which are pending, how each is evaluated
     run = _Run(agents={agent.agent_id: _AgentTally() for agent in swarm.agents})
+    # What the service held before: a re-run's evaluations are answered as stored, not counted.
+    api.read("/stats", api.client.workspace_stats)
+    evaluated_before = {agent.agent_id: _evaluated(api, agent.agent_id) for agent in swarm.agents}
 
     with tqdm(total=workflows, unit="workflow", desc="Simulating swarm", disable=not progress) as bar:
         for workflow in swarm.workflows(workspace_id, workflows):
-            tracked = [
-                (recommendation, _track(api, recommendation)) for recommendation in workflow.recommendations
-            ]
+            with api.client.workflow(workflow.workflow_id, correlation_id=workflow.correlation_id):
+                tracked = [
+                    (recommendation, _track(api, recommendation))
+                    for recommendation in workflow.recommendations
+                ]
             for recommendation, _ in tracked:
                 run.tracked += 1
                 run.agents[recommendation.agent_id].recommendations += 1
@@ -211,10 +265,10 @@ def run_demo(
             if to_evaluate and plan.random() < SINGLE_EVALUATION_SHARE:
                 for recommendation, recommendation_id in to_evaluate:
                     others = [(rec, rid) for rec, rid in tracked if rid != recommendation_id]
-                    newly, compared = _evaluate_one(
+                    _, compared = _evaluate_one(
                         api, plan, workspace_id, recommendation, recommendation_id, others
                     )
-                    run.settled(recommendation, newly=newly)
+                    run.settled(recommendation, newly=True)
                     if compared:
                         run.offer_example(recommendation_id, has_peers=bool(others))
             elif to_evaluate:
@@ -222,20 +276,29 @@ def run_demo(
                     run.settled(recommendation, newly=newly)
             bar.update(1)
             bar.set_postfix(tracked=run.tracked, evaluated=run.evaluated, refresh=False)
+    api.finish()
 
     agents = tuple(
-        _agent_summary(api, workspace_id, agent.agent_id, agent.agent_name, run.agents[agent.agent_id])
+        _agent_summary(
+            api,
+            workspace_id,
+            agent.agent_id,
+            agent.agent_name,
+            run.agents[agent.agent_id],
+            evaluated_before[agent.agent_id],
+        )
         for agent in swarm.agents
         if run.agents[agent.agent_id].recommendations
     )
-    _, workspace = api.call("GET", "/stats", query={"workspace_id": workspace_id})
+    newly_evaluated = sum(agent.evaluated for agent in agents)
+    workspace = api.read("/stats", api.client.workspace_stats)
     summary = DemoSummary(
         workspace_id=workspace_id,
         workflows=workflows,
         tracked=run.tracked,
-        evaluated=run.evaluated,
+        evaluated=newly_evaluated,
         pending=run.pending,
-        already_evaluated=run.already_evaluated,
+        already_evaluated=run.evaluated - newly_evaluated,
         http_requests=api.requests,
         seconds=round(time.perf_counter() - started, 2),
         agents=agents,
@@ -246,18 +309,23 @@ def run_demo(
 
 # ---- the calls ---------------------------------------------------------------------------------
 def _track(api: _Api, recommendation: SimulatedRecommendation) -> str:
+    """Queue the recommendation (in its workflow); its id is known at once."""
     request = recommendation.request
-    _, body = api.call(
-        "POST",
-        "/recommendations/track",
-        body=request,
-        headers={
-            "Idempotency-Key": f"{request['workflow_id']}:{request['agent_id']}",
-            "X-Correlation-Id": request["correlation_id"],
-        },
-        expect=(201,),
+    recommendation_id = api.mint(
+        RECOMMENDATION_PREFIX, request["workflow_id"], request["agent_id"], request["recommendation_type"]
     )
-    return str(body["recommendation_id"])
+    return api.client.track(
+        recommendation_id=recommendation_id,
+        agent_id=request["agent_id"],
+        agent_name=request["agent_name"],
+        recommendation_type=request["recommendation_type"],
+        recommendation_content=request["recommendation_content"],
+        confidence_score=request["confidence_score"],
+        reasoning=request.get("reasoning", ""),
+        evidence=request.get("evidence"),
+        execution_status=request.get("execution_status"),
+        latency_ms=request.get("latency_ms"),
+    )
 
 
 def _evaluate_one(
@@ -268,20 +336,13 @@ def _evaluate_one(
     recommendation_id: str,
     others: Sequence[tuple[SimulatedRecommendation, str]],
 ) -> tuple[bool, bool]:
-    """Evaluate one recommendation. Returns whether this call settled it (False: it had been
-    evaluated already) and whether it was compared with alternatives."""
+    """Queue the evaluation of one recommendation. Returns that it was queued, and whether it was
+    compared with alternatives."""
     evaluation = recommendation.evaluation
-    body: dict[str, Any] = {
-        "workspace_id": workspace_id,
-        "recommendation_id": recommendation_id,
-        "quality_scores": evaluation.quality_scores,
-        "overall_quality_score": evaluation.overall_quality_score,
-        "evaluator_feedback": evaluation.feedback,
-        "evaluator_id": EVALUATOR_ID,
-    }
-    compared = plan.random() < ALTERNATIVES_SHARE
-    if compared:
-        alternatives: list[dict[str, Any]] = [
+    alternatives: list[dict[str, Any]] = []
+    rank: int | None = None
+    if plan.random() < ALTERNATIVES_SHARE:
+        alternatives = [
             {
                 "recommendation_id": other_id,
                 "description": f"{other.request['agent_name']}: {other.request['reasoning']}",
@@ -289,20 +350,18 @@ def _evaluate_one(
             }
             for other, other_id in others[:MAX_ALTERNATIVES]
         ] or [{"description": "Keep the current plan", "quality_score": round(plan.uniform(30, 75), 1)}]
-        body["alternatives"] = alternatives
-        body["comparative_rank"] = 1 + sum(
-            a["quality_score"] > evaluation.overall_quality_score for a in alternatives
-        )
-    status, answer = api.call(
-        "POST",
-        "/outcomes/evaluate",
-        body=body,
-        headers={"X-Correlation-Id": recommendation.request["correlation_id"]},
-        expect=(200, 409),
+        rank = 1 + sum(int(a["quality_score"] > evaluation.overall_quality_score) for a in alternatives)
+    api.client.evaluate(
+        recommendation_id,
+        outcome_id=api.mint(OUTCOME_PREFIX, recommendation_id),
+        overall_quality_score=evaluation.overall_quality_score,
+        quality_scores=evaluation.quality_scores,
+        evaluator_feedback=evaluation.feedback,
+        evaluator_id=EVALUATOR_ID,
+        alternatives=alternatives,
+        comparative_rank=rank,
     )
-    if status == 409 and answer.get("error") != "already_evaluated":
-        raise DemoHttpError("POST", api.url("/outcomes/evaluate"), status, json.dumps(answer))
-    return status == 200, compared
+    return True, bool(alternatives)
 
 
 def _evaluate_workflow(
@@ -311,51 +370,36 @@ def _evaluate_workflow(
     workflow: SimulatedWorkflow,
     to_evaluate: Sequence[tuple[SimulatedRecommendation, str]],
 ) -> list[tuple[SimulatedRecommendation, bool]]:
-    """Score the workflow as a whole, each recommendation with its own score as an override;
-    returns each recommendation with whether this call settled it."""
-    body = {
-        "workspace_id": workspace_id,
-        "workflow_id": workflow.workflow_id,
-        "recommendations": [rid for _, rid in to_evaluate],
-        "quality_scores": workflow.quality_scores,
-        "overall_quality_score": workflow.overall_quality_score,
-        "feedback": workflow.feedback,
-        "evaluator_id": EVALUATOR_ID,
-        "overrides": {
-            rid: {
-                "overall_quality_score": rec.evaluation.overall_quality_score,
-                "quality_scores": rec.evaluation.quality_scores,
-                "evaluator_feedback": rec.evaluation.feedback,
-            }
-            for rec, rid in to_evaluate
-        },
-    }
-    _, answer = api.call(
-        "POST",
-        "/outcomes/evaluate-workflow",
-        body=body,
-        headers={"X-Correlation-Id": workflow.correlation_id},
-    )
-    results = {item["recommendation_id"]: item for item in answer["results"]}
-    settled = []
+    """Score the workflow's recommendations, each with its own score (the workflow's quality
+    scores where it has none); returns each recommendation, queued."""
     for recommendation, recommendation_id in to_evaluate:
-        status = results.get(recommendation_id, {}).get("status")
-        if status not in ("evaluated", "already_evaluated"):
-            raise DemoHttpError("POST", api.url("/outcomes/evaluate-workflow"), 200, json.dumps(answer))
-        settled.append((recommendation, status == "evaluated"))
-    return settled
+        evaluation = recommendation.evaluation
+        api.client.evaluate(
+            recommendation_id,
+            outcome_id=api.mint(OUTCOME_PREFIX, recommendation_id),
+            overall_quality_score=evaluation.overall_quality_score,
+            quality_scores=evaluation.quality_scores or workflow.quality_scores,
+            evaluator_feedback=evaluation.feedback or workflow.feedback,
+            evaluator_id=EVALUATOR_ID,
+        )
+    return [(recommendation, True) for recommendation, _ in to_evaluate]
+
+
+def _evaluated(api: _Api, agent_id: str) -> int:
+    stats = api.read(f"/agents/{agent_id}/stats", api.client.agent_stats, agent_id, missing=None)
+    return 0 if stats is None else int(stats["overall"]["counts"]["evaluated"])
 
 
 def _agent_summary(
-    api: _Api, workspace_id: str, agent_id: str, agent_name: str, tally: _AgentTally
+    api: _Api, workspace_id: str, agent_id: str, agent_name: str, tally: _AgentTally, evaluated_before: int
 ) -> AgentSummary:
-    _, stats = api.call("GET", f"/agents/{agent_id}/stats", query={"workspace_id": workspace_id})
+    stats = api.read(f"/agents/{agent_id}/stats", api.client.agent_stats, agent_id)
     overall = stats["overall"]
     return AgentSummary(
         agent_id=agent_id,
         agent_name=agent_name,
         recommendations=tally.recommendations,
-        evaluated=tally.evaluated,
+        evaluated=overall["counts"]["evaluated"] - evaluated_before,
         true_success_rate=tally.hidden_probability_sum / tally.evaluated if tally.evaluated else None,
         observed_tracked=overall["counts"]["tracked"],
         observed_evaluated=overall["counts"]["evaluated"],

@@ -36,14 +36,15 @@ def _key_of(table: Table, operation: dict[str, Any]) -> tuple[DynamoType, Dynamo
 
 
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    snapshots = []
-    for entry in transact_items:
-        operation = next(iter(entry.values()))
-        table = self.tables.get(operation.get("TableName"))
-        key = _key_of(table, operation) if table is not None else None
-        if table is not None and key is not None:
-            snapshots.append((table, *key, copy.deepcopy(table.get_item(*key))))
-    with _lock:  # the no-op copy below is class-wide: one transaction at a time
+    with _lock:  # one transaction at a time: the no-op copy below is class-wide, and a snapshot
+        # taken before another transaction commits would undo that commit on rollback
+        snapshots = []
+        for entry in transact_items:
+            operation = next(iter(entry.values()))
+            table = self.tables.get(operation.get("TableName"))
+            key = _key_of(table, operation) if table is not None else None
+            if table is not None and key is not None:
+                snapshots.append((table, *key, copy.deepcopy(table.get_item(*key))))
         setattr(Table, "__deepcopy__", lambda table, memo: table)  # noqa: B010 - patched for one call
         try:
             _original(self, transact_items)

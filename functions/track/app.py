@@ -95,7 +95,12 @@ def _track_once():  # type: ignore[no-untyped-def]
     f"{API_PREFIX}/recommendations/track",
     summary="Track a recommendation",
     description="Records a recommendation an agent made; it stays `pending` until evaluated.",
-    responses={201: {"description": "Tracked"}, **ERROR_RESPONSES, **CONFLICT_RESPONSE},
+    responses={
+        201: {"description": "Tracked"},
+        200: {"description": "Already tracked with this client-minted id and body; nothing written"},
+        **ERROR_RESPONSES,
+        **CONFLICT_RESPONSE,
+    },
     tags=["Recommendation tracking"],
 )
 def track_recommendation(
@@ -108,7 +113,12 @@ def track_recommendation(
         tracked = get_tracker().track(request)
     else:
         tracked = _track_once()(command=_KeyedTrack(idempotency_key=idempotency_key, request=request))
-    logger.info("recommendation tracked", extra={"recommendation_id": tracked.recommendation_id})
+    logger.info(
+        "recommendation tracked",
+        extra={"recommendation_id": tracked.recommendation_id, "replayed": tracked.replayed},
+    )
+    if tracked.replayed:  # a retry of a client-minted id: the stored answer, nothing written
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=tracked)
     metrics.add_metric(name="RecommendationsTracked", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=tracked)
 

@@ -14,6 +14,7 @@ SAMPLE_RECOMMENDATION_ID = "rec_01JD2Z8QK6Y3R1V9T5W7X0ABCD"
 EXPECTED_STATUS = {
     "track_recommendation": 201,
     "track_recommendation_idempotent": 201,
+    "ingest_batch": 207,
     "evaluate_outcome": 200,
     "evaluate_workflow": 200,
     "get_recommendation": 200,
@@ -138,6 +139,8 @@ def test_event_invokes_its_function(api: Api, event_file) -> None:
         assert body["status"] == "pending"
     elif event_file.stem == "evaluate_outcome":
         assert body["outcome"] == "approved"
+    elif event_file.stem == "ingest_batch":
+        assert [r["status"] for r in body["results"]] == [201, 201]
     elif event_file.stem == "evaluate_workflow":
         assert body["evaluated"] == 1
     elif event_file.stem == "get_recommendation":

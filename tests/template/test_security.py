@@ -47,6 +47,13 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_workflow"),
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
     },
+    "IngestFunction": {
+        *{
+            (a, "RecommendationsTable.Arn")
+            for a in ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        },
+        ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
+    },
     "QueryFunction": {
         ("dynamodb:Query", "RecommendationsTable.Arn"),
         ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_agent"),

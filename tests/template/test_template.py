@@ -110,7 +110,7 @@ def test_track_function_cannot_read_or_delete_recommendations() -> None:
 
 
 def test_write_functions_have_no_scan_or_delete_on_data_tables() -> None:
-    for name in ("TrackFunction", "EvaluateFunction", "QueryFunction"):
+    for name in ("TrackFunction", "EvaluateFunction", "IngestFunction", "QueryFunction"):
         for statement in _statements(name):
             if "IdempotencyTable" in str(statement["Resource"]):
                 continue

@@ -33,6 +33,11 @@ class Settings(BaseModel):
     outcome_partial_min: float = Field(default=40.0, ge=0, le=100, alias="OUTCOME_PARTIAL_MIN")
 
     idempotency_ttl_seconds: int = Field(default=3600, ge=60, alias="IDEMPOTENCY_TTL_SECONDS")
+    # A client-minted id's timestamp may lag the server's clock by this much (events queued while
+    # the service was unreachable, a Lambda frozen between invocations) and lead it by this much
+    # (clock skew); anything further is a 422 naming the id.
+    client_id_max_age_seconds: int = Field(default=86_400, ge=60, alias="CLIENT_ID_MAX_AGE_SECONDS")
+    client_id_max_lead_seconds: int = Field(default=300, ge=1, alias="CLIENT_ID_MAX_LEAD_SECONDS")
 
     # Trust model (docs/trust.md).
     trust_prior_alpha: float = Field(default=1.0, gt=0, alias="TRUST_PRIOR_ALPHA")

@@ -22,6 +22,14 @@ class InvalidRequestError(LearningError):
     code = "invalid_request"
 
 
+class InvalidFieldError(LearningError):
+    """A field is well-formed but not acceptable now (for example a client-minted id whose
+    timestamp is too far from the server's clock)."""
+
+    status_code = 422
+    code = "validation_error"
+
+
 class NotFoundError(LearningError):
     """The named item does not exist in this workspace (or has expired)."""
 
@@ -40,3 +48,13 @@ class AlreadyEvaluatedError(ConflictError):
     """A recommendation can be evaluated once; a second evaluation changes nothing."""
 
     code = "already_evaluated"
+
+    def __init__(self, message: str, *, field: str | None = None, stored: dict | None = None) -> None:
+        super().__init__(message, field=field)
+        self.stored = stored  # the evaluated recommendation as stored, when known
+
+
+class IdReusedError(ConflictError):
+    """A client-minted id was already used with a different body."""
+
+    code = "id_reused"

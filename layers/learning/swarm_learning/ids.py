@@ -9,7 +9,10 @@ from ulid import ULID
 RECOMMENDATION_PREFIX = "rec_"
 OUTCOME_PREFIX = "out_"
 ULID_PATTERN = "[0-9A-HJKMNP-TV-Z]{26}"
+DECISION_PREFIX = "dec_"
 RECOMMENDATION_ID_PATTERN = rf"^{RECOMMENDATION_PREFIX}{ULID_PATTERN}$"
+OUTCOME_ID_PATTERN = rf"^{OUTCOME_PREFIX}{ULID_PATTERN}$"
+DECISION_ID_PATTERN = rf"^{DECISION_PREFIX}{ULID_PATTERN}$"
 # Workspace, agent and workflow ids: what a DynamoDB key and a URL carry without escaping.
 MAX_ID_LENGTH = 64
 IDENTIFIER_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:\-]{{0,{MAX_ID_LENGTH - 1}}}$"
@@ -42,3 +45,7 @@ def highest_recommendation_id(at: datetime) -> str:
 
 def recommendation_time(recommendation_id: str) -> datetime:
     return ULID.from_str(recommendation_id.removeprefix(RECOMMENDATION_PREFIX)).datetime
+
+
+def outcome_time(outcome_id: str) -> datetime:
+    return ULID.from_str(outcome_id.removeprefix(OUTCOME_PREFIX)).datetime

@@ -22,7 +22,12 @@ from pydantic import (
     field_validator,
 )
 
-from swarm_learning.ids import IDENTIFIER_PATTERN, RECOMMENDATION_ID_PATTERN
+from swarm_learning.ids import (
+    DECISION_ID_PATTERN,
+    IDENTIFIER_PATTERN,
+    OUTCOME_ID_PATTERN,
+    RECOMMENDATION_ID_PATTERN,
+)
 from swarm_learning.vocabulary import (
     ExecutionStatus,
     Outcome,
@@ -48,6 +53,7 @@ MAX_ALTERNATIVE_DESCRIPTION_CHARS = 500
 MAX_WORKFLOW_RECOMMENDATIONS = 100
 MAX_LATENCY_MS = 24 * 3600 * 1000
 MAX_PAGE_SIZE = 100
+MAX_BATCH_EVENTS = 100
 DEFAULT_PAGE_SIZE = 25
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
@@ -57,6 +63,8 @@ CorrelationId = Annotated[
 ]
 Slug = Annotated[str, StringConstraints(pattern=rf"^[a-z][a-z0-9_]{{0,{MAX_TYPE_LENGTH - 1}}}$")]
 RecommendationId = Annotated[str, StringConstraints(pattern=RECOMMENDATION_ID_PATTERN)]
+OutcomeId = Annotated[str, StringConstraints(pattern=OUTCOME_ID_PATTERN)]
+DecisionId = Annotated[str, StringConstraints(pattern=DECISION_ID_PATTERN)]
 # Enum fields of strict request models take their JSON strings ("approved"), nothing else.
 Vocabulary = Annotated[T, Strict(False)]
 # A computed figure as shown: the learning cycle computes in float32 (numpy), so six decimals
@@ -123,6 +131,21 @@ class TrackRecommendationRequest(_Request):
         allow_inf_nan=False,
         description="How long the agent took to produce the recommendation.",
     )
+    recommendation_id: RecommendationId | None = Field(
+        default=None,
+        description=(
+            "Minted by the client (`rec_` + ULID) so tracking never waits for an answer. Its "
+            "timestamp must be within the allowed skew of the server's clock; it is unique in the "
+            "workspace: the same id with the same body returns the stored answer (200, nothing "
+            "written), with a different body 409. Minted by the server when absent."
+        ),
+    )
+    decision_id: DecisionId | None = Field(
+        default=None, description="The routing decision (POST /routing/select) that chose this agent."
+    )
+    selection_probability: Probability | None = Field(
+        default=None, description="The probability that decision gave this agent (its `probability`)."
+    )
 
 
 class TrackRecommendationResponse(_Response):
@@ -131,6 +154,9 @@ class TrackRecommendationResponse(_Response):
     agent_id: str
     status: RecommendationStatus
     created_at: datetime
+    replayed: bool = Field(
+        default=False, description="True when the id was already tracked with this body; nothing was written."
+    )
 
 
 # ---- evaluation -------------------------------------------------------------------------------
@@ -155,6 +181,13 @@ class EvaluateOutcomeRequest(_Scoring):
     alternatives: list[Alternative] = Field(default_factory=list, max_length=MAX_ALTERNATIVES)
     comparative_rank: int | None = Field(default=None, ge=1, description="1 = better than every alternative.")
     evaluator_id: Identifier | None = None
+    outcome_id: OutcomeId | None = Field(
+        default=None,
+        description=(
+            "Minted by the client (`out_` + ULID) to make the evaluation retry-safe: evaluating "
+            "again with the same id and body returns the stored answer; anything else is a 409."
+        ),
+    )
 
     # Cross-field checks are field validators (on the later field), so an error names its field.
     @field_validator("comparative_rank")
@@ -188,6 +221,10 @@ class EvaluateOutcomeResponse(_Response):
     status: RecommendationStatus
     overall_quality_score: float
     evaluated_at: datetime
+    replayed: bool = Field(
+        default=False,
+        description="True when this outcome_id was already stored with this body; nothing was written.",
+    )
 
 
 class ScoreOverride(_Request):
@@ -279,6 +316,8 @@ class Recommendation(_Response):
     latency_ms: float | None
     status: RecommendationStatus
     created_at: datetime
+    decision_id: str | None = None
+    selection_probability: float | None = None
     evaluated_at: datetime | None = None
     overall_quality_score: float | None = None
     outcome: OutcomeRecord | None = None
@@ -539,3 +578,53 @@ class TrustHistory(_Response):
     workspace_id: str
     agent_id: str
     items: list[TrustSnapshot] = Field(description="Newest first; one per trust-refresh run.")
+
+
+# ---- batch ingestion --------------------------------------------------------------------------
+class EventType(StrEnum):
+    TRACK = "track"
+    EVALUATE = "evaluate"
+
+
+class IngestBatchRequest(_Request):
+    workspace_id: Identifier
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_EVENTS,
+        description=(
+            'Applied in order. Each is `{"type": "track", ...}` with the fields of '
+            'TrackRecommendationRequest or `{"type": "evaluate", ...}` with those of '
+            "EvaluateOutcomeRequest; `workspace_id` may be left out (it is the batch's). Each event "
+            "is validated on its own, so one bad event never sinks the others."
+        ),
+    )
+
+
+class EventError(_Response):
+    error: str
+    message: str
+    field: str | None = Field(description="The event's field at fault, e.g. confidence_score.")
+
+
+class EventResult(_Response):
+    index: int
+    type: EventType | None
+    id: str | None = Field(
+        description="recommendation_id for a track, outcome_id for an evaluation (null if not known)."
+    )
+    recommendation_id: str | None
+    status: int = Field(
+        description=(
+            "201 stored, 200 already stored with this body (nothing written), 404 / 409 / 422 "
+            "as on the single-event routes, 503 not stored this time: send it again."
+        )
+    )
+    error: EventError | None = None
+
+
+class IngestBatchResponse(_Response):
+    workspace_id: str
+    received: int
+    stored: int = Field(description="Events answered 200 or 201.")
+    failed: int
+    results: list[EventResult]

@@ -3,9 +3,11 @@ tracking side of LearningIntegration, over ``LearningStore``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -13,13 +15,22 @@ from typing import Any
 from swarm_learning import counters as ctr
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.errors import InvalidRequestError, LearningError, NotFoundError
+from swarm_learning.errors import (
+    AlreadyEvaluatedError,
+    IdReusedError,
+    InvalidFieldError,
+    InvalidRequestError,
+    LearningError,
+    NotFoundError,
+)
 from swarm_learning.evaluated import canonical_action, content_keys
 from swarm_learning.ids import (
     highest_recommendation_id,
     lowest_recommendation_id,
     new_outcome_id,
     new_recommendation_id,
+    outcome_time,
+    recommendation_time,
 )
 from swarm_learning.models import (
     MAX_WORKFLOW_RECOMMENDATIONS,
@@ -45,6 +56,16 @@ from swarm_learning.models import (
 from swarm_learning.statistics import summarize
 from swarm_learning.storage import Bucket, LearningStore, get_store
 
+
+@dataclass(frozen=True)
+class _PreparedOutcome:
+    """An evaluation ready for the store: the outcome record, its counters, and the answer."""
+
+    record: dict[str, Any]
+    counters: dict[str, float]
+    answer: EvaluateOutcomeResponse
+
+
 # How a recommendation that could not be settled is reported in a workflow evaluation.
 _WORKFLOW_FAILURES = {409: WorkflowItemStatus.ALREADY_EVALUATED, 404: WorkflowItemStatus.NOT_FOUND}
 
@@ -53,16 +74,36 @@ def _json(value: Mapping[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
+def fingerprint(request: EvaluateOutcomeRequest | TrackRecommendationRequest) -> str:
+    """What identifies a request's body: a retry with the same id must send the same one."""
+    return hashlib.sha256(_json(request.model_dump(mode="json")).encode()).hexdigest()
+
+
 class RecommendationTracker:
     def __init__(self, store: LearningStore, settings: Settings, clock: Clock = utcnow) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
 
+    def now(self) -> datetime:
+        return self._clock()
+
     # ---- tracking ----------------------------------------------------------------------------
     def track(self, request: TrackRecommendationRequest) -> TrackRecommendationResponse:
+        """Store a recommendation (one transaction). A client-minted id that is already stored
+        with the same body answers the stored recommendation and writes nothing."""
+        record, counters = self.prepare_track(request)
+        stored = self._store.insert_recommendation(record, counters)
+        return self.track_answer(record, stored)
+
+    def prepare_track(self, request: TrackRecommendationRequest) -> tuple[dict[str, Any], dict[str, float]]:
+        """The recommendation record and the counters it adds, ready for the store."""
         now = self._clock()
-        recommendation_id = new_recommendation_id(now)
+        if request.recommendation_id is None:
+            recommendation_id, created_at = new_recommendation_id(now), now
+        else:
+            recommendation_id = request.recommendation_id
+            created_at = self._minted_at(recommendation_time(recommendation_id), now, "recommendation_id")
         record = {
             "recommendation_id": recommendation_id,
             "workspace_id": request.workspace_id,
@@ -82,20 +123,51 @@ class RecommendationTracker:
             "reasoning": request.reasoning,
             "execution_status": request.execution_status.value,
             "latency_ms": request.latency_ms,
+            "decision_id": request.decision_id,
+            "selection_probability": request.selection_probability,
             "status": RecommendationStatus.PENDING.value,
-            "created_at": now,
+            "created_at": created_at,
+            "request_fingerprint": fingerprint(request),
         }
-        self._store.insert_recommendation(
-            record,
-            ctr.tracking_counters(request.execution_status, request.confidence_score, request.latency_ms),
+        counters = ctr.tracking_counters(
+            request.execution_status, request.confidence_score, request.latency_ms
         )
+        return record, counters
+
+    def track_answer(
+        self, record: Mapping[str, Any], stored: Mapping[str, Any] | None
+    ) -> TrackRecommendationResponse:
+        """The answer to a track: the new record, or (its id was taken) the stored one if it was
+        tracked with the same body; a different body is a 409."""
+        replayed = stored is not None
+        if stored is not None:
+            if stored.get("request_fingerprint") != record["request_fingerprint"]:
+                raise IdReusedError(
+                    f"recommendation_id {record['recommendation_id']} was already tracked with a different body",
+                    field="recommendation_id",
+                )
+            record = {**stored, "created_at": datetime.fromisoformat(stored["created_at"])}
         return TrackRecommendationResponse(
-            recommendation_id=recommendation_id,
-            workspace_id=request.workspace_id,
-            agent_id=request.agent_id,
+            recommendation_id=record["recommendation_id"],
+            workspace_id=record["workspace_id"],
+            agent_id=record["agent_id"],
             status=RecommendationStatus.PENDING,
-            created_at=now,
+            created_at=record["created_at"],
+            replayed=replayed,
         )
+
+    def _minted_at(self, at: datetime, now: datetime, field: str) -> datetime:
+        """A client-minted id's time, if it is within the allowed skew of the server's clock."""
+        oldest = now - timedelta(seconds=self._settings.client_id_max_age_seconds)
+        newest = now + timedelta(seconds=self._settings.client_id_max_lead_seconds)
+        if not oldest <= at <= newest:
+            raise InvalidFieldError(
+                f"{field} was minted at {at.isoformat()}; ids must be minted between "
+                f"{self._settings.client_id_max_age_seconds} s before and "
+                f"{self._settings.client_id_max_lead_seconds} s after the server's clock ({now.isoformat()})",
+                field=field,
+            )
+        return at
 
     # ---- reading -----------------------------------------------------------------------------
     def get(self, workspace_id: str, recommendation_id: str) -> Recommendation:
@@ -135,7 +207,26 @@ class RecommendationTracker:
         recommendation = self._store.get_recommendation_for_update(
             request.workspace_id, request.recommendation_id, now=self._clock()
         )
-        return self._settle(
+        if recommendation["status"] != RecommendationStatus.PENDING.value:
+            return self.evaluation_replay(request, recommendation)
+        write = self.prepare_evaluation(request, recommendation)
+        try:
+            self._store.record_evaluation(recommendation, write.record, write.counters)
+        except AlreadyEvaluatedError as error:
+            if error.stored is None:
+                raise
+            return self.evaluation_replay(request, error.stored)
+        return write.answer
+
+    def prepare_evaluation(
+        self, request: EvaluateOutcomeRequest, recommendation: Mapping[str, Any]
+    ) -> _PreparedOutcome:
+        now = self._clock()
+        outcome_id = None
+        if request.outcome_id is not None:
+            self._minted_at(outcome_time(request.outcome_id), now, "outcome_id")
+            outcome_id = request.outcome_id
+        return self._prepare_outcome(
             recommendation,
             quality_scores=request.quality_scores,
             overall_quality_score=request.overall_quality_score,
@@ -144,6 +235,34 @@ class RecommendationTracker:
             alternatives=request.alternatives,
             comparative_rank=request.comparative_rank,
             evaluator_id=request.evaluator_id,
+            outcome_id=outcome_id,
+            request_fingerprint=fingerprint(request),
+        )
+
+    def evaluation_replay(
+        self, request: EvaluateOutcomeRequest, stored: Mapping[str, Any]
+    ) -> EvaluateOutcomeResponse:
+        """A recommendation that is evaluated already: the stored answer if this is a retry of
+        the evaluation that settled it (same ``outcome_id`` and body), else a 409."""
+        rid = stored["recommendation_id"]
+        if request.outcome_id is None or stored.get("outcome_id") != request.outcome_id:
+            raise AlreadyEvaluatedError(
+                f"recommendation {rid} has already been evaluated", field="recommendation_id"
+            )
+        if stored.get("evaluation_fingerprint") != fingerprint(request):
+            raise IdReusedError(
+                f"outcome_id {request.outcome_id} was already used with a different body", field="outcome_id"
+            )
+        return EvaluateOutcomeResponse(
+            outcome_id=stored["outcome_id"],
+            recommendation_id=rid,
+            workspace_id=stored["workspace_id"],
+            agent_id=stored["agent_id"],
+            outcome=Outcome(stored["status"]),
+            status=RecommendationStatus(stored["status"]),
+            overall_quality_score=stored["overall_quality_score"],
+            evaluated_at=stored["evaluated_at"],
+            replayed=True,
         )
 
     def evaluate_workflow(self, request: EvaluateWorkflowRequest) -> EvaluateWorkflowResponse:
@@ -251,9 +370,14 @@ class RecommendationTracker:
             overall_quality_score=settled.overall_quality_score,
         )
 
-    def _settle(
+    def _settle(self, recommendation: dict[str, Any], **scoring: Any) -> EvaluateOutcomeResponse:
+        write = self._prepare_outcome(recommendation, outcome_id=None, request_fingerprint="", **scoring)
+        self._store.record_evaluation(recommendation, write.record, write.counters)
+        return write.answer
+
+    def _prepare_outcome(
         self,
-        recommendation: dict[str, Any],
+        recommendation: Mapping[str, Any],
         *,
         quality_scores: Mapping[str, float],
         overall_quality_score: float,
@@ -262,7 +386,9 @@ class RecommendationTracker:
         alternatives: Iterable[Alternative],
         comparative_rank: int | None,
         evaluator_id: str | None,
-    ) -> EvaluateOutcomeResponse:
+        outcome_id: str | None,
+        request_fingerprint: str,
+    ) -> _PreparedOutcome:
         now = self._clock()
         resolved = outcome or ctr.derive_outcome(
             overall_quality_score,
@@ -272,7 +398,7 @@ class RecommendationTracker:
         created_at = datetime.fromisoformat(recommendation["created_at"])
         confidence = float(recommendation["confidence_score"])
         record = {
-            "outcome_id": new_outcome_id(now),
+            "outcome_id": outcome_id or new_outcome_id(now),
             "recommendation_id": recommendation["recommendation_id"],
             "agent_id": recommendation["agent_id"],
             "recommendation_type": recommendation["recommendation_type"],
@@ -285,12 +411,13 @@ class RecommendationTracker:
             "comparative_rank": comparative_rank,
             "evaluator_id": evaluator_id,
             "evaluated_at": now,
+            # kept on the recommendation (not the outcome item) to recognise a retry
+            "fingerprint": request_fingerprint,
         }
         counters = ctr.evaluation_counters(
-            resolved, confidence, overall_quality_score, (now - created_at).total_seconds()
+            resolved, confidence, overall_quality_score, max((now - created_at).total_seconds(), 0.0)
         )
-        self._store.record_evaluation(recommendation, record, counters)
-        return EvaluateOutcomeResponse(
+        answer = EvaluateOutcomeResponse(
             outcome_id=record["outcome_id"],
             recommendation_id=recommendation["recommendation_id"],
             workspace_id=recommendation["workspace_id"],
@@ -300,6 +427,7 @@ class RecommendationTracker:
             overall_quality_score=overall_quality_score,
             evaluated_at=now,
         )
+        return _PreparedOutcome(record, counters, answer)
 
     # ---- statistics --------------------------------------------------------------------------
     def _window(self, days: int | None) -> tuple[date, date, StatsWindow]:
@@ -367,6 +495,8 @@ def _recommendation(item: Mapping[str, Any], outcome: Mapping[str, Any] | None) 
         latency_ms=item.get("latency_ms"),
         status=item["status"],
         created_at=item["created_at"],
+        decision_id=item.get("decision_id"),
+        selection_probability=item.get("selection_probability"),
         evaluated_at=item.get("evaluated_at"),
         overall_quality_score=item.get("overall_quality_score"),
         outcome=OutcomeRecord(
