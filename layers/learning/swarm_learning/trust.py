@@ -73,13 +73,16 @@ class TrustConfig:
     # (bench/trust_quality.py).
     trend_z: float = 3.0
     # The trend over the order of outcomes: the last ``outcome_trend_window`` evaluated outcomes,
-    # split where the success rate changed most (segments of at least ``outcome_trend_min_segment``);
-    # z >= 4 because the scan tests every split and is re-read at every request
-    # (bench/trust_quality.py measures the false alarms of stable agents).
+    # split where the approval rate changed most (segments of at least ``outcome_trend_min_segment``),
+    # confirmed without the newest ``outcome_trend_confirm_lag``. z >= 3.25 with the confirmation:
+    # 1-1.5 % of stable agents flagged over 48 daily reads, the demo's degrading agent caught on
+    # ~70 % of seeds (without confirmation z >= 4 was needed for the same false alarms, catching 40 %;
+    # bench/trust_quality.py).
     outcome_trend_window: int = 100
     outcome_trend_min_segment: int = 20
-    outcome_trend_z: float = 4.0
+    outcome_trend_z: float = 3.25
     outcome_trend_min_difference: float = 0.2
+    outcome_trend_confirm_lag: int = 30
     strength_thresholds: tuple[float, float, float] = (0.4, 0.6, 0.8)  # moderate, strong, very strong
     # Routing keeps a longer memory than the reported score: the bandit re-explores by itself when
     # posteriors widen, and forgetting fast costs reward on a steady swarm (bench/trust_quality.py).
@@ -107,6 +110,17 @@ class Baseline:
     expected_calibration_error: float | None = None
     mean_latency_ms: float | None = None
     failure_rate: float | None = None  # failed + timed out, per tracked execution
+
+    @staticmethod
+    def for_mix(
+        shares: Mapping[str, float],
+        per_type_decayed: Mapping[str, Mapping[str, float]],
+        total_raw: Mapping[str, float],
+    ) -> Baseline:
+        """The baseline of an agent's all-types scope: the workspace doing the agent's mix of types
+        (``shares``: its tracked recommendations per type) for calibration, latency and failures,
+        and the workspace's overall approval rate (what GET /stats shows) for the strength gate."""
+        return Baseline.of(type_mix(shares, per_type_decayed), total_raw)
 
     @staticmethod
     def of(decayed: Mapping[str, float], raw: Mapping[str, float]) -> Baseline:
@@ -334,17 +348,38 @@ def _trend(
 def outcome_trend(values: Sequence[float], config: TrustConfig) -> OutcomeTrend:
     """The trend over the order of outcomes. ``values``: 1.0 for each approved and 0.0 for each
     other outcome (a partial is not an approval: counting it ½ only adds noise here) of the
-    agent's last evaluated recommendations, *newest first*, as the by-agent index returns them; at
-    most ``outcome_trend_window`` are read.
+    agent's last evaluated recommendations, *newest first*, as the by-agent index returns them.
 
-    Every split into an older and a newer segment (each at least ``outcome_trend_min_segment``
-    long) is tested with the two-sample z statistic on the window's pooled variance; the split with
-    the largest |z| is the change point. ``declining``/``improving`` needs |z| >= ``outcome_trend_z``
-    and a difference of at least ``outcome_trend_min_difference``. Scanning all splits finds a drop
-    wherever it happened in the window — also one that began days ago within the same day bucket,
-    which day windows can never see.
+    The last ``outcome_trend_window`` outcomes are scanned for a change point (``_change_point``).
+    A change is claimed only if it is also found, in the same direction, without the newest
+    ``outcome_trend_confirm_lag`` outcomes: a drop that has lasted is seen from both ends, while
+    the chance streaks that make a scan re-read at every request raise false alarms rarely are.
+    Scanning all splits finds a drop wherever it happened in the window — also one within a single
+    day, which day windows can never see.
     """
-    window = list(values[: config.outcome_trend_window])[::-1]  # oldest first
+    found = _change_point(values[: config.outcome_trend_window], config)
+    if found.trend is not Trend.STABLE:
+        lag = config.outcome_trend_confirm_lag
+        confirmed = _change_point(values[lag : lag + config.outcome_trend_window], config)
+        if confirmed.trend is not found.trend:
+            return OutcomeTrend(
+                Trend.STABLE,
+                found.recent_success_rate,
+                found.baseline_success_rate,
+                found.recent_outcomes,
+                found.baseline_outcomes,
+                found.z,
+            )
+    return found
+
+
+def _change_point(values: Sequence[float], config: TrustConfig) -> OutcomeTrend:
+    """Every split of ``values`` (newest first) into an older and a newer segment, each at least
+    ``outcome_trend_min_segment`` long, tested with the two-sample z statistic on the window's
+    variance; the split with the largest |z| is the change point. ``declining``/``improving``
+    needs |z| >= ``outcome_trend_z`` and a difference of at least
+    ``outcome_trend_min_difference``."""
+    window = list(values)[::-1]  # oldest first
     n, m = len(window), config.outcome_trend_min_segment
     if n < 2 * m:
         return OutcomeTrend(Trend.STABLE, None, None, 0, 0, 0.0)

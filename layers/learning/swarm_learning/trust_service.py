@@ -136,7 +136,7 @@ class TrustService:
             _days(b for b in buckets if b.recommendation_type is None),
             today,
             self._config,
-            baseline=trust.Baseline.of(trust.type_mix(shares, workspace.decayed), workspace.total),
+            baseline=trust.Baseline.for_mix(shares, workspace.decayed, workspace.total),
             recent_outcomes=recent,
             accuracy_adjustment=accuracy_adj,
             consistency_adjustment=consistency_adj,
@@ -385,6 +385,7 @@ def trust_config(settings: Settings) -> trust.TrustConfig:
         latency_target_ms=settings.trust_latency_target_ms,
         min_sample=settings.trust_min_sample,
         trend_z=settings.trust_trend_z,
+        outcome_trend_z=settings.trust_outcome_trend_z,
     )
 
 
