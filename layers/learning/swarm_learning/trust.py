@@ -34,6 +34,7 @@ from swarm_learning.counters import CALIBRATION_BINS, add_counters
 from swarm_learning.vocabulary import Strength, Trend
 
 NEUTRAL = 0.5
+MAX_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -465,7 +466,7 @@ def relative_factors(decayed: Mapping[str, float], baseline: Baseline, config: T
     reference_ece = baseline.expected_calibration_error or 0.0
     own_ece = expected_calibration_error(calibration_bins(decayed))
     ece = (n * own_ece + k * reference_ece) / (n + k) if own_ece is not None else reference_ece
-    consistency = (1 - ece) / max(1 - reference_ece, 1e-9)
+    consistency = _relative(1 - ece, 1 - reference_ece)
 
     latency_n = decayed.get("latency_count", 0.0)
     reference_latency = baseline.mean_latency_ms or config.latency_target_ms
@@ -479,8 +480,15 @@ def relative_factors(decayed: Mapping[str, float], baseline: Baseline, config: T
     failures = decayed.get("failed_executions", 0.0) + decayed.get("timed_out_executions", 0.0)
     reference_failures = baseline.failure_rate or 0.0
     failure_rate = (failures + k * reference_failures) / (tracked + k)
-    reliability = (1 - failure_rate) / max(1 - reference_failures, 1e-9)
+    reliability = _relative(1 - failure_rate, 1 - reference_failures)
     return _Factors(consistency, timeliness, reliability)
+
+
+def _relative(own: float, reference: float) -> float:
+    """``own / reference``, 1.0 when both are (near) zero; at most ``MAX_FACTOR`` (the dimension it
+    multiplies is clipped to 1 anyway; this keeps the reported factor readable)."""
+    epsilon = 1e-9
+    return min((own + epsilon) / (reference + epsilon), MAX_FACTOR)
 
 
 def score(
