@@ -115,15 +115,15 @@ RANKING_CONFIGS: dict[str, TrustConfig] = {
 
 @dataclass(frozen=True)
 class TrendReader:
-    """How a trend is read: ``both`` is the service (day windows and the order of outcomes
-    combined, as ``trust.score`` does); ``days`` and ``outcomes`` read one test alone."""
+    """How a trend is read: ``both`` is the service (the day windows where they can judge, else the
+    order of outcomes, as ``trust.score`` does); ``days`` and ``outcomes`` read one test alone."""
 
     config: TrustConfig
     tests: str = "both"  # "both", "days" or "outcomes"
 
 
 DRIFT_CONFIGS: dict[str, TrendReader] = {
-    "default (day windows + order of outcomes)": TrendReader(TrustConfig()),
+    "default (day windows, else the order of outcomes)": TrendReader(TrustConfig()),
     "day windows only (the previous trend)": TrendReader(TrustConfig(), "days"),
     "order of outcomes only": TrendReader(TrustConfig(), "outcomes"),
     "both, trend_z=3.29": TrendReader(TrustConfig(trend_z=3.29)),
@@ -772,15 +772,14 @@ def trend_of(
     days: Sequence[DayCounters], outcomes: Sequence[float], today: date, reader: TrendReader, *, exact: bool
 ) -> Trend:
     """The trend as ``reader`` reads it. ``outcomes``: approvals (1/0), newest first. ``exact``
-    calls ``trust.score`` itself and checks that the shortcut (``trust._trend``,
-    ``trust.outcome_trend`` and ``trust.combined_trend``, which ``score`` takes its trend from)
-    agrees; otherwise only the shortcut runs (``score`` spends most of its time on the two Beta
-    quantiles)."""
+    calls ``trust.score`` itself and checks that the shortcut (``trust._trend`` where
+    ``trust.day_windows_can_judge``, else ``trust.outcome_trend``: where ``score`` takes its trend
+    from) agrees; otherwise only the shortcut runs (``score`` spends most of its time on the two
+    Beta quantiles)."""
     by_days = trust._trend(days, today, reader.config)[0]
     by_order = trust.outcome_trend(outcomes, reader.config).trend
-    trend = {"days": by_days, "outcomes": by_order}.get(reader.tests) or trust.combined_trend(
-        by_days, by_order
-    )
+    service = by_days if trust.day_windows_can_judge(days, today, reader.config) else by_order
+    trend = {"days": by_days, "outcomes": by_order}.get(reader.tests, service)
     if exact:
         reported = trust.score(days, today, reader.config, recent_outcomes=outcomes).trend
         if reported is not trend:
@@ -1052,8 +1051,8 @@ def drift_section(results: Mapping[str, DriftResult]) -> str:
             f"at the end of each of the same {DRIFT_PRE_DAYS + DRIFT_POST_DAYS} days; daily checks flagged: the "
             "share of those reads that say `declining`. The first row is the service, read through `trust.score` "
             "(the agent's buckets and its last outcomes in order); the others through the functions `score` takes "
-            "its trend from (`trust._trend`, `trust.outcome_trend`, `trust.combined_trend`; checked equal on every "
-            "first-row read).",
+            "its trend from (`trust._trend` where the day windows can judge, else `trust.outcome_trend`; checked "
+            "equal on every first-row read).",
             markdown_table(DRIFT_HEADERS, [drift_row(name, result) for name, result in results.items()]),
         ]
     )

@@ -352,12 +352,20 @@ def test_the_outcome_trend_only_reads_its_window(recent, older) -> None:
     assert trust.outcome_trend(values, config) == trust.outcome_trend(values[:window], config)
 
 
-def test_contradicting_trends_claim_nothing() -> None:
-    t = trust.Trend
-    assert trust.combined_trend(t.STABLE, t.DECLINING) is t.DECLINING
-    assert trust.combined_trend(t.IMPROVING, t.STABLE) is t.IMPROVING
-    assert trust.combined_trend(t.DECLINING, t.DECLINING) is t.DECLINING
-    assert trust.combined_trend(t.IMPROVING, t.DECLINING) is t.STABLE
+def test_the_order_of_outcomes_speaks_only_where_the_day_windows_cannot_judge() -> None:
+    pattern = "AAAAR" * 10 + "ARRRR" * 10
+    letters = [Outcome.APPROVED if letter == "A" else Outcome.REJECTED for letter in pattern]
+    # The same drop spread over weeks: the day windows judge it, the order is not consulted.
+    spread = _days(
+        [(6 + i % 20, outcome, 0.7, 70.0) for i, outcome in enumerate(letters[:50])]
+        + [(i % 5, outcome, 0.7, 70.0) for i, outcome in enumerate(letters[50:])]
+    )
+    assert trust.day_windows_can_judge(spread, TODAY, trust.TrustConfig())
+    read = trust.score(spread, TODAY, recent_outcomes=_order(pattern))
+    assert read.trend is trust.Trend.DECLINING
+    assert read.trend_basis == "days"
+    assert read.trend_recent_outcomes is None
+    assert not trust.day_windows_can_judge(_uniform(10, Outcome.APPROVED), TODAY, trust.TrustConfig())
 
 
 def test_score_reports_a_drop_within_one_day_from_the_order_of_outcomes() -> None:

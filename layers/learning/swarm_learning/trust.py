@@ -18,9 +18,9 @@ Every score is derived from the day buckets of sufficient statistics that tracki
   ``n / (n + k)`` that grows with the decayed number of evaluations.
 - Strength: from the overall score, but ``strong`` and ``very_strong`` only for agents whose approval
   rate is at least the workspace's (``very_strong``: credibly above it).
-- Trend: the day windows (recent days against the weeks before) *and* the order of outcomes (the
-  agent's last evaluated outcomes, scanned for the split where its success rate changed most), each
-  at a threshold that keeps false alarms of stable agents rare; they must not disagree.
+- Trend: the day windows (recent days against the weeks before) where they have evidence on both
+  sides; otherwise (a record that is all recent) the order of outcomes: the agent's last evaluated
+  outcomes, scanned for the split where its approval rate changed most.
 """
 
 from __future__ import annotations
@@ -404,13 +404,14 @@ def _change_point(values: Sequence[float], config: TrustConfig) -> OutcomeTrend:
     return OutcomeTrend(trend, newer, older, n - split, split, z)
 
 
-def combined_trend(by_days: Trend, by_outcomes: Trend) -> Trend:
-    """Either test may flag a change; if they contradict each other, nothing is claimed."""
-    if by_days is Trend.STABLE:
-        return by_outcomes
-    if by_outcomes is Trend.STABLE or by_outcomes is by_days:
-        return by_days
-    return Trend.STABLE
+def day_windows_can_judge(days: Sequence[DayCounters], today: date, config: TrustConfig) -> bool:
+    """Whether the day windows have evaluations on both sides (the recent days and the weeks
+    before). When they do, the trend is theirs; when they do not — an agent whose whole record is
+    recent, as in a demo tracked within minutes — the order of outcomes decides."""
+    recent_start = config.trend_recent_days
+    baseline_end = config.trend_recent_days + config.trend_baseline_days
+    ages = [(today - b.day).days for b in days if b.counters.get("evaluated", 0.0) > 0]
+    return any(age < recent_start for age in ages) and any(recent_start <= age < baseline_end for age in ages)
 
 
 def strength_of(
@@ -505,8 +506,9 @@ def score(
 
     ``baseline``: the workspace on the same types (without one, the agent is judged against
     perfect calibration, the latency target and no failures, and strength is not gated).
-    ``recent_outcomes``: the success values of its last evaluated outcomes, newest first, for the
-    trend over the order of outcomes (without them only the day windows are read).
+    ``recent_outcomes``: approvals (1/0) of its last evaluated outcomes, newest first, for the
+    trend over the order of outcomes, read when the day windows cannot judge (without them only the
+    day windows are read).
     Adjustments are the bounded manual updates (``TrustScoreUpdate``), applied on top of the
     evidence and clipped to [0, 1]; they never change the evidence itself.
     """
@@ -557,18 +559,19 @@ def score(
         return weighted * confidence_factor
 
     consistency, timeliness, reliability = dimensions(accuracy)
-    day_trend, recent_rate, baseline_rate = _trend(days, today, config)
-    trend, basis = day_trend, ("days" if day_trend is not Trend.STABLE else None)
+    trend, recent_rate, baseline_rate = _trend(days, today, config)
+    basis = "days" if trend is not Trend.STABLE else None
     recent_count = baseline_count = None
-    if recent_outcomes is not None:
+    if recent_outcomes is not None and not day_windows_can_judge(days, today, config):
         by_order = outcome_trend(recent_outcomes, config)
-        recent_count, baseline_count = by_order.recent_outcomes, by_order.baseline_outcomes
-        trend = combined_trend(day_trend, by_order.trend)
-        if trend is not Trend.STABLE and trend is by_order.trend and day_trend is Trend.STABLE:
-            basis = "outcomes"
+        trend, recent_count, baseline_count = (
+            by_order.trend,
+            by_order.recent_outcomes,
+            by_order.baseline_outcomes,
+        )
+        basis = "outcomes" if trend is not Trend.STABLE else None
+        if basis:
             recent_rate, baseline_rate = by_order.recent_success_rate, by_order.baseline_success_rate
-        elif trend is Trend.STABLE:
-            basis = None
     evaluated = round(raw.get("evaluated", 0.0))
     overall_score = overall(accuracy)
     approval_rate = _ratio(raw.get("success_sum", 0.0), raw.get("evaluated", 0.0))

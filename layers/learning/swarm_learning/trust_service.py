@@ -124,7 +124,13 @@ class TrustService:
         today = now.date()
         first, last = self._window(today)
         buckets = self._store.agent_buckets(workspace_id, entry["agent_id"], first_day=first, last_day=last)
-        recent = self._recent_outcomes(workspace_id, entry["agent_id"], now)
+        overall_days = _days(b for b in buckets if b.recommendation_type is None)
+        # The order of outcomes is read only when the day windows cannot judge the trend.
+        recent = (
+            None
+            if trust.day_windows_can_judge(overall_days, today, self._config)
+            else self._recent_outcomes(workspace_id, entry["agent_id"], now)
+        )
         accuracy_adj = _clip(float(entry.get("adj_accuracy", 0.0)), MAX_TOTAL_ADJUSTMENT)
         consistency_adj = _clip(float(entry.get("adj_consistency", 0.0)), MAX_TOTAL_ADJUSTMENT)
         types = sorted({b.recommendation_type for b in buckets if b.recommendation_type is not None})
@@ -133,7 +139,7 @@ class TrustService:
             for rtype in types
         }
         overall = trust.score(
-            _days(b for b in buckets if b.recommendation_type is None),
+            overall_days,
             today,
             self._config,
             baseline=trust.Baseline.for_mix(shares, workspace.decayed, workspace.total),
