@@ -39,32 +39,11 @@ from typing import Any  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
 from bench.report import machine_line, markdown_table, verdict  # noqa: E402
+from bench.trust_quality import spearman  # noqa: E402
 
 DEGRADING_AGENT = "ANLY-01"
 MIN_TRUST = 0.7
 TARGET_SPEARMAN = 0.9
-
-
-def ranks(values: Sequence[float]) -> list[float]:
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    result = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            result[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return result
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    rx, ry = ranks(x), ranks(y)
-    mx, my = statistics.fmean(rx), statistics.fmean(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    spread = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
-    return cov / spread if spread else 0.0
 
 
 def _get(base: str, key: str, path: str, **query: Any) -> Any:
@@ -89,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     workspace = "ws_demo"
     options = {k: v for k, v in (("workflows", args.workflows), ("seed", args.seed)) if v is not None}
-    with embedded_aws() as functions, serving(functions, port=0, quiet=True) as server:
+    # The handlers' log lines and metric documents would bury the tables (they go to stdout).
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+    with embedded_aws(quiet) as functions, serving(functions, port=0, quiet=True) as server:
         key = issue_dev_key((workspace,), save=False)
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):

@@ -15,7 +15,9 @@ ranking      Spearman between trust and each agent's hidden mean success probabi
              (20 agents, 2,000 evaluated outcomes over 20 days)
 routing      Thompson sampling on trust posteriors vs. the per-type oracle, uniform random and
              MABWiser's Thompson sampling, on one stream of tasks with common random numbers
+close        routing on 8 agents whose three best are within 1.5 points, against always asking the best
 drift        outcomes from a drop 0.8 -> 0.4 until ``trend == declining``; false alarms on stable agents
+demo trend   the demo's shape (default_swarm, 300 workflows on one day): is ANLY-01 ``declining``?
 calibration  calibration bias recovered from the calibration bins vs. the simulator's truth
 config       the ranking under other ``TrustConfig`` values (drift and routing show theirs inline)
 targets      PASS/FAIL against the targets of the benchmark issue
