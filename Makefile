@@ -56,6 +56,7 @@ bench: setup ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/trust_quality.py
+	$(BIN)/python bench/trust_demo.py
 	$(BIN)/python bench/learning_quality.py
 	$(BIN)/python bench/learning_speed.py
 	$(BIN)/python bench/client.py

@@ -15,7 +15,9 @@ ranking      Spearman between trust and each agent's hidden mean success probabi
              (20 agents, 2,000 evaluated outcomes over 20 days)
 routing      Thompson sampling on trust posteriors vs. the per-type oracle, uniform random and
              MABWiser's Thompson sampling, on one stream of tasks with common random numbers
+close        routing on 8 agents whose three best are within 1.5 points, against always asking the best
 drift        outcomes from a drop 0.8 -> 0.4 until ``trend == declining``; false alarms on stable agents
+demo trend   the demo's shape (default_swarm, 300 workflows on one day): is ANLY-01 ``declining``?
 calibration  calibration bias recovered from the calibration bins vs. the simulator's truth
 config       the ranking under other ``TrustConfig`` values (drift and routing show theirs inline)
 targets      PASS/FAIL against the targets of the benchmark issue
@@ -103,6 +105,7 @@ TARGET_FALSE_ALARM_RATE = 0.05
 # Other TrustConfig values to measure (the first of each is the service's default).
 RANKING_CONFIGS: dict[str, TrustConfig] = {
     "default": TrustConfig(),
+    "confidence_k=10 (the previous default)": TrustConfig(confidence_k=10.0),
     "confidence_k=2": TrustConfig(confidence_k=2.0),
     "weights 0.60/0.15/0.10/0.15": TrustConfig(weights=TrustWeights(0.60, 0.15, 0.10, 0.15)),
     "weights 0.60/0.15/0.10/0.15, confidence_k=2": TrustConfig(
@@ -110,13 +113,25 @@ RANKING_CONFIGS: dict[str, TrustConfig] = {
     ),
     "weights 1/0/0/0 (accuracy x confidence factor)": TrustConfig(weights=TrustWeights(1.0, 0.0, 0.0, 0.0)),
 }
-DRIFT_CONFIGS: dict[str, TrustConfig] = {
-    "default": TrustConfig(),
-    "trend_min_difference=0.10": TrustConfig(trend_min_difference=0.10),
-    "trend_z=2.58": TrustConfig(trend_z=2.58),
-    "trend_z=3.0": TrustConfig(trend_z=3.0),
-    "trend_z=3.29": TrustConfig(trend_z=3.29),
-    "trend_z=3.0, recent 5 days": TrustConfig(trend_z=3.0, trend_recent_days=5),
+
+
+@dataclass(frozen=True)
+class TrendReader:
+    """How a trend is read: ``both`` is the service (the day windows where they can judge, else the
+    order of outcomes, as ``trust.score`` does); ``days`` and ``outcomes`` read one test alone."""
+
+    config: TrustConfig
+    tests: str = "both"  # "both", "days" or "outcomes"
+
+
+DRIFT_CONFIGS: dict[str, TrendReader] = {
+    "default (day windows, else the order of outcomes)": TrendReader(TrustConfig()),
+    "day windows only (the previous trend)": TrendReader(TrustConfig(), "days"),
+    "order of outcomes only": TrendReader(TrustConfig(), "outcomes"),
+    "both, trend_z=3.29": TrendReader(TrustConfig(trend_z=3.29)),
+    "both, outcome_trend_z=3.5": TrendReader(TrustConfig(outcome_trend_z=3.5)),
+    "both, outcome_trend_z=4.5": TrendReader(TrustConfig(outcome_trend_z=4.5)),
+    "both, outcome_trend_min_segment=30": TrendReader(TrustConfig(outcome_trend_min_segment=30)),
 }
 
 
@@ -302,28 +317,46 @@ def ranking_run(
     agents: Sequence[AgentProfile], seed: int, configs: Sequence[TrustConfig]
 ) -> list[list[AgentResult]]:
     """2,000 evaluated recommendations from ``Swarm.workflows``, 100 a day; every agent scored on
-    its own (all-types) scope on the last day, once per config."""
+    its own (all-types) scope on the last day, once per config, against its workspace baseline as
+    the service builds it (``Baseline.for_mix`` of the workspace's per-type buckets) and with the
+    order of its outcomes (for the trend)."""
     buckets: dict[str, Buckets] = defaultdict(Buckets)
+    workspace: dict[str, Buckets] = defaultdict(Buckets)
+    shares: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    outcomes: dict[str, list[float]] = defaultdict(list)
     probabilities: dict[str, list[float]] = defaultdict(list)
     made = 0
     for workflow in Swarm(agents, seed=seed).workflows(WORKSPACE, RANKING_OUTCOMES):
         for recommendation in workflow.recommendations:
             if made < RANKING_OUTCOMES:
-                buckets[recommendation.agent_id].add(
-                    made // RANKING_PER_DAY, recommendation_counters(recommendation)
-                )
+                counters = recommendation_counters(recommendation)
+                recommendation_type = recommendation.request["recommendation_type"]
+                buckets[recommendation.agent_id].add(made // RANKING_PER_DAY, counters)
+                workspace[recommendation_type].add(made // RANKING_PER_DAY, counters)
+                shares[recommendation.agent_id][recommendation_type] += 1
+                outcomes[recommendation.agent_id].append(counters.get("approved", 0.0))
                 probabilities[recommendation.agent_id].append(recommendation.truth.success_probability)
                 made += 1
         if made >= RANKING_OUTCOMES:
             break
     today = day_of((RANKING_OUTCOMES - 1) // RANKING_PER_DAY)
+    total = add_counters(b.totals() for b in workspace.values())
     results = []
     for config in configs:
+        decayed = {
+            t: trust.decayed_counters(b.days(), today, config.half_life_days) for t, b in workspace.items()
+        }
         results.append(
             [
                 AgentResult(
                     agent,
-                    trust.score(buckets[agent.agent_id].days(), today, config),
+                    trust.score(
+                        buckets[agent.agent_id].days(),
+                        today,
+                        config,
+                        baseline=trust.Baseline.for_mix(shares[agent.agent_id], decayed, total),
+                        recent_outcomes=outcomes[agent.agent_id][::-1],
+                    ),
                     buckets[agent.agent_id].totals(),
                     statistics.fmean(probabilities[agent.agent_id]) if probabilities[agent.agent_id] else 0.0,
                 )
@@ -526,6 +559,8 @@ class MabwiserPolicy(Policy):
         self.bandits: dict[str, MAB] = {}
         for offset, recommendation_type in enumerate(RECOMMENDATION_TYPES):
             arms = sorted(a.agent_id for a in agents if a.handles(recommendation_type))
+            if not arms:
+                continue
             bandit = MAB(arms, LearningPolicy.ThompsonSampling(), seed=seed * 100 + offset)
             bandit.fit([], [])
             self.bandits[recommendation_type] = bandit
@@ -614,6 +649,105 @@ def routing_run(agents: Sequence[AgentProfile], seed: int, *, detailed: bool) ->
     return RoutingRun(seed, results, trust_policy)
 
 
+# ---- 2b. routing on a swarm whose best agents are close --------------------------------------
+CLOSE_TYPE = "analytics"
+# Hidden success probabilities: the three best within 1.5 points of each other (the issue's shape).
+CLOSE_PROBABILITIES = (0.967, 0.960, 0.952, 0.92, 0.88, 0.82, 0.75, 0.65)
+CLOSE_ROUNDS = 3_000
+CLOSE_SEEDS = tuple(range(1, 6))
+TARGET_CLOSE_GAP = 0.01  # explore-mode success within 1 point of always asking the best agent
+
+
+def close_agents() -> tuple[AgentProfile, ...]:
+    return tuple(
+        AgentProfile(f"CLOSE-{i + 1:02d}", f"Close{i + 1:02d}", {CLOSE_TYPE: p}, mean_latency_ms=1_500)
+        for i, p in enumerate(CLOSE_PROBABILITIES)
+    )
+
+
+def close_task_stream(agents: Sequence[AgentProfile], seed: int) -> list[Task]:
+    """3,000 tasks of one type, every agent a candidate each time, 250 a day, common random numbers."""
+    rng = random.Random(seed)
+    candidates = tuple(sorted(a.agent_id for a in agents))
+    by_id = {a.agent_id: a for a in agents}
+    tasks = []
+    for number in range(CLOSE_ROUNDS):
+        outcomes = {
+            agent_id: simulate_outcome(random.Random(rng.getrandbits(64)), by_id[agent_id], CLOSE_TYPE)
+            for agent_id in candidates
+        }
+        best = max(candidates, key=lambda a: (outcomes[a].expected, a))
+        tasks.append(Task(number // ROUTING_PER_DAY, CLOSE_TYPE, candidates, outcomes, best))
+    return tasks
+
+
+@dataclass(frozen=True)
+class CloseRun:
+    results: list[PolicyResult]  # always-the-best first, then CLOSE_POLICIES
+
+
+CLOSE_POLICIES = ("trust", "exploit", "mabwiser", "random")
+
+
+def close_run(seed: int) -> CloseRun:
+    agents = close_agents()
+    tasks = close_task_stream(agents, seed)
+    policies: dict[str, Policy] = {
+        "trust": TrustPolicy(seed, TrustConfig()),
+        "exploit": TrustPolicy(seed, TrustConfig(), routing.RoutingMode.EXPLOIT),
+        "mabwiser": MabwiserPolicy(seed, agents),
+        "random": RandomPolicy(seed),
+    }
+    oracle = run_policy(OraclePolicy(), tasks)
+    oracle.name = "always the best single agent"
+    return CloseRun([oracle, *(run_policy(policies[k], tasks) for k in CLOSE_POLICIES)])
+
+
+def close_section(runs: Sequence[CloseRun]) -> tuple[str, float]:
+    """The table, and the service's mean gap to the best agent (expected success, all tasks)."""
+    last = slice(CLOSE_ROUNDS - ROUTING_WINDOW, CLOSE_ROUNDS)
+
+    def mean(pick: Callable[[PolicyResult], float], index: int) -> float:
+        return statistics.fmean(pick(run.results[index]) for run in runs)
+
+    rows = []
+    for index, result in enumerate(runs[0].results):
+        expected = mean(lambda r: statistics.fmean(r.expected), index)
+        rows.append(
+            [
+                result.name,
+                f"{mean(lambda r: r.reward / CLOSE_ROUNDS, index):.3f}",
+                f"{expected:.3f}",
+                f"{mean(lambda r: statistics.fmean(r.expected[last]), index):.3f}",
+                f"{(expected - mean(lambda r: statistics.fmean(r.expected), 0)) * 100:+.2f}",
+                f"{mean(lambda r: r.picks_best / CLOSE_ROUNDS, index):.3f}",
+            ]
+        )
+    gap = mean(lambda r: statistics.fmean(r.expected), 0) - mean(lambda r: statistics.fmean(r.expected), 1)
+    text = "\n\n".join(
+        [
+            f"### Routing when the best agents are close: {len(CLOSE_PROBABILITIES)} agents of one type, success "
+            f"{', '.join(f'{p:.3f}' for p in CLOSE_PROBABILITIES)}, {CLOSE_ROUNDS:,} tasks, every agent a candidate, "
+            f"k=1, {ROUTING_PER_DAY} tasks/day, cold start, mean of {len(CLOSE_SEEDS)} seeds",
+            "Success: approved outcomes per task (realized), and the mean success probability of the picks "
+            "(expected; less noisy), over all tasks and the last 1,000; gap: expected success minus that of always "
+            "asking the best agent, in points.",
+            markdown_table(
+                [
+                    "policy",
+                    "success (realized)",
+                    "success (expected)",
+                    f"expected, tasks {CLOSE_ROUNDS - ROUTING_WINDOW + 1:,}-{CLOSE_ROUNDS:,}",
+                    "gap, points",
+                    "picks the best",
+                ],
+                rows,
+            ),
+        ]
+    )
+    return text, gap
+
+
 def propensity_zero_error() -> str:
     """What ``select`` does with ``propensity_draws=0``."""
     candidates = [routing.Candidate("a", 1.0, 1.0, 0.05), routing.Candidate("b", 1.0, 1.0, 0.05)]
@@ -636,43 +770,55 @@ def drift_agent(drifting: bool, probability: float = DRIFT_BEFORE) -> AgentProfi
     )
 
 
-def trend_of(days: Sequence[DayCounters], today: date, config: TrustConfig, *, exact: bool) -> Trend:
-    """The trend ``trust.score`` reports. ``exact`` calls ``trust.score`` itself and checks that
-    ``trust._trend``, the function it takes the trend from, agrees; otherwise only ``_trend`` runs
-    (far cheaper: ``score`` spends most of its time on the two Beta quantiles)."""
-    trend = trust._trend(days, today, config)[0]
+def trend_of(
+    days: Sequence[DayCounters], outcomes: Sequence[float], today: date, reader: TrendReader, *, exact: bool
+) -> Trend:
+    """The trend as ``reader`` reads it. ``outcomes``: approvals (1/0), newest first. ``exact``
+    calls ``trust.score`` itself and checks that the shortcut (``trust._trend`` where
+    ``trust.day_windows_can_judge``, else ``trust.outcome_trend``: where ``score`` takes its trend
+    from) agrees; otherwise only the shortcut runs (``score`` spends most of its time on the two
+    Beta quantiles)."""
+    by_days = trust._trend(days, today, reader.config)[0]
+    by_order = trust.outcome_trend(outcomes, reader.config).trend
+    service = by_days if trust.day_windows_can_judge(days, today, reader.config) else by_order
+    trend = {"days": by_days, "outcomes": by_order}.get(reader.tests, service)
     if exact:
-        reported = trust.score(days, today, config).trend
+        reported = trust.score(days, today, reader.config, recent_outcomes=outcomes).trend
         if reported is not trend:
-            raise RuntimeError(f"trust.score reports {reported}, trust._trend {trend}: the shortcut is wrong")
+            raise RuntimeError(f"trust.score reports {reported}, the shortcut {trend}: the shortcut is wrong")
     return trend
 
 
 def daily_trends(
     agent: AgentProfile,
     seed: int,
-    configs: Sequence[TrustConfig],
+    readers: Sequence[TrendReader],
     first_day: int,
     *,
     exact: bool,
     until_declining: bool,
 ) -> list[list[Trend]]:
-    """The agent alone, 20 recommendations a day; per config, its trend at the end of each day from
-    ``first_day`` on (the first config through ``trust.score`` when ``exact``). With
-    ``until_declining``, a config's checks stop at its first "declining"."""
+    """The agent alone, 20 recommendations a day; per reader, its trend at the end of each day from
+    ``first_day`` on (the first reader through ``trust.score`` when ``exact``). With
+    ``until_declining``, a reader's checks stop at its first "declining"."""
     days = DRIFT_PRE_DAYS + DRIFT_POST_DAYS
     buckets = Buckets()
-    trends: list[list[Trend]] = [[] for _ in configs]
-    pending = list(range(len(configs)))
+    approvals: list[float] = []
+    trends: list[list[Trend]] = [[] for _ in readers]
+    pending = list(range(len(readers)))
     for number, workflow in enumerate(Swarm([agent], seed=seed).workflows(WORKSPACE, days * DRIFT_PER_DAY)):
         day = number // DRIFT_PER_DAY
         for recommendation in workflow.recommendations:
-            buckets.add(day, recommendation_counters(recommendation))
+            counters = recommendation_counters(recommendation)
+            buckets.add(day, counters)
+            approvals.append(counters.get("approved", 0.0))
         if (number + 1) % DRIFT_PER_DAY or day < first_day:
             continue
         day_buckets = buckets.days()
+        newest_first = approvals[::-1]
         for index in list(pending):
-            trend = trend_of(day_buckets, day_of(day), configs[index], exact=exact and index == 0)
+            reader = readers[index]
+            trend = trend_of(day_buckets, newest_first, day_of(day), reader, exact=exact and index == 0)
             trends[index].append(trend)
             if until_declining and trend is Trend.DECLINING:
                 pending.remove(index)
@@ -710,9 +856,9 @@ class DriftResult:
         return self.false_alarms / len(self.delays)
 
 
-def drift_experiment(configs: Sequence[TrustConfig]) -> list[DriftResult]:
+def drift_experiment(configs: Sequence[TrendReader]) -> list[DriftResult]:
     """Per seed: a drifting agent from the drop on, a stable agent with its profile and one at
-    p = 0.5 over the whole horizon. The first config is read through ``trust.score``."""
+    p = 0.5 over the whole horizon. The first reader is read through ``trust.score``."""
     count = len(configs)
     delays: list[list[int | None]] = [[] for _ in configs]
     alarms, flagged, alarms_half = [0] * count, [0] * count, [0] * count
@@ -905,9 +1051,10 @@ def drift_section(results: Mapping[str, DriftResult]) -> str:
             f"{DRIFT_PER_DAY}, as the trend is read daily; undetected within {DRIFT_POST_DAYS} days counts as "
             f"beyond). False alarms: a stable agent (the same profile without the drop, and one at p=0.5) read "
             f"at the end of each of the same {DRIFT_PRE_DAYS + DRIFT_POST_DAYS} days; daily checks flagged: the "
-            "share of those reads that say `declining`. The first row is read through `trust.score`; the others "
-            "through `trust._trend`, the function `score` takes its trend from (checked equal on every "
-            "first-row read).",
+            "share of those reads that say `declining`. The first row is the service, read through `trust.score` "
+            "(the agent's buckets and its last outcomes in order); the others through the functions `score` takes "
+            "its trend from (`trust._trend` where the day windows can judge, else `trust.outcome_trend`; checked "
+            "equal on every first-row read).",
             markdown_table(DRIFT_HEADERS, [drift_row(name, result) for name, result in results.items()]),
         ]
     )
@@ -1003,6 +1150,63 @@ def config_section(ranking: Mapping[str, Sequence[Correlations]]) -> str:
     )
 
 
+DEMO_TREND_SEEDS = tuple(range(50))
+DEMO_TREND_WORKFLOWS = 300  # make demo's default
+DEGRADING_AGENT = "ANLY-01"
+
+
+def demo_trend_section() -> tuple[str, float, float]:
+    """The demo's shape: ``default_swarm`` (8 agents; ANLY-01 drops from ~0.84 to ~0.38 after 40
+    recommendations), 300 workflows, every outcome on the same day (the demo runs in minutes).
+    Day windows cannot see a change within one day; the order of outcomes can. Returns the text,
+    the share of seeds where ANLY-01 reads ``declining`` and the share of the other agents' reads
+    that are not ``stable``."""
+    rows = []
+    caught = flagged = others = 0
+    for seed in DEMO_TREND_SEEDS:
+        agents = swarm.default_swarm(DEMO_SWARM_AGENTS, seed=seed)
+        buckets: dict[str, Buckets] = defaultdict(Buckets)
+        approvals: dict[str, list[float]] = defaultdict(list)
+        for workflow in Swarm(agents, seed=seed).workflows(WORKSPACE, DEMO_TREND_WORKFLOWS):
+            for recommendation in workflow.recommendations:
+                counters = recommendation_counters(recommendation)
+                buckets[recommendation.agent_id].add(0, counters)
+                approvals[recommendation.agent_id].append(counters.get("approved", 0.0))
+        for agent_id, agent_buckets in buckets.items():
+            read = trust.score(agent_buckets.days(), day_of(0), recent_outcomes=approvals[agent_id][::-1])
+            if agent_id == DEGRADING_AGENT:
+                caught += read.trend is Trend.DECLINING
+                if seed < 5:
+                    rows.append(
+                        [
+                            str(seed),
+                            read.trend.value,
+                            f"{read.trend_baseline_outcomes} / {read.trend_recent_outcomes}",
+                            f"{read.baseline_success_rate:.2f} → {read.recent_success_rate:.2f}"
+                            if read.trend_basis
+                            else "—",
+                        ]
+                    )
+            else:
+                others += 1
+                flagged += read.trend is not Trend.STABLE
+    seeds = len(DEMO_TREND_SEEDS)
+    text = "\n\n".join(
+        [
+            f"### Trend on the demo's shape: {DEMO_SWARM_AGENTS} agents of `default_swarm`, "
+            f"{DEMO_TREND_WORKFLOWS} workflows, all on one day, {seeds} seeds",
+            f"{DEGRADING_AGENT} reads `declining` on {caught}/{seeds} seeds ({caught / seeds:.0%}); the other "
+            f"agents read something other than `stable` on {flagged}/{others} reads ({flagged / others:.1%}). "
+            "The day windows alone (the previous trend) read `stable` on every one of them. First seeds:",
+            markdown_table(
+                ["seed", f"{DEGRADING_AGENT} trend", "outcomes before / after the change point", "approval"],
+                rows,
+            ),
+        ]
+    )
+    return text, caught / seeds, flagged / others
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
@@ -1028,6 +1232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_agents = swarm.default_swarm(DEMO_SWARM_AGENTS, seed=0)
     demo_runs = [routing_run(demo_agents, seed, detailed=False) for seed in ROUTING_SEEDS]
 
+    progress(f"routing: {len(CLOSE_SEEDS)} streams of {CLOSE_ROUNDS:,} tasks, the best agents close")
+    close_text, close_gap = close_section([close_run(seed) for seed in CLOSE_SEEDS])
+
+    progress(f"trend on the demo's shape: {len(DEMO_TREND_SEEDS)} seeds")
+    demo_trend_text, demo_caught, demo_flagged = demo_trend_section()
+
     progress(f"drift: {len(DRIFT_SEEDS)} seeds x {len(DRIFT_CONFIGS)} trend configs")
     drift = dict(zip(DRIFT_CONFIGS, drift_experiment(list(DRIFT_CONFIGS.values())), strict=True))
 
@@ -1036,7 +1246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     routing_share = statistics.fmean(run.results[1].share(run.results[0]) for run in runs)
     demo_share = statistics.fmean(run.results[1].share(run.results[0]) for run in demo_runs)
     demo_mabwiser = statistics.fmean(run.results[2].share(run.results[0]) for run in demo_runs)
-    default_drift = drift["default"]
+    default_drift = drift[next(iter(DRIFT_CONFIGS))]
     targets = [
         (
             f"Spearman(overall_trust_score, hidden p) >= {TARGET_SPEARMAN} (median of {len(RANKING_SEEDS)} seeds)",
@@ -1068,6 +1278,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             default_drift.false_alarm_rate <= TARGET_FALSE_ALARM_RATE,
         ),
         (
+            f"routing, best agents within 1.5 points: explore-mode success within {TARGET_CLOSE_GAP * 100:.0f} "
+            f"point of always asking the best agent after {CLOSE_ROUNDS:,} outcomes (expected success, mean of "
+            f"{len(CLOSE_SEEDS)} seeds)",
+            f"{close_gap * 100:.2f} points behind",
+            close_gap <= TARGET_CLOSE_GAP,
+        ),
+        (
+            f"demo's shape: {DEGRADING_AGENT} declining (share of {len(DEMO_TREND_SEEDS)} seeds; other agents "
+            "flagged: no target)",
+            f"{demo_caught:.0%} (others {demo_flagged:.1%})",
+            None,
+        ),
+        (
             "calibration: MAE of the recovered bias vs. the true bias (no target)",
             f"{mae_bins:.3f} (bins), {mae_approvals:.3f} (approvals)",
             None,
@@ -1089,7 +1312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for i, result in enumerate(demo_runs[0].results)
             ],
         ),
+        close_text,
         drift_section(drift),
+        demo_trend_text,
         calibration_text,
         config_section(ranking),
         "### Targets\n\n"

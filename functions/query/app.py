@@ -143,7 +143,7 @@ def get_trust_score(agent_id: AgentId, workspace_id: WorkspaceId) -> TrustScoreR
 @app.get(
     f"{API_PREFIX}/trust-scores",
     summary="Every agent's trust score (get_all_trust_scores / get_trusted_agents)",
-    description="`min_trust` keeps agents whose overall trust *lower bound* reaches it.",
+    description="`min_trust` keeps agents whose `overall_trust_score` reaches it (the seed's trusted agents).",
     responses={**OK_RESPONSE, **ERROR_RESPONSES},
     tags=["Trust scoring"],
 )

@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swarm_learning import routing, trust
@@ -222,3 +222,189 @@ def test_approval_posterior_pools_the_agents_record_and_counts_partials_as_misse
     assert new_type.alpha + new_type.beta == pytest.approx(2 + trust.TrustConfig().routing_pooling_strength)
     partials = trust.approval_posterior(_uniform(10, Outcome.PARTIAL), [], TODAY)
     assert partials.alpha / (partials.alpha + partials.beta) < 0.5
+
+
+# ---- against the workspace ----------------------------------------------------------------------
+def _own_baseline(days: list[trust.DayCounters]) -> trust.Baseline:
+    """The baseline of a workspace that does exactly what this agent does."""
+    return trust.Baseline.of(
+        trust.decayed_counters(days, TODAY, 30.0), add_counters(d.counters for d in days)
+    )
+
+
+@settings(deadline=None)  # scores take Beta quantiles: slow on a loaded machine, not wrong
+@given(day_evidence)
+def test_an_agent_like_its_workspace_scores_its_accuracy_on_every_dimension(evidence) -> None:
+    # Nothing sets it apart from its peers, so no dimension pulls its overall toward a constant:
+    # overall = confidence factor x accuracy, the spread of accuracy passes through undiminished.
+    days = _days(evidence)
+    score = trust.score(days, TODAY, baseline=_own_baseline(days))
+    assert score.timeliness_factor == pytest.approx(1.0)
+    assert score.reliability_factor == pytest.approx(1.0)
+    assert score.consistency_factor == pytest.approx(1.0)
+    for value in (score.consistency_score, score.timeliness_score, score.reliability_score):
+        assert value == pytest.approx(score.accuracy_score)
+    assert score.overall_trust_score == pytest.approx(score.confidence_factor * score.accuracy_score)
+
+
+@settings(deadline=None)  # scores take Beta quantiles: slow on a loaded machine, not wrong
+@given(day_evidence, st.floats(min_value=100, max_value=200_000), st.floats(min_value=0, max_value=1))
+def test_dimensions_stay_in_range_against_any_workspace(evidence, latency, failure_rate) -> None:
+    baseline = trust.Baseline(0.6, 0.1, latency, min(failure_rate, 0.99))
+    score = trust.score(_days(evidence), TODAY, baseline=baseline)
+    for value in (
+        score.consistency_score,
+        score.timeliness_score,
+        score.reliability_score,
+        score.overall_trust_score,
+        score.overall_trust_lower_bound,
+    ):
+        assert 0 <= value <= 1
+    assert score.timeliness_factor <= 1.0  # being faster than the workspace earns nothing
+    assert score.overall_trust_lower_bound <= score.overall_trust_score + 1e-12
+
+
+def test_slower_and_less_reliable_than_the_workspace_costs_timeliness_and_reliability() -> None:
+    def agent(latency_ms: float, status: ExecutionStatus) -> list[trust.DayCounters]:
+        counters = [tracking_counters(status, 0.7, latency_ms) for _ in range(40)]
+        counters += [evaluation_counters(Outcome.APPROVED, 0.7, 85.0, 60.0) for _ in range(30)]
+        counters += [evaluation_counters(Outcome.REJECTED, 0.7, 15.0, 60.0) for _ in range(10)]
+        return [trust.DayCounters(TODAY, add_counters(counters))]
+
+    workspace = trust.Baseline(
+        approval_rate=0.75, expected_calibration_error=0.05, mean_latency_ms=2_000, failure_rate=0.02
+    )
+    par = trust.score(agent(2_000, ExecutionStatus.COMPLETED), TODAY, baseline=workspace)
+    slow = trust.score(agent(16_000, ExecutionStatus.COMPLETED), TODAY, baseline=workspace)
+    failing = trust.score(agent(2_000, ExecutionStatus.FAILED), TODAY, baseline=workspace)
+    assert par.timeliness_factor == pytest.approx(1.0)
+    assert slow.timeliness_score < par.timeliness_score
+    assert failing.reliability_score < par.reliability_score < par.accuracy_score * 1.03
+    assert slow.overall_trust_score < par.overall_trust_score
+    assert failing.overall_trust_score < par.overall_trust_score
+
+
+def test_type_mix_compares_an_agent_with_the_workspace_doing_the_same_work() -> None:
+    fast = {"tracked": 10.0, "latency_count": 10.0, "latency_ms_sum": 10_000.0}
+    slow = {"tracked": 20.0, "latency_count": 20.0, "latency_ms_sum": 200_000.0}
+    mixed = trust.type_mix({"chat": 3.0, "research": 1.0}, {"chat": fast, "research": slow})
+    assert mixed["tracked"] == pytest.approx(4.0)
+    assert mixed["latency_ms_sum"] / mixed["latency_count"] == pytest.approx((3 * 1_000 + 10_000) / 4)
+
+
+@given(
+    st.floats(min_value=0, max_value=1),
+    st.floats(min_value=0, max_value=1),
+    st.floats(min_value=0, max_value=1),
+    st.floats(min_value=0, max_value=1),
+)
+def test_an_agent_under_the_workspace_approval_rate_is_never_strong(
+    score, approval, workspace, lower
+) -> None:
+    strength = trust.strength_of(
+        score,
+        trust.TrustConfig(),
+        approval_rate=approval,
+        workspace_approval_rate=workspace,
+        accuracy_lower_bound=lower,
+    )
+    if approval < workspace:
+        assert strength in {trust.Strength.WEAK, trust.Strength.MODERATE}
+    if strength is trust.Strength.VERY_STRONG:
+        assert lower >= workspace
+        assert score >= 0.8
+
+
+# ---- the trend over the order of outcomes -------------------------------------------------------
+def _order(pattern: str) -> list[float]:
+    """Approvals (A) and others (R) oldest first, returned newest first as the index reads them."""
+    return [1.0 if letter == "A" else 0.0 for letter in pattern][::-1]
+
+
+def test_a_lasting_drop_in_the_order_of_outcomes_is_declining() -> None:
+    config = trust.TrustConfig()
+    found = trust.outcome_trend(_order("AAAAR" * 10 + "ARRRR" * 10), config)
+    assert found.trend is trust.Trend.DECLINING
+    assert found.baseline_success_rate == pytest.approx(0.8, abs=0.05)
+    assert found.recent_success_rate == pytest.approx(0.2, abs=0.05)
+    assert found.baseline_outcomes + found.recent_outcomes == 100
+    assert abs(found.baseline_outcomes - 50) <= 2
+    assert trust.outcome_trend(_order("ARRRR" * 10 + "AAAAR" * 10), config).trend is trust.Trend.IMPROVING
+
+
+def test_the_outcome_trend_needs_enough_outcomes_and_a_lasting_change() -> None:
+    config = trust.TrustConfig()
+    assert trust.outcome_trend(_order("A" * 20 + "R" * 15), config).trend is trust.Trend.STABLE  # too few
+    assert trust.outcome_trend(_order("AAAR" * 25), config).trend is trust.Trend.STABLE
+    # A fresh streak of 25 failures after 75 approvals is a change, but it is not confirmed without
+    # the newest 30 outcomes yet.
+    fresh = _order("A" * 75 + "R" * 25)
+    assert trust._change_point(fresh, config).trend is trust.Trend.DECLINING
+    assert trust.outcome_trend(fresh, config).trend is trust.Trend.STABLE
+
+
+@settings(deadline=None)  # scores take Beta quantiles: slow on a loaded machine, not wrong
+@given(st.lists(st.booleans(), max_size=150), st.lists(st.booleans(), max_size=150))
+def test_the_outcome_trend_only_reads_its_window(recent, older) -> None:
+    config = trust.TrustConfig(outcome_trend_window=60, outcome_trend_confirm_lag=10)
+    values = [float(v) for v in recent + older]
+    window = config.outcome_trend_window + config.outcome_trend_confirm_lag
+    assert trust.outcome_trend(values, config) == trust.outcome_trend(values[:window], config)
+
+
+def test_the_order_of_outcomes_speaks_only_where_the_day_windows_cannot_judge() -> None:
+    pattern = "AAAAR" * 10 + "ARRRR" * 10
+    letters = [Outcome.APPROVED if letter == "A" else Outcome.REJECTED for letter in pattern]
+    # The same drop spread over weeks: the day windows judge it, the order is not consulted.
+    spread = _days(
+        [(6 + i % 20, outcome, 0.7, 70.0) for i, outcome in enumerate(letters[:50])]
+        + [(i % 5, outcome, 0.7, 70.0) for i, outcome in enumerate(letters[50:])]
+    )
+    assert trust.day_windows_can_judge(spread, TODAY, trust.TrustConfig())
+    read = trust.score(spread, TODAY, recent_outcomes=_order(pattern))
+    assert read.trend is trust.Trend.DECLINING
+    assert read.trend_basis == "days"
+    assert read.trend_recent_outcomes is None
+    assert not trust.day_windows_can_judge(_uniform(10, Outcome.APPROVED), TODAY, trust.TrustConfig())
+
+
+def test_score_reports_a_drop_within_one_day_from_the_order_of_outcomes() -> None:
+    pattern = "AAAAR" * 10 + "ARRRR" * 10
+    days = _days(
+        [(0, Outcome.APPROVED if letter == "A" else Outcome.REJECTED, 0.7, 70.0) for letter in pattern]
+    )
+    assert trust.score(days, TODAY).trend is trust.Trend.STABLE  # one day bucket: no day trend
+    read = trust.score(days, TODAY, recent_outcomes=_order(pattern))
+    assert read.trend is trust.Trend.DECLINING
+    assert read.trend_basis == "outcomes"
+    assert read.recent_success_rate < read.baseline_success_rate
+
+
+# ---- the decision boost agrees with trust ---------------------------------------------------------
+@settings(deadline=None)  # scores take Beta quantiles: slow on a loaded machine, not wrong
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=0, max_value=60),
+    st.integers(min_value=0, max_value=60),
+)
+def test_boost_follows_the_trust_order_for_the_same_evidence(n: int, a: int, b: int) -> None:
+    a, b = min(a, n), min(b, n)
+    workspace = trust.Baseline(approval_rate=0.6)
+
+    def scored(approvals: int) -> trust.TrustScore:
+        return trust.score(
+            _days(
+                [(0, Outcome.APPROVED, 0.7, 80.0)] * approvals
+                + [(0, Outcome.REJECTED, 0.7, 20.0)] * (n - approvals)
+            ),
+            TODAY,
+            baseline=workspace,
+        )
+
+    first, second = scored(a), scored(b)
+    if first.overall_trust_score > second.overall_trust_score + 1e-12:
+        assert trust.decision_boost(first) >= trust.decision_boost(second)
+    par = first.confidence_factor * 0.6
+    assert (trust.decision_boost(first) > 1.0) == (first.overall_trust_score > par + 1e-12) or abs(
+        first.overall_trust_score - par
+    ) < 1e-9

@@ -48,10 +48,11 @@ class Settings(BaseModel):
         alias="TRUST_WEIGHTS",
         description="accuracy, consistency, timeliness, reliability; comma-separated, summing to 1",
     )
-    trust_confidence_k: float = Field(default=10.0, gt=0, alias="TRUST_CONFIDENCE_K")
+    trust_confidence_k: float = Field(default=5.0, gt=0, alias="TRUST_CONFIDENCE_K")
     trust_latency_target_ms: float = Field(default=30_000.0, gt=0, alias="TRUST_LATENCY_TARGET_MS")
     trust_min_sample: int = Field(default=10, ge=0, alias="TRUST_MIN_SAMPLE")
     trust_trend_z: float = Field(default=3.0, gt=0, alias="TRUST_TREND_Z")
+    trust_outcome_trend_z: float = Field(default=3.25, gt=0, alias="TRUST_OUTCOME_TREND_Z")
 
     # Learning cycle (docs/learning.md).
     event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")

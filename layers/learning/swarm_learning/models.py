@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -460,9 +460,36 @@ class TrustDimensions(_Response):
     trend: Trend
     recent_success_rate: float | None
     baseline_success_rate: float | None
-    recommendation_strength: Strength
+    recommendation_strength: Strength = Field(
+        description=(
+            "From the overall score (0.4 / 0.6 / 0.8); strong or very_strong only when the approval "
+            "rate is at least the workspace's (very_strong: its lower credible bound too)."
+        )
+    )
     provisional: bool = Field(description="Fewer evaluations than the publication minimum.")
     evidence: TrustEvidence
+    consistency_factor: float = Field(
+        default=1.0, description="Calibration against the workspace's; consistency = accuracy x this."
+    )
+    timeliness_factor: float = Field(
+        default=1.0, description="Latency against the workspace's (at most 1); timeliness = accuracy x this."
+    )
+    reliability_factor: float = Field(
+        default=1.0, description="Execution failures against the workspace's; reliability = accuracy x this."
+    )
+    workspace_approval_rate: float | None = Field(
+        default=None, description="The workspace's approval rate on the same types: the strength gate."
+    )
+    trend_basis: Literal["days", "outcomes"] | None = Field(
+        default=None,
+        description="Which test found the trend: recent days against the weeks before, or the order of outcomes.",
+    )
+    trend_recent_outcomes: int | None = Field(
+        default=None, description="Outcomes after the change point the outcome trend found (all types only)."
+    )
+    trend_baseline_outcomes: int | None = Field(
+        default=None, description="Outcomes before that change point."
+    )
 
 
 class TrustScoreResponse(TrustDimensions):

@@ -734,6 +734,39 @@ class LearningStore:
             newest_first=True,
         )
 
+    def recent_outcomes(self, workspace_id: str, agent_id: str, *, limit: int, now: datetime) -> list[str]:
+        """The outcomes (``approved`` / ``partial`` / ``rejected``) of the agent's last ``limit``
+        evaluated recommendations, newest first: a Query of the ``by_agent`` index backwards,
+        projecting the status only, pending ones filtered out, at most ``_MAX_PAGES_PER_REQUEST``
+        pages (so a long run of pending recommendations cannot make it unbounded)."""
+        request: dict[str, Any] = {
+            "TableName": self._recommendations,
+            "IndexName": BY_AGENT,
+            "KeyConditionExpression": "agent_pk = :p",
+            "FilterExpression": "#s IN (:approved, :rejected, :partial) AND (attribute_not_exists(#e) OR #e > :now)",
+            "ProjectionExpression": "#s",
+            "ExpressionAttributeNames": {"#s": "status", "#e": "expires_at"},
+            "ExpressionAttributeValues": serialize(
+                {
+                    ":p": _agent_pk(workspace_id, agent_id),
+                    ":approved": "approved",
+                    ":rejected": "rejected",
+                    ":partial": "partial",
+                    ":now": _epoch(now),
+                }
+            ),
+            "ScanIndexForward": False,
+        }
+        outcomes: list[str] = []
+        for _ in range(_MAX_PAGES_PER_REQUEST):
+            request["Limit"] = limit - len(outcomes)
+            response = self._client.query(**request)
+            outcomes.extend(deserialize(item)["status"] for item in response["Items"])
+            if "LastEvaluatedKey" not in response or len(outcomes) >= limit:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return outcomes[:limit]
+
     def iter_workflow_recommendations(
         self, workspace_id: str, workflow_id: str, *, now: datetime
     ) -> Iterator[dict[str, Any]]:

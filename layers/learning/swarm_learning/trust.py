@@ -7,14 +7,20 @@ Every score is derived from the day buckets of sufficient statistics that tracki
   s, n the *decayed* success sum and evaluation count; reported with a lower credible bound.
 - Recency: a bucket ``age`` days old weighs ``0.5 ** (age / half_life)``. Old evidence fades and the
   posterior returns toward the prior, not toward zero.
-- Consistency: calibration (1 - expected calibration error over ten confidence bins) and stability
-  of quality (1 - stddev / 50), each shrunk toward 0.5 while evidence is thin.
-- Timeliness: ``min(1, target / mean latency)``, shrunk toward 0.5 while evidence is thin.
-- Reliability: Beta posterior of executions that neither failed nor timed out.
+- Consistency, timeliness, reliability are scored *on the accuracy scale, against the workspace*:
+  each is the agent's accuracy times a factor that is 1 where the agent does as well as its
+  workspace (for the same recommendation types) and moves only where it really differs —
+  calibration error (consistency), mean latency (timeliness, never above 1: being faster than the
+  workspace earns nothing), failed and timed-out executions (reliability) — each shrunk toward the
+  workspace while evidence is thin. A dimension on which every agent is alike therefore sits at the
+  agent's accuracy and does not pull everyone's overall score toward one value.
 - Overall: the seed's weighted sum (0.40 / 0.25 / 0.15 / 0.20) times a confidence factor
   ``n / (n + k)`` that grows with the decayed number of evaluations.
-- Trend: success rate of the recent window against the window before it, a two-proportion z-test
-  plus a minimum difference, so noise does not flip it.
+- Strength: from the overall score, but ``strong`` and ``very_strong`` only for agents whose approval
+  rate is at least the workspace's (``very_strong``: credibly above it).
+- Trend: the day windows (recent days against the weeks before) where they have evidence on both
+  sides; otherwise (a record that is all recent) the order of outcomes: the agent's last evaluated
+  outcomes, scanned for the split where its approval rate changed most.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from swarm_learning.counters import CALIBRATION_BINS, add_counters
 from swarm_learning.vocabulary import Strength, Trend
 
 NEUTRAL = 0.5
+MAX_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,15 @@ class TrustConfig:
     reliability_prior_beta: float = 1.0
     half_life_days: float = 30.0
     weights: TrustWeights = field(default_factory=TrustWeights)
-    confidence_k: float = 10.0  # evaluations at which the confidence factor reaches 0.5
-    shrinkage_k: float = 10.0  # pseudo-observations pulling thin consistency/timeliness to 0.5
-    latency_target_ms: float = 30_000.0
+    confidence_k: float = 5.0  # evaluations at which the confidence factor reaches 0.5
+    # Pseudo-observations pulling a thin agent's calibration error, latency and failure rate toward
+    # the workspace's (stability and calibration toward 0.5), so thin evidence sits neutral.
+    shrinkage_k: float = 10.0
+    latency_target_ms: float = 30_000.0  # the latency reference when there is no workspace baseline
+    # Timeliness factor (workspace latency / agent latency) ** elasticity, at most 1: twice as slow
+    # as the workspace costs 16 % of the dimension, sixteen times as slow half of it.
+    timeliness_elasticity: float = 0.25
     quality_stddev_scale: float = 50.0
-    calibration_share: float = 0.6  # of consistency; the rest is stability
     credible_level: float = 0.90  # two-sided; the lower bound is its lower end
     min_sample: int = 10  # fewer evaluations: the score is provisional
     trend_recent_days: int = 5
@@ -62,6 +73,17 @@ class TrustConfig:
     # ~3.5 % over 48 days while a drop from 0.8 to 0.4 is still flagged within ~40 outcomes
     # (bench/trust_quality.py).
     trend_z: float = 3.0
+    # The trend over the order of outcomes: the last ``outcome_trend_window`` evaluated outcomes,
+    # split where the approval rate changed most (segments of at least ``outcome_trend_min_segment``),
+    # confirmed without the newest ``outcome_trend_confirm_lag``. z >= 3.25 with the confirmation:
+    # 1-1.5 % of stable agents flagged over 48 daily reads, the demo's degrading agent caught on
+    # ~70 % of seeds (without confirmation z >= 4 was needed for the same false alarms, catching 40 %;
+    # bench/trust_quality.py).
+    outcome_trend_window: int = 100
+    outcome_trend_min_segment: int = 20
+    outcome_trend_z: float = 3.25
+    outcome_trend_min_difference: float = 0.2
+    outcome_trend_confirm_lag: int = 30
     strength_thresholds: tuple[float, float, float] = (0.4, 0.6, 0.8)  # moderate, strong, very strong
     # Routing keeps a longer memory than the reported score: the bandit re-explores by itself when
     # posteriors widen, and forgetting fast costs reward on a steady swarm (bench/trust_quality.py).
@@ -77,6 +99,68 @@ class DayCounters:
 
     day: date
     counters: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the workspace does on the same recommendation types: the reference the consistency,
+    timeliness and reliability factors and the strength are judged against. ``None`` fields: no
+    workspace evidence (then: perfect calibration, the latency target, no failures, no gate)."""
+
+    approval_rate: float | None = None  # undecayed, as GET /stats reports it
+    expected_calibration_error: float | None = None
+    mean_latency_ms: float | None = None
+    failure_rate: float | None = None  # failed + timed out, per tracked execution
+
+    @staticmethod
+    def for_mix(
+        shares: Mapping[str, float],
+        per_type_decayed: Mapping[str, Mapping[str, float]],
+        total_raw: Mapping[str, float],
+    ) -> Baseline:
+        """The baseline of an agent's all-types scope: the workspace doing the agent's mix of types
+        (``shares``: its tracked recommendations per type) for calibration, latency and failures,
+        and the workspace's overall approval rate (what GET /stats shows) for the strength gate."""
+        return Baseline.of(type_mix(shares, per_type_decayed), total_raw)
+
+    @staticmethod
+    def of(decayed: Mapping[str, float], raw: Mapping[str, float]) -> Baseline:
+        """The baseline of a scope's counters (decayed for the factors, raw for the approval rate)."""
+        tracked = decayed.get("tracked", 0.0)
+        failures = decayed.get("failed_executions", 0.0) + decayed.get("timed_out_executions", 0.0)
+        return Baseline(
+            approval_rate=_ratio(raw.get("success_sum", 0.0), raw.get("evaluated", 0.0)),
+            expected_calibration_error=expected_calibration_error(calibration_bins(decayed)),
+            mean_latency_ms=_ratio(decayed.get("latency_ms_sum", 0.0), decayed.get("latency_count", 0.0)),
+            failure_rate=_ratio(failures, tracked),
+        )
+
+
+def type_mix(shares: Mapping[str, float], per_type: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """The workspace's per-type counters mixed in the proportions ``shares`` (an agent's tracked
+    recommendations per type), each type normalised per tracked recommendation: the workspace as it
+    would look doing the agent's mix of work, so a specialist in a slow or hard type is compared
+    with that type, not with everyone."""
+    mixed: dict[str, float] = {}
+    for recommendation_type, share in shares.items():
+        counters = per_type.get(recommendation_type, {})
+        scale = share / counters["tracked"] if counters.get("tracked", 0.0) > 0 else 0.0
+        for name, value in counters.items():
+            mixed[name] = mixed.get(name, 0.0) + scale * value
+    return mixed
+
+
+@dataclass(frozen=True)
+class OutcomeTrend:
+    """The trend over the order of outcomes: the split of the last outcomes where the success rate
+    changed most, with the rates and sizes of its two segments."""
+
+    trend: Trend
+    recent_success_rate: float | None
+    baseline_success_rate: float | None
+    recent_outcomes: int
+    baseline_outcomes: int
+    z: float
 
 
 @dataclass(frozen=True)
@@ -131,6 +215,13 @@ class TrustScore:
     provisional: bool
     evidence: Evidence
     calibration: list[CalibrationBin]
+    consistency_factor: float = 1.0
+    timeliness_factor: float = 1.0
+    reliability_factor: float = 1.0
+    workspace_approval_rate: float | None = None
+    trend_basis: str | None = None  # "days" or "outcomes": which test flagged the trend
+    trend_recent_outcomes: int | None = None  # sizes of the outcome trend's segments, when read
+    trend_baseline_outcomes: int | None = None
 
 
 # ---- Beta distribution ------------------------------------------------------------------------
@@ -255,19 +346,150 @@ def _trend(
     return (Trend.IMPROVING if p1 > p0 else Trend.DECLINING), p1, p0
 
 
-def strength_of(score: float, config: TrustConfig) -> Strength:
+def outcome_trend(values: Sequence[float], config: TrustConfig) -> OutcomeTrend:
+    """The trend over the order of outcomes. ``values``: 1.0 for each approved and 0.0 for each
+    other outcome (a partial is not an approval: counting it ½ only adds noise here) of the
+    agent's last evaluated recommendations, *newest first*, as the by-agent index returns them.
+
+    The last ``outcome_trend_window`` outcomes are scanned for a change point (``_change_point``).
+    A change is claimed only if it is also found, in the same direction, without the newest
+    ``outcome_trend_confirm_lag`` outcomes: a drop that has lasted is seen from both ends, while
+    the chance streaks that make a scan re-read at every request raise false alarms rarely are.
+    Scanning all splits finds a drop wherever it happened in the window — also one within a single
+    day, which day windows can never see.
+    """
+    found = _change_point(values[: config.outcome_trend_window], config)
+    if found.trend is not Trend.STABLE:
+        lag = config.outcome_trend_confirm_lag
+        confirmed = _change_point(values[lag : lag + config.outcome_trend_window], config)
+        if confirmed.trend is not found.trend:
+            return OutcomeTrend(
+                Trend.STABLE,
+                found.recent_success_rate,
+                found.baseline_success_rate,
+                found.recent_outcomes,
+                found.baseline_outcomes,
+                found.z,
+            )
+    return found
+
+
+def _change_point(values: Sequence[float], config: TrustConfig) -> OutcomeTrend:
+    """Every split of ``values`` (newest first) into an older and a newer segment, each at least
+    ``outcome_trend_min_segment`` long, tested with the two-sample z statistic on the window's
+    variance; the split with the largest |z| is the change point. ``declining``/``improving``
+    needs |z| >= ``outcome_trend_z`` and a difference of at least
+    ``outcome_trend_min_difference``."""
+    window = list(values)[::-1]  # oldest first
+    n, m = len(window), config.outcome_trend_min_segment
+    if n < 2 * m:
+        return OutcomeTrend(Trend.STABLE, None, None, 0, 0, 0.0)
+    mean = sum(window) / n
+    # The window's variance: under "no change" it is the noise of every split alike.
+    variance = max(sum(v * v for v in window) / n - mean * mean, 1e-9)
+    prefix = [0.0]
+    for value in window:
+        prefix.append(prefix[-1] + value)
+    best: tuple[float, int] = (0.0, n - m)
+    for split in range(m, n - m + 1):
+        older, newer = prefix[split] / split, (prefix[n] - prefix[split]) / (n - split)
+        z = (newer - older) / math.sqrt(variance * (1 / split + 1 / (n - split)))
+        if abs(z) > abs(best[0]):
+            best = (z, split)
+    z, split = best
+    older, newer = prefix[split] / split, (prefix[n] - prefix[split]) / (n - split)
+    trend = Trend.STABLE
+    if abs(z) >= config.outcome_trend_z and abs(newer - older) >= config.outcome_trend_min_difference:
+        trend = Trend.IMPROVING if z > 0 else Trend.DECLINING
+    return OutcomeTrend(trend, newer, older, n - split, split, z)
+
+
+def day_windows_can_judge(days: Sequence[DayCounters], today: date, config: TrustConfig) -> bool:
+    """Whether the day windows have evaluations on both sides (the recent days and the weeks
+    before). When they do, the trend is theirs; when they do not — an agent whose whole record is
+    recent, as in a demo tracked within minutes — the order of outcomes decides."""
+    recent_start = config.trend_recent_days
+    baseline_end = config.trend_recent_days + config.trend_baseline_days
+    ages = [(today - b.day).days for b in days if b.counters.get("evaluated", 0.0) > 0]
+    return any(age < recent_start for age in ages) and any(recent_start <= age < baseline_end for age in ages)
+
+
+def strength_of(
+    score: float,
+    config: TrustConfig,
+    *,
+    approval_rate: float | None = None,
+    workspace_approval_rate: float | None = None,
+    accuracy_lower_bound: float | None = None,
+) -> Strength:
+    """Strength from the overall score, gated by the workspace: an agent whose approval rate is
+    below its workspace's is at most ``moderate``; ``very_strong`` also needs the accuracy's lower
+    credible bound at or above the workspace's rate (credibly better than its peers)."""
     moderate, strong, very_strong = config.strength_thresholds
-    if score >= very_strong:
-        return Strength.VERY_STRONG
-    if score >= strong:
-        return Strength.STRONG
-    if score >= moderate:
+    if score < moderate:
+        return Strength.WEAK
+    below_workspace = (
+        workspace_approval_rate is not None
+        and approval_rate is not None
+        and approval_rate < workspace_approval_rate
+    )
+    if score < strong or below_workspace:
         return Strength.MODERATE
-    return Strength.WEAK
+    credibly_above = (
+        workspace_approval_rate is None
+        or accuracy_lower_bound is None
+        or accuracy_lower_bound >= workspace_approval_rate
+    )
+    return Strength.VERY_STRONG if score >= very_strong and credibly_above else Strength.STRONG
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator > 0 else None
+
+
+@dataclass(frozen=True)
+class _Factors:
+    """How the agent compares with its workspace; 1.0 = as the workspace does."""
+
+    consistency: float
+    timeliness: float
+    reliability: float
+
+
+def relative_factors(decayed: Mapping[str, float], baseline: Baseline, config: TrustConfig) -> _Factors:
+    """The consistency, timeliness and reliability factors of one scope against its baseline.
+
+    Each of the agent's own rates is first shrunk toward the workspace's with ``shrinkage_k``
+    pseudo-observations, so an agent with little evidence sits at 1.0 (neutral).
+    """
+    k = config.shrinkage_k
+    n = decayed.get("evaluated", 0.0)
+    reference_ece = baseline.expected_calibration_error or 0.0
+    own_ece = expected_calibration_error(calibration_bins(decayed))
+    ece = (n * own_ece + k * reference_ece) / (n + k) if own_ece is not None else reference_ece
+    consistency = _relative(1 - ece, 1 - reference_ece)
+
+    latency_n = decayed.get("latency_count", 0.0)
+    reference_latency = baseline.mean_latency_ms or config.latency_target_ms
+    timeliness = 1.0
+    if latency_n > 0 and decayed.get("latency_ms_sum", 0.0) > 0:
+        own = math.log(decayed["latency_ms_sum"] / latency_n)
+        shrunk = (latency_n * own + k * math.log(reference_latency)) / (latency_n + k)
+        timeliness = min(1.0, math.exp(config.timeliness_elasticity * (math.log(reference_latency) - shrunk)))
+
+    tracked = decayed.get("tracked", 0.0)
+    failures = decayed.get("failed_executions", 0.0) + decayed.get("timed_out_executions", 0.0)
+    reference_failures = baseline.failure_rate or 0.0
+    failure_rate = (failures + k * reference_failures) / (tracked + k)
+    reliability = _relative(1 - failure_rate, 1 - reference_failures)
+    return _Factors(consistency, timeliness, reliability)
+
+
+def _relative(own: float, reference: float) -> float:
+    """``own / reference``, 1.0 when both are (near) zero; at most ``MAX_FACTOR`` (the dimension it
+    multiplies is clipped to 1 anyway; this keeps the reported factor readable)."""
+    epsilon = 1e-9
+    return min((own + epsilon) / (reference + epsilon), MAX_FACTOR)
 
 
 def score(
@@ -275,15 +497,23 @@ def score(
     today: date,
     config: TrustConfig | None = None,
     *,
+    baseline: Baseline | None = None,
+    recent_outcomes: Sequence[float] | None = None,
     accuracy_adjustment: float = 0.0,
     consistency_adjustment: float = 0.0,
 ) -> TrustScore:
     """Trust from one scope's day buckets (an agent overall, or an agent and a type).
 
+    ``baseline``: the workspace on the same types (without one, the agent is judged against
+    perfect calibration, the latency target and no failures, and strength is not gated).
+    ``recent_outcomes``: approvals (1/0) of its last evaluated outcomes, newest first, for the
+    trend over the order of outcomes, read when the day windows cannot judge (without them only the
+    day windows are read).
     Adjustments are the bounded manual updates (``TrustScoreUpdate``), applied on top of the
     evidence and clipped to [0, 1]; they never change the evidence itself.
     """
     config = config or TrustConfig()
+    baseline = baseline or Baseline()
     raw = add_counters(b.counters for b in days)
     decayed = decayed_counters(days, today, config.half_life_days)
 
@@ -291,9 +521,9 @@ def score(
     successes = decayed.get("success_sum", 0.0)
     alpha, beta = config.prior_alpha + successes, config.prior_beta + max(n - successes, 0.0)
     tail = (1 - config.credible_level) / 2
-    accuracy = min(max(alpha / (alpha + beta) + accuracy_adjustment, 0.0), 1.0)
-    lower = min(max(beta_quantile(tail, alpha, beta) + accuracy_adjustment, 0.0), 1.0)
-    upper = min(max(beta_quantile(1 - tail, alpha, beta) + accuracy_adjustment, 0.0), 1.0)
+    accuracy = _unit(alpha / (alpha + beta) + accuracy_adjustment)
+    lower = _unit(beta_quantile(tail, alpha, beta) + accuracy_adjustment)
+    upper = _unit(beta_quantile(1 - tail, alpha, beta) + accuracy_adjustment)
 
     bins = calibration_bins(decayed)
     ece = expected_calibration_error(bins)
@@ -307,35 +537,44 @@ def score(
         else NEUTRAL
     )
     stability = _shrunk(stability_raw, n, config.shrinkage_k)
-    consistency = config.calibration_share * calibration + (1 - config.calibration_share) * stability
-    consistency = min(max(consistency + consistency_adjustment, 0.0), 1.0)
-
-    latency_n = decayed.get("latency_count", 0.0)
-    mean_latency = _ratio(decayed.get("latency_ms_sum", 0.0), latency_n)
-    timeliness_raw = min(1.0, config.latency_target_ms / mean_latency) if mean_latency else 1.0
-    timeliness = _shrunk(timeliness_raw, latency_n, config.shrinkage_k) if latency_n else NEUTRAL
-
-    tracked = decayed.get("tracked", 0.0)
-    failures = decayed.get("failed_executions", 0.0) + decayed.get("timed_out_executions", 0.0)
-    r_alpha = config.reliability_prior_alpha + max(tracked - failures, 0.0)
-    r_beta = config.reliability_prior_beta + failures
-    reliability = r_alpha / (r_alpha + r_beta)
-
+    factors = relative_factors(decayed, baseline, config)
     weights = config.weights
     confidence_factor = n / (n + config.confidence_k)
 
+    def dimensions(accuracy_value: float) -> tuple[float, float, float]:
+        return (
+            _unit(accuracy_value * factors.consistency + consistency_adjustment),
+            _unit(accuracy_value * factors.timeliness),
+            _unit(accuracy_value * factors.reliability),
+        )
+
     def overall(accuracy_value: float) -> float:
+        consistency_value, timeliness_value, reliability_value = dimensions(accuracy_value)
         weighted = (
             weights.accuracy * accuracy_value
-            + weights.consistency * consistency
-            + weights.timeliness * timeliness
-            + weights.reliability * reliability
+            + weights.consistency * consistency_value
+            + weights.timeliness * timeliness_value
+            + weights.reliability * reliability_value
         )
         return weighted * confidence_factor
 
+    consistency, timeliness, reliability = dimensions(accuracy)
     trend, recent_rate, baseline_rate = _trend(days, today, config)
+    basis = "days" if trend is not Trend.STABLE else None
+    recent_count = baseline_count = None
+    if recent_outcomes is not None and not day_windows_can_judge(days, today, config):
+        by_order = outcome_trend(recent_outcomes, config)
+        trend, recent_count, baseline_count = (
+            by_order.trend,
+            by_order.recent_outcomes,
+            by_order.baseline_outcomes,
+        )
+        basis = "outcomes" if trend is not Trend.STABLE else None
+        if basis:
+            recent_rate, baseline_rate = by_order.recent_success_rate, by_order.baseline_success_rate
     evaluated = round(raw.get("evaluated", 0.0))
     overall_score = overall(accuracy)
+    approval_rate = _ratio(raw.get("success_sum", 0.0), raw.get("evaluated", 0.0))
     return TrustScore(
         accuracy_score=accuracy,
         accuracy_lower_bound=lower,
@@ -351,14 +590,20 @@ def score(
         confidence_factor=confidence_factor,
         overall_trust_score=overall_score,
         overall_trust_lower_bound=overall(lower),
-        approval_rate=_ratio(raw.get("success_sum", 0.0), raw.get("evaluated", 0.0)),
+        approval_rate=approval_rate,
         avg_quality_score=_ratio(raw.get("quality_sum", 0.0), raw.get("evaluated", 0.0)),
         avg_latency_ms=_ratio(raw.get("latency_ms_sum", 0.0), raw.get("latency_count", 0.0)),
         brier_score=_ratio(raw.get("brier_sum", 0.0), raw.get("evaluated", 0.0)),
         trend=trend,
         recent_success_rate=recent_rate,
         baseline_success_rate=baseline_rate,
-        recommendation_strength=strength_of(overall_score, config),
+        recommendation_strength=strength_of(
+            overall_score,
+            config,
+            approval_rate=approval_rate,
+            workspace_approval_rate=baseline.approval_rate,
+            accuracy_lower_bound=lower,
+        ),
         provisional=evaluated < config.min_sample,
         evidence=Evidence(
             evaluated=evaluated,
@@ -373,7 +618,18 @@ def score(
             latency_observations=round(raw.get("latency_count", 0.0)),
         ),
         calibration=calibration_bins(raw),
+        consistency_factor=factors.consistency,
+        timeliness_factor=factors.timeliness,
+        reliability_factor=factors.reliability,
+        workspace_approval_rate=baseline.approval_rate,
+        trend_basis=basis,
+        trend_recent_outcomes=recent_count,
+        trend_baseline_outcomes=baseline_count,
     )
+
+
+def _unit(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
 
 
 # ---- decisions --------------------------------------------------------------------------------
@@ -416,14 +672,21 @@ MAX_BOOST_DELTA = 0.5
 
 
 def decision_boost(trust: TrustScore, config: TrustConfig | None = None) -> float:
-    """Multiplier for an agent's say in a decision of one type, in [0.5, 1.5].
+    """Multiplier for an agent's say in a decision of one type, in [0.5, 1.5], from its trust for
+    that type.
 
-    ``1 + 0.5 * confidence_factor * (accuracy - prior_mean) / max(prior_mean, 1 - prior_mean)``:
-    exactly 1.0 without evidence (confidence factor 0), above 1 for agents better than the prior,
-    below for worse ones, and never outside the bounds.
+    ``1 + 0.5 * (overall - confidence_factor * par) / max(par, 1 - par)``, where ``par`` is the
+    workspace's approval rate for the type (the prior mean without one): the overall score of an
+    agent exactly as good as its workspace with the same evidence is ``confidence_factor * par``,
+    since every factor is then 1. So the boost is exactly 1.0 without evidence, above 1 precisely
+    when the agent's trust beats that of a par agent, below when it trails, it rises with the trust
+    score (for agents with the same confidence factor, strictly in the same order) and it never
+    leaves the bounds.
     """
     config = config or TrustConfig()
-    prior_mean = config.prior_alpha / (config.prior_alpha + config.prior_beta)
-    edge = (trust.accuracy_score - prior_mean) / max(prior_mean, 1 - prior_mean)
-    boost = 1.0 + MAX_BOOST_DELTA * trust.confidence_factor * edge
+    par = trust.workspace_approval_rate
+    if par is None:
+        par = config.prior_alpha / (config.prior_alpha + config.prior_beta)
+    edge = (trust.overall_trust_score - trust.confidence_factor * par) / max(par, 1 - par)
+    boost = 1.0 + MAX_BOOST_DELTA * edge
     return min(max(boost, 1.0 - MAX_BOOST_DELTA), 1.0 + MAX_BOOST_DELTA)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import builtins
 import random
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -16,6 +17,7 @@ from ulid import ULID
 from swarm_learning import routing, trust
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
+from swarm_learning.counters import add_counters
 from swarm_learning.decisions import unconditional_for_type
 from swarm_learning.errors import NotFoundError
 from swarm_learning.models import (
@@ -57,6 +59,20 @@ def _clip(value: float, bound: float) -> float:
     return min(max(value, -bound), bound)
 
 
+@dataclass(frozen=True)
+class _Workspace:
+    """A workspace's per-type counters over the trust window (decayed and raw) and their total."""
+
+    decayed: dict[str, dict[str, float]]
+    raw: dict[str, dict[str, float]]
+    total: dict[str, float]
+
+    def baseline(self, recommendation_type: str) -> trust.Baseline:
+        return trust.Baseline.of(
+            self.decayed.get(recommendation_type, {}), self.raw.get(recommendation_type, {})
+        )
+
+
 class TrustService:
     def __init__(
         self,
@@ -76,25 +92,69 @@ class TrustService:
         return today - timedelta(days=self._settings.retention_days - 1), today
 
     # ---- scores ------------------------------------------------------------------------------
-    def _score(self, workspace_id: str, entry: dict[str, Any], now: datetime) -> TrustScoreResponse:
+    def _workspace(self, workspace_id: str, today: date) -> _Workspace:
+        """The workspace's per-type totals over the window: one Query per statistics shard, run
+        concurrently; read once per request, however many agents it scores."""
+        first, last = self._window(today)
+        buckets = self._store.workspace_buckets(workspace_id, first_day=first, last_day=last)
+        types = {b.recommendation_type for b in buckets if b.recommendation_type is not None}
+        decayed = {
+            rtype: trust.decayed_counters(
+                _days(b for b in buckets if b.recommendation_type == rtype),
+                today,
+                self._config.half_life_days,
+            )
+            for rtype in types
+        }
+        raw = {
+            rtype: add_counters(b.counters for b in buckets if b.recommendation_type == rtype)
+            for rtype in types
+        }
+        return _Workspace(decayed, raw, add_counters(raw.values()))
+
+    def _recent_outcomes(self, workspace_id: str, agent_id: str, now: datetime) -> list[float]:
+        statuses = self._store.recent_outcomes(
+            workspace_id, agent_id, limit=self._config.outcome_trend_window, now=now
+        )
+        return [1.0 if status == "approved" else 0.0 for status in statuses]
+
+    def _score(
+        self, workspace_id: str, entry: dict[str, Any], now: datetime, workspace: _Workspace
+    ) -> TrustScoreResponse:
         today = now.date()
         first, last = self._window(today)
         buckets = self._store.agent_buckets(workspace_id, entry["agent_id"], first_day=first, last_day=last)
+        overall_days = _days(b for b in buckets if b.recommendation_type is None)
+        # The order of outcomes is read only when the day windows cannot judge the trend.
+        recent = (
+            None
+            if trust.day_windows_can_judge(overall_days, today, self._config)
+            else self._recent_outcomes(workspace_id, entry["agent_id"], now)
+        )
         accuracy_adj = _clip(float(entry.get("adj_accuracy", 0.0)), MAX_TOTAL_ADJUSTMENT)
         consistency_adj = _clip(float(entry.get("adj_consistency", 0.0)), MAX_TOTAL_ADJUSTMENT)
+        types = sorted({b.recommendation_type for b in buckets if b.recommendation_type is not None})
+        shares = {
+            rtype: sum(b.counters.get("tracked", 0.0) for b in buckets if b.recommendation_type == rtype)
+            for rtype in types
+        }
         overall = trust.score(
-            _days(b for b in buckets if b.recommendation_type is None),
+            overall_days,
             today,
             self._config,
+            baseline=trust.Baseline.for_mix(shares, workspace.decayed, workspace.total),
+            recent_outcomes=recent,
             accuracy_adjustment=accuracy_adj,
             consistency_adjustment=consistency_adj,
         )
-        types = sorted({b.recommendation_type for b in buckets if b.recommendation_type is not None})
         by_type = {
             rtype: TrustDimensions.model_validate(
                 _dimensions(
                     trust.score(
-                        _days(b for b in buckets if b.recommendation_type == rtype), today, self._config
+                        _days(b for b in buckets if b.recommendation_type == rtype),
+                        today,
+                        self._config,
+                        baseline=workspace.baseline(rtype),
                     )
                 )
             )
@@ -119,7 +179,8 @@ class TrustService:
         entry = self._store.agent_directory_entry(workspace_id, agent_id)
         if entry is None:
             raise NotFoundError(f"agent {agent_id} not found", field="agent_id")
-        return self._score(workspace_id, entry, self._clock())
+        now = self._clock()
+        return self._score(workspace_id, entry, now, self._workspace(workspace_id, now.date()))
 
     def list(
         self,
@@ -129,14 +190,16 @@ class TrustService:
         sort_by: TrustSortKey = TrustSortKey.OVERALL,
         descending: bool = True,
     ) -> TrustScoreList:
-        """Every agent's trust; ``min_trust`` (the seed's get_trusted_agents) is judged on the
-        lower bound, so thin evidence does not pass for trust."""
+        """Every agent's trust; ``min_trust`` (the seed's get_trusted_agents) keeps the agents whose
+        ``overall_trust_score`` reaches it (thin evidence is already discounted by the confidence
+        factor). The workspace's totals are read once for all agents."""
         now = self._clock()
         agents = self._store.list_agents(workspace_id)
+        workspace = self._workspace(workspace_id, now.date())
         with ThreadPoolExecutor(max_workers=_PARALLEL_READS) as pool:
-            scores = list(pool.map(lambda entry: self._score(workspace_id, entry, now), agents))
+            scores = list(pool.map(lambda entry: self._score(workspace_id, entry, now, workspace), agents))
         if min_trust is not None:
-            scores = [s for s in scores if s.overall_trust_lower_bound >= min_trust]
+            scores = [s for s in scores if s.overall_trust_score >= min_trust]
         scores.sort(key=lambda s: getattr(s, sort_by.value), reverse=descending)
         return TrustScoreList(workspace_id=workspace_id, items=scores, count=len(scores))
 
@@ -188,7 +251,8 @@ class TrustService:
         buckets = self._store.agent_scope_buckets(
             workspace_id, agent_id, recommendation_type, first_day=first, last_day=last
         )
-        return trust.score(_days(buckets), today, self._config)
+        baseline = self._workspace(workspace_id, today).baseline(recommendation_type)
+        return trust.score(_days(buckets), today, self._config, baseline=baseline)
 
     def decision_boost(
         self, workspace_id: str, agent_id: str, recommendation_type: str
@@ -268,10 +332,19 @@ class TrustService:
     # ---- the refresh job ---------------------------------------------------------------------
     def refresh_all(self, run_at: datetime) -> dict[str, int]:
         """Recompute every agent's trust and store a snapshot per agent (the trust-refresh job)."""
+        workspaces: dict[str, _Workspace] = {}
+        lock = threading.Lock()
+
+        def workspace_of(workspace_id: str) -> _Workspace:
+            # Each workspace's totals are read once per run, whichever thread gets there first.
+            with lock:
+                if workspace_id not in workspaces:
+                    workspaces[workspace_id] = self._workspace(workspace_id, run_at.date())
+                return workspaces[workspace_id]
 
         def refresh(entry: dict[str, Any]) -> str:
             workspace_id = entry["workspace_id"]
-            score = self._score(workspace_id, entry, run_at)
+            score = self._score(workspace_id, entry, run_at, workspace_of(workspace_id))
             self._store.put_trust_snapshot(
                 workspace_id,
                 entry["agent_id"],
@@ -318,6 +391,7 @@ def trust_config(settings: Settings) -> trust.TrustConfig:
         latency_target_ms=settings.trust_latency_target_ms,
         min_sample=settings.trust_min_sample,
         trend_z=settings.trust_trend_z,
+        outcome_trend_z=settings.trust_outcome_trend_z,
     )
 
 

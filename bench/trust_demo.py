@@ -1,0 +1,195 @@
+"""Trust on the demo swarm, through the API: does it separate the agents a user sees after `make demo`?
+
+    python bench/trust_demo.py [--workflows 300] [--seed 7] [--strict]   (from the repository root)
+
+Runs ``make demo``'s default workload in-process: the embedded AWS (moto) and the local HTTP server
+(``localdev.runtime.embedded_aws`` + ``localdev.server.serving``), a development key, then
+``localdev.demo.run_demo`` with its defaults (300 workflows of the 8-agent ``default_swarm``, seed 7).
+It then reads ``GET /trust-scores`` and ``GET /trust-scores?min_trust=0.7`` over HTTP and sets each
+agent's trust beside the simulation's hidden truth (the mean success probability behind its evaluated
+recommendations, as the demo prints it). Targets (issue 11):
+
+- Spearman(overall_trust_score, hidden success) >= 0.9 over all agents;
+- the trusted list at ``min_trust=0.7`` holds no agent below the median hidden success, and is not empty;
+- no agent whose approval rate is under the workspace's is ``strong`` or ``very_strong``;
+- the degrading agent (ANLY-01, 0.84 -> 0.38 after 40 recommendations) is ``declining``.
+
+The demo's clock is the wall clock (it is a real server), so everything lands on today's buckets.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (str(ROOT / "layers" / "learning"), str(ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
+
+from bench.report import machine_line, markdown_table, verdict  # noqa: E402
+from bench.trust_quality import spearman  # noqa: E402
+
+DEGRADING_AGENT = "ANLY-01"
+MIN_TRUST = 0.7
+TARGET_SPEARMAN = 0.9
+
+
+def _get(base: str, key: str, path: str, **query: Any) -> Any:
+    url = f"{base}/api/v1/learning{path}?{urlencode(query)}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    with opener.open(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--workflows", type=int, default=None, help="default: run_demo's (make demo's)")
+    parser.add_argument("--seed", type=int, default=None, help="default: run_demo's (make demo's)")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
+    args = parser.parse_args(argv)
+
+    from localdev.demo import run_demo
+    from localdev.devkey import issue_dev_key
+    from localdev.runtime import embedded_aws
+    from localdev.server import serving
+
+    workspace = "ws_demo"
+    options = {k: v for k, v in (("workflows", args.workflows), ("seed", args.seed)) if v is not None}
+    # The handlers' log lines and metric documents would bury the tables (they go to stdout).
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+    with embedded_aws(quiet) as functions, serving(functions, port=0, quiet=True) as server:
+        key = issue_dev_key((workspace,), save=False)
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            summary = run_demo(server.url, workspace_id=workspace, progress=False, api_key=key, **options)
+        demo_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        listing = _get(server.url, key, "/trust-scores", workspace_id=workspace)
+        list_seconds = time.perf_counter() - started
+        trusted = _get(server.url, key, "/trust-scores", workspace_id=workspace, min_trust=MIN_TRUST)
+        workspace_stats = _get(server.url, key, "/stats", workspace_id=workspace)
+
+    truth = {a.agent_id: a.true_success_rate for a in summary.agents if a.true_success_rate is not None}
+    scores = {item["agent_id"]: item for item in listing["items"] if item["agent_id"] in truth}
+    agents = sorted(truth, key=lambda a: -truth[a])
+    workspace_rate = workspace_stats["overall"]["approval_rate"]
+    median_truth = statistics.median(truth.values())
+    rho = spearman([truth[a] for a in agents], [scores[a]["overall_trust_score"] for a in agents])
+    trusted_ids = [item["agent_id"] for item in trusted["items"]]
+    below_median_trusted = [a for a in trusted_ids if truth.get(a, 0.0) < median_truth]
+    overrated = [
+        a
+        for a in agents
+        if (scores[a]["approval_rate"] or 0.0) < workspace_rate
+        and scores[a]["recommendation_strength"] in ("strong", "very_strong")
+    ]
+    degrading_trend = scores[DEGRADING_AGENT]["trend"] if DEGRADING_AGENT in scores else None
+
+    def cell(item: dict[str, Any], name: str) -> str:
+        value = item.get(name)
+        return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    rows = [
+        [
+            a,
+            f"{truth[a]:.3f}",
+            cell(scores[a], "approval_rate"),
+            str(scores[a]["evidence"]["evaluated"]),
+            *(
+                cell(scores[a], name)
+                for name in (
+                    "accuracy_score",
+                    "consistency_score",
+                    "timeliness_score",
+                    "reliability_score",
+                    "confidence_factor",
+                    "overall_trust_score",
+                    "overall_trust_lower_bound",
+                    "recommendation_strength",
+                    "trend",
+                )
+            ),
+            "yes" if a in trusted_ids else "",
+        ]
+        for a in agents
+    ]
+    targets = [
+        (
+            f"Spearman(overall_trust_score, hidden success) >= {TARGET_SPEARMAN}",
+            f"{rho:.3f}",
+            rho >= TARGET_SPEARMAN,
+        ),
+        (
+            f"min_trust={MIN_TRUST}: no agent below the median hidden success ({median_truth:.3f}), not empty",
+            f"{len(trusted_ids)} trusted, {len(below_median_trusted)} below the median",
+            bool(trusted_ids) and not below_median_trusted,
+        ),
+        (
+            f"no agent under the workspace approval rate ({workspace_rate:.3f}) is strong / very_strong",
+            ", ".join(overrated) or "none",
+            not overrated,
+        ),
+        (
+            f"{DEGRADING_AGENT} (degrades after 40 recommendations) is declining",
+            str(degrading_trend),
+            degrading_trend == "declining",
+        ),
+    ]
+    command = (
+        "python bench/trust_demo.py"
+        + "".join(f" --{name} {value}" for name, value in options.items())
+        + (" --strict" if args.strict else "")
+    )
+    print(
+        "\n\n".join(
+            [
+                machine_line(("moto", "boto3")),
+                f"command: {command}",
+                f"### Trust on the demo workspace ({summary.workflows} workflows, {summary.tracked} tracked, "
+                f"{summary.evaluated} evaluated; demo {demo_seconds:.0f} s, GET /trust-scores {list_seconds * 1e3:.0f} ms)",
+                "Agents by hidden success (the mean success probability behind their evaluated recommendations); "
+                f"workspace approval rate {workspace_rate:.3f}; trusted: in `GET /trust-scores?min_trust={MIN_TRUST}`.",
+                markdown_table(
+                    [
+                        "agent",
+                        "hidden success",
+                        "approval",
+                        "evaluated",
+                        "accuracy",
+                        "consistency",
+                        "timeliness",
+                        "reliability",
+                        "conf. factor",
+                        "overall",
+                        "lower bound",
+                        "strength",
+                        "trend",
+                        "trusted",
+                    ],
+                    rows,
+                ),
+                "### Targets\n\n"
+                + markdown_table(
+                    ["target", "measured", "result"], [[n, m, verdict(p)] for n, m, p in targets]
+                ),
+            ]
+        )
+    )
+    return 1 if args.strict and not all(p for _, _, p in targets) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
