@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The handlers' log lines and metric documents would bury the tables (they go to stdout).
     quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
     with embedded_aws(quiet) as functions, serving(functions, port=0, quiet=True) as server:
-        key = issue_dev_key((workspace,), save=False)
+        key = issue_dev_key((workspace,))
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             summary = run_demo(server.url, workspace_id=workspace, progress=False, api_key=key, **options)
