@@ -34,7 +34,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"    export SWARM_API_KEY={api_key}")
         print(f"  try: curl -H \"Authorization: Bearer $SWARM_API_KEY\" '{base}/stats?workspace_id=ws_demo'")
         print(f"  health (no key): curl {base}/health")
+        print(f"  dashboard: {server.url}/dashboard/  (asks for the key above)")
         print("  stop with Ctrl+C")
+        if args.history:
+            from localdev.history import seed_history
+
+            print(f"Seeding {args.history} days of simulated history in '{args.workspace}'...")
+            seeded = seed_history(args.workspace, days=args.history, seed=args.seed)
+            print(f"  {seeded.tracked} recommendations, {seeded.learning_cycles} learning cycles.")
         if args.demo:
             from localdev.demo import run_demo
 
@@ -122,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     serve.add_argument("--demo", action="store_true", help="seed a simulated swarm after starting")
     serve.add_argument("--verbose", action="store_true", help="show the handlers' logs and metrics")
+    serve.add_argument(
+        "--history", type=int, default=0, metavar="DAYS", help="first seed DAYS days of simulated history"
+    )
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser("demo", help="seed a running server with a simulated swarm")
