@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 PORT ?= 3000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run demo test lint format typecheck openapi bench validate build deploy invoke clean
+.PHONY: help setup browser run demo test lint format typecheck openapi bench validate build deploy invoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,13 +20,17 @@ $(BIN)/.installed: requirements-dev.txt layers/learning/requirements.txt
 
 setup: $(BIN)/.installed ## create .venv with the app's and the tests' dependencies
 
+browser: ## Chromium for the dashboard's browser tests (Debian package; installed when root and missing)
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 run: setup ## serve the API on http://127.0.0.1:$(PORT) with an embedded DynamoDB
 	$(BIN)/python -m localdev serve --port $(PORT)
 
 demo: setup ## seed the running local server with a simulated swarm (run `make run` first)
 	$(BIN)/python -m localdev demo --url http://127.0.0.1:$(PORT)
 
-test: setup ## lint, check the template, type-check and run every test
+test: setup browser ## lint, check the template, type-check and run every test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml

@@ -1,4 +1,4 @@
-// DOM helpers. Text from the API is only ever set through textContent (never innerHTML), and
+// DOM helpers. Text from the API is only ever set as text nodes (never parsed as HTML), and
 // bidirectional-control characters are made visible, so reasoning or names cannot inject markup
 // or reorder what the reader sees (e.g. U+202E RIGHT-TO-LEFT OVERRIDE).
 
