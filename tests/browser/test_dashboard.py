@@ -22,7 +22,7 @@ from localdev.history import seed_history
 from localdev.runtime import embedded_aws
 from localdev.server import LocalApiServer, serving
 
-WORKSPACE = "ws_dashboard"
+WORKSPACE = "ws_demo"
 HOSTILE = "<img src=x onerror=alert(1)> \u202etxt.exe"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
