@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 VIEWS = {  # view -> the number of API requests its tables and charts may make
     "overview": 4,
     "agents": 2,
-    "agents/MAL-01": 4,
+    "agents/CONT-01": 4,
     "patterns": 2,
     "cycles": 1,
     "routing": 2,
@@ -214,7 +214,8 @@ def test_every_view_loads_draws_its_charts_and_logs_no_error(
             assert chart["painted"] > 500, (view, chart)  # axes, labels and marks on the canvas
         # One request per table or chart at most: never one per agent or per row.
         assert len(page.api_requests()) <= allowed_requests, (view, page.api_requests())
-        page.page.screenshot(path=str(shots / f"dashboard-{view.split('/')[0]}.png"), full_page=True)
+        name = view.replace("/CONT-01", "-detail")
+        page.page.screenshot(path=str(shots / f"dashboard-{name}.png"), full_page=True)
     assert not page.errors, page.errors
     assert not page.dialogs
 
