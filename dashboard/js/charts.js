@@ -21,7 +21,7 @@ function base(option) {
     animation: false,
     color: PALETTE,
     textStyle: { fontFamily: "system-ui, sans-serif" },
-    grid: { left: 48, right: 24, top: 36, bottom: 40, containLabel: true },
+    grid: { left: 48, right: 24, top: 56, bottom: 40, containLabel: true },
     tooltip: { trigger: "axis", renderMode: "richText", confine: true },
     legend: { top: 0, type: "scroll" },
     ...option,

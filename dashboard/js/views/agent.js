@@ -112,13 +112,6 @@ export async function agentView([agentId]) {
       { key: "status", label: "Outcome", numeric: false, cell: (r) => h("span", { class: `status ${r.status}` }, r.status) },
       { key: "overall_quality_score", label: "Quality", numeric: true, cell: (r) => fmt.num(r.overall_quality_score, 1) },
       { key: "reasoning", label: "Reasoning", numeric: false, sortable: false, cell: (r) => apiText(r.reasoning, "p") },
-      {
-        key: "feedback",
-        label: "Feedback",
-        numeric: false,
-        sortable: false,
-        cell: (r) => apiText(r.outcome ? r.outcome.evaluator_feedback : "", "p"),
-      },
     ],
     recent.items,
     { initialSort: "created_at", empty: "No recommendation yet." },

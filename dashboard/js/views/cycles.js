@@ -22,13 +22,21 @@ export async function cyclesView(_, { rerender }) {
         name: "Accuracy (held out)",
         type: "line",
         data: done.map((c) => c.result.iteration_accuracy),
-        markLine: { symbol: "none", label: { formatter: "accuracy target" }, data: [{ yAxis: ACCURACY_TARGET }] },
+        markLine: {
+          symbol: "none",
+          label: { formatter: "accuracy target", position: "insideEndTop" },
+          data: [{ yAxis: ACCURACY_TARGET }],
+        },
       },
       {
         name: "Coverage",
         type: "line",
         data: done.map((c) => c.result.coverage),
-        markLine: { symbol: "none", label: { formatter: "coverage target" }, data: [{ yAxis: COVERAGE_TARGET }] },
+        markLine: {
+          symbol: "none",
+          label: { formatter: "coverage target", position: "insideEndBottom" },
+          data: [{ yAxis: COVERAGE_TARGET }],
+        },
       },
     ],
   });
@@ -93,7 +101,7 @@ function cycleItem(cycle) {
     h("span", { class: `status ${cycle.status}` }, cycle.status),
     ` ${fmt.time(cycle.requested_at)} · ${cycle.trigger}`,
     r
-      ? ` · ${fmt.int(r.samples_analyzed)} samples · ${r.patterns_discovered} patterns (${r.patterns_confirmed} confirmed) · accuracy ${fmt.pct(
+      ? ` · ${fmt.int(r.samples_analyzed)} samples · ${plural(r.patterns_discovered, "pattern")} (${r.patterns_confirmed} confirmed) · accuracy ${fmt.pct(
           r.iteration_accuracy,
         )} · coverage ${fmt.pct(r.coverage)}`
       : "",
@@ -107,4 +115,8 @@ function cycleItem(cycle) {
       )
     : h("p", { class: "note" }, cycle.error ? apiText(cycle.error) : "No result yet.");
   return h("details", { class: "cycle" }, summary, body);
+}
+
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

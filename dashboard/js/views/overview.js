@@ -47,8 +47,13 @@ export async function overviewView() {
         {
           name: "Last cycle",
           type: "bar",
-          data: [result ? result.coverage : 0, result ? result.iteration_accuracy ?? 0 : 0],
-          label: { show: true, position: "right", formatter: (p) => fmt.pct(p.value) },
+          // "-" is ECharts' empty value: no bar where nothing was measured.
+          data: [result ? result.coverage : "-", result && result.iteration_accuracy !== null ? result.iteration_accuracy : "-"],
+          label: {
+            show: true,
+            position: "right",
+            formatter: (p) => (typeof p.value === "number" ? fmt.pct(p.value) : "not measured"),
+          },
           markLine: {
             symbol: "none",
             label: { formatter: "target" },
