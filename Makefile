@@ -52,12 +52,13 @@ typecheck: setup ## mypy on the layer package
 openapi: setup ## regenerate docs/openapi.json from the handlers
 	$(BIN)/python -m localdev openapi
 
-bench: setup ## run the benchmarks (see docs/benchmarks.md)
+bench: setup browser ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/trust_quality.py
 	$(BIN)/python bench/learning_quality.py
 	$(BIN)/python bench/learning_speed.py
+	$(BIN)/python bench/dashboard.py
 
 invoke: setup ## invoke a function in-process: make invoke FUNCTION=TrackFunction EVENT=events/track_recommendation.json
 	$(BIN)/python -m localdev invoke $(FUNCTION) -e $(EVENT)
