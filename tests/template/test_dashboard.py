@@ -98,6 +98,20 @@ def test_cors_admits_the_dashboards_origin_only() -> None:
     assert parameter["AllowedPattern"].startswith("^(https://")
 
 
+def test_the_gateways_own_refusals_the_dashboard_must_read_carry_its_origin() -> None:
+    # Without it a browser hides a refused key (401) or throttling (429) as a network error.
+    responses = RESOURCES["LearningApi"]["Properties"]["GatewayResponses"]
+    origin = {
+        "Fn::If": [
+            "HasDashboardOrigin",
+            {"Fn::Sub": "'${DashboardOrigin}'"},
+            {"Fn::Sub": "'https://${DashboardDistribution.DomainName}'"},
+        ]
+    }
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "QUOTA_EXCEEDED"):
+        assert responses[kind]["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == origin, kind
+
+
 def test_outputs_say_where_to_upload_and_browse() -> None:
     outputs = TEMPLATE["Outputs"]
     assert outputs["DashboardBucketName"]["Value"] == {"Ref": "DashboardBucket"}
