@@ -30,6 +30,13 @@ DEFAULT_AGENTS_PAGE = 50
 # A routing series counts at most this many decisions; beyond it the answer says it is partial.
 MAX_ROUTING_DECISIONS_COUNTED = 20_000
 _PARALLEL_READS = 16
+_TRUST_POINT_FIELDS = (
+    "computed_at",
+    "overall_trust_score",
+    "overall_trust_lower_bound",
+    "overall_trust_upper_bound",
+    "evidence",
+)
 
 
 class DayPoint(_Response):
@@ -191,7 +198,9 @@ class SeriesService:
         page = self._store.agents_page(workspace_id, limit=limit, next_token=next_token)
 
         def series(entry: dict[str, Any]) -> AgentTrustSeries:
-            snapshots = self._store.trust_snapshots(workspace_id, entry["agent_id"], since=since, until=until)
+            snapshots = self._store.trust_snapshots(
+                workspace_id, entry["agent_id"], since=since, until=until, fields=_TRUST_POINT_FIELDS
+            )
             last_of_day: dict[date, dict[str, Any]] = {}
             for snapshot in snapshots:  # oldest first: a later run of the day replaces an earlier one
                 computed_at = datetime.fromisoformat(snapshot["computed_at"])

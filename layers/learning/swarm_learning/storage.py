@@ -892,9 +892,16 @@ class LearningStore:
         )
 
     def trust_snapshots(
-        self, workspace_id: str, agent_id: str, *, since: datetime, until: datetime
+        self,
+        workspace_id: str,
+        agent_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        fields: tuple[str, ...] | None = None,
     ) -> list[dict[str, Any]]:
-        """The agent's trust snapshots computed in ``[since, until]``, oldest first."""
+        """The agent's trust snapshots computed in ``[since, until]``, oldest first; only the
+        top-level ``fields`` when given (a snapshot holds every dimension of every type)."""
         request: dict[str, Any] = {
             "TableName": self._statistics,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
@@ -906,6 +913,9 @@ class LearningStore:
                 }
             ),
         }
+        if fields:
+            request["ProjectionExpression"] = ", ".join(f"#f{i}" for i in range(len(fields)))
+            request["ExpressionAttributeNames"] = {f"#f{i}": name for i, name in enumerate(fields)}
         return [self._strip(deserialize(i)) for i in self._paged(request)]
 
     def routing_decisions(
