@@ -7,7 +7,7 @@ SAM_VENV := .venv-sam
 PORT ?= 3000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run reset demo test lint format typecheck openapi bench validate build deploy invoke clean
+.PHONY: help setup browser run reset demo test lint format typecheck openapi bench validate build deploy invoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,6 +20,10 @@ $(BIN)/.installed: requirements-dev.txt layers/learning/requirements.txt clients
 
 setup: $(BIN)/.installed ## create .venv with the app's and the tests' dependencies
 
+browser: ## Chromium for the dashboard's browser tests (Debian package; installed when root and missing)
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 run: setup ## serve the API on http://127.0.0.1:$(PORT), data kept in .localdev/$(PORT)/ (FRESH=1: start empty)
 	$(BIN)/python -m localdev serve --port $(PORT) $(if $(FRESH),--fresh)
 
@@ -30,7 +34,7 @@ reset: setup ## forget the data and key of the (stopped) server on $(PORT)
 demo: setup ## seed the running local server with a simulated swarm (run `make run` first)
 	$(BIN)/python -m localdev demo $(if $(filter command line environment,$(origin PORT)),--url http://127.0.0.1:$(PORT))
 
-test: setup ## lint, check the template, type-check and run every test
+test: setup browser ## lint, check the template, type-check and run every test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
@@ -52,7 +56,7 @@ typecheck: setup ## mypy on the layer package
 openapi: setup ## regenerate docs/openapi.json from the handlers
 	$(BIN)/python -m localdev openapi
 
-bench: setup ## run the benchmarks (see docs/benchmarks.md)
+bench: setup browser ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/trust_quality.py
@@ -60,6 +64,7 @@ bench: setup ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python bench/learning_quality.py
 	$(BIN)/python bench/learning_speed.py
 	$(BIN)/python bench/client.py
+	$(BIN)/python bench/dashboard.py
 
 invoke: setup ## invoke a function in-process: make invoke FUNCTION=TrackFunction EVENT=events/track_recommendation.json
 	$(BIN)/python -m localdev invoke $(FUNCTION) -e $(EVENT)

@@ -1,9 +1,11 @@
-"""``python -m admin keys ...``: issue, list, revoke and rotate API keys.
+"""``python -m admin keys ...``: issue, list, revoke and rotate API keys;
+``python -m admin dashboard publish``: upload the dashboard to a deployed stack.
 
   python -m admin keys create --workspace ws_prod --name orchestrator --stack swarm-learning
   python -m admin keys list --stack swarm-learning
   python -m admin keys rotate <key_id> --grace-hours 24 --stack swarm-learning
   python -m admin keys revoke <key_id> --stack swarm-learning
+  python -m admin dashboard publish --stack swarm-learning
 
 ``--stack`` uses your AWS credentials and region (AWS_PROFILE, AWS_REGION); ``--local`` talks to
 the local server instead. A new key's secret is printed once and never stored: keep it.
@@ -32,6 +34,16 @@ def _target(args: argparse.Namespace) -> KeyAdmin:
     import boto3
 
     return StackKeys.from_stack(args.stack, boto3.session.Session(region_name=args.region))
+
+
+def _publish_dashboard(args: argparse.Namespace) -> int:
+    import boto3
+
+    from admin.dashboard import DashboardSite
+
+    site = DashboardSite.from_stack(args.stack, boto3.session.Session(region_name=args.region))
+    print(json.dumps(site.publish(), indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         sub.add_argument("--region", default=None)
 
+    dashboard = commands.add_parser("dashboard", help="the dashboard's static site")
+    publish = dashboard.add_subparsers(dest="command", required=True).add_parser(
+        "publish", help="upload the dashboard to the stack's bucket, point it at the stack's API"
+    )
+    publish.add_argument("--stack", required=True, help="a deployed stack's name (see samconfig.toml)")
+    publish.add_argument("--region", default=None)
+
     args = parser.parse_args(argv)
+    if args.area == "dashboard":
+        return _publish_dashboard(args)
     try:
         admin = _target(args)
         if args.command == "create":

@@ -84,7 +84,16 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"    export SWARM_API_KEY={api_key}")
         print(f"  try: curl -H \"Authorization: Bearer $SWARM_API_KEY\" '{base}/stats?workspace_id=ws_demo'")
         print(f"  health (no key): curl {base}/health")
+        print(f"  dashboard: {server.url}/dashboard/  (asks for the key above)")
         print("  stop with Ctrl+C; one line per request below (--verbose: the handlers' logs too)")
+        if args.history:
+            from localdev.history import seed_history
+
+            print(f"Seeding {args.history} days of simulated history in '{args.workspace}'...")
+            with server.invoke_lock:
+                seeded = seed_history(args.workspace, days=args.history, seed=args.seed)
+            snapshots.changed()
+            print(f"  {seeded.tracked} recommendations, {seeded.learning_cycles} learning cycles.")
         server.start()
         files.write_private(files.url, server.url)  # how commands find it: once it answers
         try:
@@ -217,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=DEFAULT_INTERVAL_SECONDS,
         help="save the data at most this often when it changed (what a kill -9 can lose)",
+    )
+    serve.add_argument(
+        "--history", type=int, default=0, metavar="DAYS", help="first seed DAYS days of simulated history"
     )
     serve.set_defaults(run=_serve)
 

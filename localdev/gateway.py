@@ -110,7 +110,10 @@ class LocalGateway:
             body = body.replace(variable, json.dumps(value)[1:-1])
         headers = {"Content-Type": "application/json"}
         for name, value in configured.get("ResponseParameters", {}).get("Headers", {}).items():
-            headers[name] = value.strip("'")  # static values are quoted in the template
+            # Static values are quoted in the template. The dashboard's CORS origin is an intrinsic,
+            # resolved only when deployed: locally the dashboard shares the API's origin.
+            if isinstance(value, str):
+                headers[name] = value.strip("'")
         return {"statusCode": int(configured["StatusCode"]), "headers": headers, "body": body}
 
 

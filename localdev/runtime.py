@@ -35,6 +35,8 @@ LOCAL_ENVIRONMENT = {
     "AWS_REGION": REGION,
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
+    # Locally the dashboard is served from the API's own origin (/dashboard/): no CORS at all.
+    "DASHBOARD_ORIGIN": "",
 }
 
 
@@ -116,7 +118,16 @@ def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]
 
 def reset_process_state() -> None:
     """Forget cached settings, clients and stores (between tests, or after changing env)."""
-    from swarm_learning import apikeys, config, insights, meta_learner, storage, tracking, trust_service
+    from swarm_learning import (
+        apikeys,
+        config,
+        insights,
+        meta_learner,
+        series,
+        storage,
+        tracking,
+        trust_service,
+    )
 
     config.get_settings.cache_clear()
     apikeys.get_key_service.cache_clear()
@@ -127,6 +138,7 @@ def reset_process_state() -> None:
     insights.get_insight_writer.cache_clear()
     tracking.get_tracker.cache_clear()
     trust_service.get_trust_service.cache_clear()
+    series.get_series_service.cache_clear()
     for module in list(sys.modules.values()):
         if module is not None and module.__name__.startswith("function_"):
             for value in vars(module).values():

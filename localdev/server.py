@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from localdev.dashboard import dashboard_file, is_dashboard
 from localdev.runtime import LocalFunctions
 
 DEFAULT_HOST = "127.0.0.1"
@@ -126,6 +127,10 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == KEYS_PATH or url.path.startswith(KEYS_PATH + "/"):
             self._manage_keys(url.path.removeprefix(KEYS_PATH), body)
             return
+        if is_dashboard(url.path):
+            status, content, headers = dashboard_file(url.path, self.command)
+            self._send(status, content, headers)
+            return
         output = io.StringIO()
         with self.server.invoke_lock, redirect_stdout(output):
             result = self.server.functions.gateway.request(
@@ -211,7 +216,11 @@ class _Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(presented.encode(), self.server.local_token.encode())
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = (body if isinstance(body, str) else json.dumps(body)).encode()
+        payload = (
+            body
+            if isinstance(body, bytes)
+            else (body if isinstance(body, str) else json.dumps(body)).encode()
+        )
         self._access_line(status)
         self.send_response(status)
         headers = {"Content-Type": "application/json", **(headers or {})}
@@ -220,7 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def _access_line(self, status: int) -> None:
         """One short line per request on the console (the handlers' logs need --verbose)."""

@@ -15,6 +15,7 @@ from swarm_learning.api.http import (
     ERROR_RESPONSES,
     NOT_FOUND_RESPONSE,
     OK_RESPONSE,
+    cors_config,
     register_error_handlers,
 )
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
@@ -29,6 +30,7 @@ from swarm_learning.models import (
 from swarm_learning.tracking import get_tracker
 
 app = APIGatewayRestResolver(
+    cors=cors_config(),
     enable_validation=True,
     # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,

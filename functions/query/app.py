@@ -15,6 +15,7 @@ from swarm_learning.api.http import (
     ERROR_RESPONSES,
     NOT_FOUND_RESPONSE,
     OK_RESPONSE,
+    cors_config,
     register_error_handlers,
 )
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
@@ -35,10 +36,23 @@ from swarm_learning.models import (
     TrustSortKey,
     WorkspaceStats,
 )
+from swarm_learning.series import (
+    DEFAULT_AGENTS_PAGE,
+    DEFAULT_SERIES_DAYS,
+    MAX_AGENTS_PAGE,
+    MAX_SERIES_DAYS,
+    AgentSeriesPage,
+    RoutingDecisionPage,
+    RoutingSeries,
+    TrustSeriesPage,
+    WorkspaceSeries,
+    get_series_service,
+)
 from swarm_learning.tracking import get_tracker
 from swarm_learning.trust_service import get_trust_service
 
 app = APIGatewayRestResolver(
+    cors=cors_config(),
     enable_validation=True,
     # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
@@ -49,6 +63,12 @@ Days = Annotated[
     int | None,
     Query(ge=1, le=3650, description="Window in days ending today; defaults to the retention period."),
 ]
+
+SeriesDays = Annotated[
+    int, Query(ge=1, le=MAX_SERIES_DAYS, description="Whole days ending today (UTC), today included.")
+]
+AgentsLimit = Annotated[int, Query(ge=1, le=MAX_AGENTS_PAGE, description="Agents per page.")]
+NextToken = Annotated[str | None, Query(max_length=2048)]
 
 
 @app.get(
@@ -185,6 +205,78 @@ def get_decision_boost(
     recommendation_type: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
 ) -> DecisionBoostResponse:
     return get_trust_service().decision_boost(workspace_id, agent_id, recommendation_type)
+
+
+@app.get(
+    f"{API_PREFIX}/series/workspace",
+    summary="The workspace's day by day counts (tracked, evaluated, outcomes, approval, quality)",
+    description="Every day of the window, oldest first, from the statistics buckets.",
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
+    tags=["Time series"],
+)
+def get_workspace_series(
+    workspace_id: WorkspaceId, days: SeriesDays = DEFAULT_SERIES_DAYS
+) -> WorkspaceSeries:
+    return get_series_service().workspace(workspace_id, days=days)
+
+
+@app.get(
+    f"{API_PREFIX}/series/agents",
+    summary="Every agent's day by day counts, a page of agents at a time",
+    description="Every day of the window per agent, from its statistics buckets; agents in id order.",
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
+    tags=["Time series"],
+)
+def get_agent_series(
+    workspace_id: WorkspaceId,
+    days: SeriesDays = DEFAULT_SERIES_DAYS,
+    limit: AgentsLimit = DEFAULT_AGENTS_PAGE,
+    next_token: NextToken = None,
+) -> AgentSeriesPage:
+    return get_series_service().agents(workspace_id, days=days, limit=limit, next_token=next_token)
+
+
+@app.get(
+    f"{API_PREFIX}/series/trust",
+    summary="Every agent's trust over time (the day's last refresh snapshot), a page of agents at a time",
+    description="Overall trust with its bounds per day that has a trust-refresh snapshot.",
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
+    tags=["Time series"],
+)
+def get_trust_series(
+    workspace_id: WorkspaceId,
+    days: SeriesDays = DEFAULT_SERIES_DAYS,
+    limit: AgentsLimit = DEFAULT_AGENTS_PAGE,
+    next_token: NextToken = None,
+) -> TrustSeriesPage:
+    return get_series_service().trust(workspace_id, days=days, limit=limit, next_token=next_token)
+
+
+@app.get(
+    f"{API_PREFIX}/series/routing",
+    summary="How often routing chose each agent, day by day",
+    description="Counted from the logged routing decisions of the window.",
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
+    tags=["Time series"],
+)
+def get_routing_series(workspace_id: WorkspaceId, days: SeriesDays = DEFAULT_SERIES_DAYS) -> RoutingSeries:
+    return get_series_service().routing(workspace_id, days=days)
+
+
+@app.get(
+    f"{API_PREFIX}/routing/decisions",
+    summary="Logged routing decisions, newest first",
+    description="Each with the chosen agents and the probability the policy had of choosing each.",
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
+    tags=["Trust scoring"],
+)
+def list_routing_decisions(
+    workspace_id: WorkspaceId,
+    days: SeriesDays = DEFAULT_SERIES_DAYS,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    next_token: NextToken = None,
+) -> RoutingDecisionPage:
+    return get_series_service().decisions(workspace_id, days=days, limit=limit, next_token=next_token)
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)

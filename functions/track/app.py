@@ -25,6 +25,7 @@ from swarm_learning.api.http import (
     API_PREFIX,
     CONFLICT_RESPONSE,
     ERROR_RESPONSES,
+    cors_config,
     error_response,
     register_error_handlers,
 )
@@ -34,6 +35,7 @@ from swarm_learning.models import ErrorDetail, TrackRecommendationRequest, Track
 from swarm_learning.tracking import get_tracker
 
 app = APIGatewayRestResolver(
+    cors=cors_config(),
     enable_validation=True,
     # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,

@@ -21,6 +21,11 @@ EXPECTED_STATUS = {
     "list_agent_recommendations": 200,
     "get_agent_stats": 200,
     "get_workspace_stats": 200,
+    "get_workspace_series": 200,
+    "get_agent_series": 200,
+    "get_trust_series": 200,
+    "get_routing_series": 200,
+    "list_routing_decisions": 200,
     "initialize_trust_score": 201,
     "adjust_trust_score": 200,
     "select_agents": 200,
@@ -151,6 +156,17 @@ def test_event_invokes_its_function(api: Api, event_file) -> None:
         assert body["overall"]["counts"]["tracked"] == 1
     elif event_file.stem == "get_workspace_stats":
         assert body["agents"] == 1
+    elif event_file.stem == "get_workspace_series":
+        assert len(body["days"]) == 30
+        assert body["days"][-1]["tracked"] == 1
+    elif event_file.stem == "get_agent_series":
+        assert [a["agent_id"] for a in body["items"]] == ["STRAT-01"]
+    elif event_file.stem == "get_trust_series":
+        assert body["items"][0]["points"] == []  # no trust-refresh run yet
+    elif event_file.stem == "get_routing_series":
+        assert (len(body["days"]), body["items"]) == (30, [])
+    elif event_file.stem == "list_routing_decisions":
+        assert body["count"] == 0
     elif event_file.stem == "trigger_learning_cycle":
         assert body["status"] == "queued"
     elif event_file.stem == "get_learning_cycle":

@@ -62,6 +62,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:Query", "StatisticsTable.Arn"),
         ("dynamodb:GetItem", "${StatisticsTable.Arn}/index/by_workspace"),
         ("dynamodb:Query", "${StatisticsTable.Arn}/index/by_workspace"),
+        ("dynamodb:Query", "${RoutingDecisionsTable.Arn}/index/by_workspace_time"),
     },
     "TrustFunction": {
         ("dynamodb:GetItem", "StatisticsTable.Arn"),

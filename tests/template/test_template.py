@@ -65,6 +65,8 @@ def test_indexes_the_storage_module_queries_exist() -> None:
     }
     statistics_indexes = {i["IndexName"] for i in TABLES["StatisticsTable"]["GlobalSecondaryIndexes"]}
     assert statistics_indexes == {storage.BY_WORKSPACE}
+    decision_indexes = {i["IndexName"] for i in TABLES["RoutingDecisionsTable"]["GlobalSecondaryIndexes"]}
+    assert decision_indexes == {storage.BY_WORKSPACE_TIME}
 
 
 def test_globals_pin_runtime_architecture_tracing_and_powertools() -> None:

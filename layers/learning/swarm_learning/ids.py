@@ -7,6 +7,7 @@ from datetime import datetime
 from ulid import ULID
 
 RECOMMENDATION_PREFIX = "rec_"
+DECISION_PREFIX = "dec_"
 OUTCOME_PREFIX = "out_"
 ULID_PATTERN = "[0-9A-HJKMNP-TV-Z]{26}"
 DECISION_PREFIX = "dec_"
@@ -31,6 +32,16 @@ def new_outcome_id(at: datetime) -> str:
 def _bound(at: datetime, fill: int) -> str:
     millis = int(at.timestamp() * 1000)
     return str(ULID.from_bytes(millis.to_bytes(6, "big") + bytes([fill]) * _RANDOM_BYTES))
+
+
+def lowest_id(prefix: str, at: datetime) -> str:
+    """The smallest ``prefix`` id that could have been minted at ``at``."""
+    return prefix + _bound(at, 0x00)
+
+
+def highest_id(prefix: str, at: datetime) -> str:
+    """The largest ``prefix`` id that could have been minted at ``at``."""
+    return prefix + _bound(at, 0xFF)
 
 
 def lowest_recommendation_id(at: datetime) -> str:

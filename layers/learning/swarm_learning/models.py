@@ -443,6 +443,7 @@ class TrustDimensions(_Response):
 
     overall_trust_score: float
     overall_trust_lower_bound: float = Field(description="Overall with accuracy at its lower bound.")
+    overall_trust_upper_bound: float = Field(description="Overall with accuracy at its upper bound.")
     accuracy_score: float
     accuracy_lower_bound: float
     accuracy_upper_bound: float
@@ -503,6 +504,9 @@ class TrustScoreResponse(TrustDimensions):
     adjustments: int
     calibration: list[CalibrationBinView]
     by_type: dict[str, TrustDimensions]
+    decision_boosts: dict[str, float] = Field(
+        description="Per type, the confidence boost of GET /agents/{agent_id}/decision-boost."
+    )
     computed_at: datetime
 
 
@@ -591,7 +595,11 @@ class TrustSnapshot(_Response):
     computed_at: datetime
     overall_trust_score: float
     overall_trust_lower_bound: float
+    # None on snapshots stored before the bounds were kept.
+    overall_trust_upper_bound: float | None = None
     accuracy_score: float
+    accuracy_lower_bound: float | None = None
+    accuracy_upper_bound: float | None = None
     consistency_score: float
     timeliness_score: float
     reliability_score: float

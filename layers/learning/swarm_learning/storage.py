@@ -15,6 +15,9 @@ Statistics table (``pk``/``sk``), counters only ever grow through ``ADD``:
   ``WS#<ws>#AGENT#<agent>`` / ``DAY#<day>#TYPE#<type>``   the agent's day bucket per type
   ``WS#<ws>#STATS#<n>``     / ``DAY#<day>#TYPE#<type>``   workspace day bucket, sharded
   index ``by_workspace``: ``workspace_pk`` = ``WS#<ws>`` on directory entries only.
+
+Routing decisions table (``pk`` = ``WS#<ws>#DECISION#<decision_id>``), written once per decision:
+  index ``by_workspace_time``: ``workspace_pk`` = ``WS#<ws>``, sorted on ``decision_id`` (a ULID).
 """
 
 from __future__ import annotations
@@ -43,7 +46,14 @@ from swarm_learning.config import Settings, get_settings
 from swarm_learning.errors import AlreadyEvaluatedError, ConflictError, InvalidRequestError, NotFoundError
 from swarm_learning.evaluated import EvaluatedRow, canonical_action
 from swarm_learning.evaluated import content_keys as content_key_names
-from swarm_learning.ids import highest_recommendation_id, lowest_recommendation_id, recommendation_time
+from swarm_learning.ids import (
+    DECISION_PREFIX,
+    highest_id,
+    highest_recommendation_id,
+    lowest_id,
+    lowest_recommendation_id,
+    recommendation_time,
+)
 
 REC_SK = "RECOMMENDATION"
 ALL_SCOPE = "ALL"
@@ -1168,10 +1178,112 @@ class LearningStore:
                     **decision,
                     "decided_at": at.isoformat(),
                     "pk": f"WS#{decision['workspace_id']}#DECISION#{decision['decision_id']}",
+                    "workspace_pk": f"WS#{decision['workspace_id']}",  # the by_workspace_time index
                     "expires_at": _epoch(at + timedelta(days=self._settings.retention_days)),
                 }
             ),
             ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def agents_page(self, workspace_id: str, *, limit: int, next_token: str | None) -> Page:
+        """A page of the workspace's agents in ``agent_id`` order (the sparse directory index)."""
+        partition = f"WS#{workspace_id}"
+        request: dict[str, Any] = {
+            "TableName": self._statistics,
+            "IndexName": BY_WORKSPACE,
+            "KeyConditionExpression": "workspace_pk = :ws",
+            "ExpressionAttributeValues": serialize({":ws": partition}),
+        }
+        return self._page(
+            request, key_attr="workspace_pk", partition=partition, limit=limit, next_token=next_token
+        )
+
+    def trust_snapshots(
+        self,
+        workspace_id: str,
+        agent_id: str,
+        *,
+        since: datetime,
+        until: datetime,
+        fields: tuple[str, ...] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The agent's trust snapshots computed in ``[since, until]``, oldest first; only the
+        top-level ``fields`` when given (a snapshot holds every dimension of every type)."""
+        request: dict[str, Any] = {
+            "TableName": self._statistics,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": serialize(
+                {
+                    ":pk": _agent_pk(workspace_id, agent_id),
+                    ":lo": f"TRUST#{since.isoformat()}",
+                    ":hi": f"TRUST#{until.isoformat()}",
+                }
+            ),
+        }
+        if fields:
+            request["ProjectionExpression"] = ", ".join(f"#f{i}" for i in range(len(fields)))
+            request["ExpressionAttributeNames"] = {f"#f{i}": name for i, name in enumerate(fields)}
+        return [self._strip(deserialize(i)) for i in self._paged(request)]
+
+    def routing_decisions(
+        self, workspace_id: str, *, since: datetime, until: datetime, limit: int, next_token: str | None
+    ) -> Page:
+        """The workspace's routing decisions made in ``[since, until]``, newest first."""
+        partition = f"WS#{workspace_id}"
+        request: dict[str, Any] = {
+            "TableName": self._settings.decisions_table,
+            "IndexName": BY_WORKSPACE_TIME,
+            "KeyConditionExpression": "workspace_pk = :ws AND decision_id BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": serialize(
+                {
+                    ":ws": partition,
+                    ":lo": lowest_id(DECISION_PREFIX, since),
+                    ":hi": highest_id(DECISION_PREFIX, until),
+                }
+            ),
+            "ScanIndexForward": False,
+        }
+        return self._page(
+            request, key_attr="workspace_pk", partition=partition, limit=limit, next_token=next_token
+        )
+
+    def routing_choices(
+        self, workspace_id: str, *, since: datetime, until: datetime, max_decisions: int
+    ) -> tuple[list[tuple[str, list[str]]], bool]:
+        """Each decision's id and chosen agents in ``[since, until]``, oldest first, reading at most
+        ``max_decisions``; the flag says whether the window was read to its end."""
+        request: dict[str, Any] = {
+            "TableName": self._settings.decisions_table,
+            "IndexName": BY_WORKSPACE_TIME,
+            "KeyConditionExpression": "workspace_pk = :ws AND decision_id BETWEEN :lo AND :hi",
+            "ProjectionExpression": "decision_id, chosen",
+            "ExpressionAttributeValues": serialize(
+                {
+                    ":ws": f"WS#{workspace_id}",
+                    ":lo": lowest_id(DECISION_PREFIX, since),
+                    ":hi": highest_id(DECISION_PREFIX, until),
+                }
+            ),
+        }
+        choices: list[tuple[str, list[str]]] = []
+        for raw in self._paged(request):
+            if len(choices) == max_decisions:
+                return choices, False
+            item = deserialize(raw)
+            choices.append((item["decision_id"], [c["agent_id"] for c in item.get("chosen", [])]))
+        return choices, True
+
+    def _page(
+        self, request: dict[str, Any], *, key_attr: str, partition: str, limit: int, next_token: str | None
+    ) -> Page:
+        start = PageToken.decode(next_token, index_key=key_attr, partition=partition)
+        if start:
+            request["ExclusiveStartKey"] = start
+        request["Limit"] = limit
+        response = self._client.query(**request)
+        return Page(
+            items=[self._strip(deserialize(i)) for i in response["Items"]],
+            next_token=PageToken.encode(response.get("LastEvaluatedKey")),
         )
 
     def count_agents(self, workspace_id: str) -> int:

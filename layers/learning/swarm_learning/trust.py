@@ -204,6 +204,7 @@ class TrustScore:
     confidence_factor: float
     overall_trust_score: float
     overall_trust_lower_bound: float
+    overall_trust_upper_bound: float
     approval_rate: float | None
     avg_quality_score: float | None
     avg_latency_ms: float | None
@@ -590,6 +591,7 @@ def score(
         confidence_factor=confidence_factor,
         overall_trust_score=overall_score,
         overall_trust_lower_bound=overall(lower),
+        overall_trust_upper_bound=overall(upper),
         approval_rate=approval_rate,
         avg_quality_score=_ratio(raw.get("quality_sum", 0.0), raw.get("evaluated", 0.0)),
         avg_latency_ms=_ratio(raw.get("latency_ms_sum", 0.0), raw.get("latency_count", 0.0)),

@@ -20,6 +20,7 @@ from swarm_learning.config import Settings, get_settings
 from swarm_learning.counters import add_counters
 from swarm_learning.decisions import unconditional_for_type
 from swarm_learning.errors import NotFoundError
+from swarm_learning.ids import DECISION_PREFIX
 from swarm_learning.models import (
     DecisionBoostResponse,
     InitializeTrustRequest,
@@ -147,19 +148,16 @@ class TrustService:
             accuracy_adjustment=accuracy_adj,
             consistency_adjustment=consistency_adj,
         )
-        by_type = {
-            rtype: TrustDimensions.model_validate(
-                _dimensions(
-                    trust.score(
-                        _days(b for b in buckets if b.recommendation_type == rtype),
-                        today,
-                        self._config,
-                        baseline=workspace.baseline(rtype),
-                    )
-                )
+        type_scores = {
+            rtype: trust.score(
+                _days(b for b in buckets if b.recommendation_type == rtype),
+                today,
+                self._config,
+                baseline=workspace.baseline(rtype),
             )
             for rtype in types
         }
+        by_type = {rtype: TrustDimensions.model_validate(_dimensions(s)) for rtype, s in type_scores.items()}
         return TrustScoreResponse.model_validate(
             {
                 **_dimensions(overall),
@@ -171,6 +169,9 @@ class TrustService:
                 "adjustments": int(entry.get("adjustments", 0)),
                 "calibration": [asdict(b) for b in overall.calibration],
                 "by_type": by_type,
+                "decision_boosts": {
+                    rtype: trust.decision_boost(s, self._config) for rtype, s in type_scores.items()
+                },
                 "computed_at": now,
             }
         )
@@ -306,7 +307,7 @@ class TrustService:
             routing.Candidate(agent, p.alpha, p.beta, p.lower_bound)
             for agent, p in zip(plan.candidates, posteriors, strict=True)
         ]
-        decision_id = "dec_" + str(ULID.from_datetime(now))
+        decision_id = DECISION_PREFIX + str(ULID.from_datetime(now))
         # Seeded by the decision id: the logged decision can be replayed exactly.
         rng = random.Random(decision_id)  # noqa: S311 - sampling, not secrets
         choices = routing.select_planned(candidates, plan, rng, mode=request.mode)
@@ -372,7 +373,7 @@ class TrustService:
             agent_id=agent_id,
             items=[
                 TrustSnapshot.model_validate(
-                    {**{k: s[k] for k in fields}, "evaluated": s["evidence"]["evaluated"]}
+                    {**{k: s[k] for k in fields if k in s}, "evaluated": s["evidence"]["evaluated"]}
                 )
                 for s in snapshots
             ],

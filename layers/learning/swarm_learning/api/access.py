@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from swarm_learning.api.http import API_PREFIX
+from swarm_learning.api.http import API_PREFIX, cors_config
 from swarm_learning.api.observability import logger
 from swarm_learning.apikeys import CONTEXT_KEY_ID, CONTEXT_WORKSPACES
 from swarm_learning.ids import IDENTIFIER_PATTERN
@@ -149,6 +149,10 @@ def _answer(
         request_id=(event.get("requestContext") or {}).get("requestId"),
     )
     headers = {"Content-Type": "application/json"}
+    cors = cors_config()
+    if cors is not None:  # so the dashboard can read why it was refused
+        origin = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "origin"), None)
+        headers.update(cors.to_dict(origin))
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="swarm-learning"'
     return {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -17,6 +18,17 @@ from swarm_learning.errors import LearningError
 from swarm_learning.models import ErrorDetail, ErrorResponse
 
 API_PREFIX = "/api/v1/learning"
+# The dashboard's origin (https://host, no path): the only origin a browser may call the API from.
+DASHBOARD_ORIGIN_ENV = "DASHBOARD_ORIGIN"
+# Headers a browser may send cross-origin, beyond the ones Powertools always allows.
+CORS_HEADERS = ["Idempotency-Key", "X-Correlation-Id"]
+
+
+def cors_config() -> CORSConfig | None:
+    """CORS for the dashboard's origin only; None (no CORS headers at all) when it is not set,
+    as locally, where the dashboard is served from the API's own origin."""
+    origin = os.environ.get(DASHBOARD_ORIGIN_ENV, "").strip()
+    return CORSConfig(allow_origin=origin, allow_headers=CORS_HEADERS, max_age=600) if origin else None
 
 
 def _error(description: str) -> dict[str, Any]:

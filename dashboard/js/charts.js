@@ -1,0 +1,96 @@
+// Charts with Apache ECharts (vendored, see vendor/echarts/README.md). Each chart container
+// records how many marks it drew (data-marks) and its series count (data-series), which the
+// browser tests read; tooltips render as text (renderMode "richText"), never as HTML.
+import * as echarts from "../vendor/echarts/echarts.esm.min.js";
+import { h } from "./dom.js";
+
+const live = new Set();
+const PALETTE = ["#2f6fdf", "#e0752d", "#2a9d6a", "#c2417a", "#7a56d1", "#8c8c2e", "#1f9bb5", "#b34a3c"];
+
+window.addEventListener("resize", () => {
+  for (const chart of live) chart.resize();
+});
+
+export function disposeCharts() {
+  for (const chart of live) chart.dispose();
+  live.clear();
+}
+
+function base(option) {
+  return {
+    animation: false,
+    color: PALETTE,
+    textStyle: { fontFamily: "system-ui, sans-serif" },
+    grid: { left: 48, right: 24, top: 56, bottom: 40, containLabel: true },
+    tooltip: { trigger: "axis", renderMode: "richText", confine: true },
+    legend: { top: 0, type: "scroll" },
+    ...option,
+  };
+}
+
+/** A chart in a new container; returns the container element. */
+export function chart(name, option, { height = 280 } = {}) {
+  const container = h("div", { class: "chart", dataset: { chart: name }, role: "img", "aria-label": name });
+  container.style.height = `${height}px`;
+  // Drawn once the container is in the page (it needs a size).
+  requestAnimationFrame(() => {
+    if (!container.isConnected) return;
+    const instance = echarts.init(container, null, { renderer: "canvas" });
+    instance.setOption(base(option));
+    live.add(instance);
+    const series = instance.getOption().series || [];
+    const marks = series.reduce((total, s) => total + (Array.isArray(s.data) ? s.data.length : 0), 0);
+    container.dataset.series = String(series.length);
+    container.dataset.marks = String(marks);
+    container.dataset.drawn = "true";
+  });
+  return container;
+}
+
+export const axis = {
+  days(days) {
+    return { type: "category", data: days, axisLabel: { formatter: (d) => String(d).slice(5) } };
+  },
+  unit(name = "") {
+    return { type: "value", min: 0, max: 1, name, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } };
+  },
+  count(name = "") {
+    return { type: "value", name, minInterval: 1 };
+  },
+};
+
+/** A line with a shaded band between lower and upper (stacked: the band is upper - lower). */
+export function bandSeries(name, points, color) {
+  return [
+    {
+      name: `${name} lower`,
+      type: "line",
+      data: points.map((p) => [p.x, p.lower]),
+      lineStyle: { opacity: 0 },
+      stack: name,
+      symbol: "none",
+      tooltip: { show: false },
+      legendHoverLink: false,
+    },
+    {
+      name: `${name} interval`,
+      type: "line",
+      data: points.map((p) => [p.x, p.upper === null ? null : p.upper - p.lower]),
+      lineStyle: { opacity: 0 },
+      areaStyle: { color, opacity: 0.18 },
+      stack: name,
+      symbol: "none",
+      tooltip: { show: false },
+    },
+    {
+      name,
+      type: "line",
+      data: points.map((p) => [p.x, p.value]),
+      itemStyle: { color },
+      lineStyle: { width: 2 },
+      symbolSize: 5,
+    },
+  ];
+}
+
+export { PALETTE };

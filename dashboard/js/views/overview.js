@@ -1,0 +1,140 @@
+// Overview: daily activity, approval, pending outcomes, the last cycle against its targets, and
+// what deserves attention. Four requests, one per panel.
+import { api } from "../api.js";
+import { axis, chart } from "../charts.js";
+import { apiText, fmt, h, kpi, panel } from "../dom.js";
+
+export const ACCURACY_TARGET = 0.8;
+export const COVERAGE_TARGET = 0.7;
+const DAYS = 30;
+
+export async function overviewView() {
+  const [stats, series, cycles, trust] = await Promise.all([
+    api.get("/stats", { days: DAYS }),
+    api.get("/series/workspace", { days: DAYS }),
+    api.get("/learning-cycles", { limit: 20 }),
+    api.get("/trust-scores"),
+  ]);
+  const overall = stats.overall;
+  const lastCycle = cycles.items.find((c) => c.status === "succeeded");
+  const result = lastCycle ? lastCycle.result : null;
+
+  const days = series.days.map((d) => d.day);
+  const activity = chart("Tracked and evaluated per day", {
+    xAxis: axis.days(days),
+    yAxis: [axis.count("recommendations"), axis.unit("approval")],
+    series: [
+      { name: "Tracked", type: "bar", data: series.days.map((d) => d.tracked) },
+      { name: "Evaluated", type: "bar", data: series.days.map((d) => d.evaluated) },
+      {
+        name: "Approval rate",
+        type: "line",
+        yAxisIndex: 1,
+        connectNulls: true,
+        data: series.days.map((d) => d.approval_rate),
+      },
+    ],
+  });
+
+  const targets = chart(
+    "Last cycle against targets",
+    {
+      tooltip: { trigger: "item", renderMode: "richText" },
+      legend: { show: false },
+      xAxis: axis.unit(),
+      yAxis: { type: "category", data: ["Coverage", "Accuracy"] },
+      series: [
+        {
+          name: "Last cycle",
+          type: "bar",
+          // "-" is ECharts' empty value: no bar where nothing was measured.
+          data: [result ? result.coverage : "-", result && result.iteration_accuracy !== null ? result.iteration_accuracy : "-"],
+          label: {
+            show: true,
+            position: "right",
+            formatter: (p) => (typeof p.value === "number" ? fmt.pct(p.value) : "not measured"),
+          },
+          markLine: {
+            symbol: "none",
+            label: { formatter: "target" },
+            data: [
+              [
+                { coord: [COVERAGE_TARGET, -0.4] },
+                { coord: [COVERAGE_TARGET, 0.4] },
+              ],
+              [
+                { coord: [ACCURACY_TARGET, 0.6] },
+                { coord: [ACCURACY_TARGET, 1.4] },
+              ],
+            ],
+          },
+        },
+      ],
+    },
+    { height: 160 },
+  );
+
+  return h(
+    "div",
+    { class: "view overview" },
+    h(
+      "div",
+      { class: "kpis" },
+      kpi("Tracked (30 days)", fmt.int(overall.counts.tracked)),
+      kpi("Evaluated", fmt.int(overall.counts.evaluated)),
+      kpi("Approval rate", fmt.pct(overall.approval_rate, 1), "approved + half of partial"),
+      kpi("Pending outcomes", fmt.int(overall.counts.pending)),
+      kpi("Agents", fmt.int(stats.agents)),
+    ),
+    panel("Activity", activity),
+    h(
+      "div",
+      { class: "columns" },
+      panel(
+        "Last learning cycle",
+        result
+          ? h(
+              "p",
+              { class: "note" },
+              `${fmt.time(lastCycle.completed_at)} · ${fmt.int(result.samples_analyzed)} samples · accuracy ${fmt.pct(
+                result.iteration_accuracy,
+              )} (target ${fmt.pct(ACCURACY_TARGET)}) · coverage ${fmt.pct(result.coverage)} (target ${fmt.pct(
+                COVERAGE_TARGET,
+              )})`,
+            )
+          : h("p", { class: "note" }, "No learning cycle has succeeded yet."),
+        targets,
+      ),
+      panel("Worth knowing", alarms(trust.items, cycles.items, result)),
+    ),
+  );
+}
+
+function alarms(agents, cycles, result) {
+  const items = [];
+  for (const agent of agents.filter((a) => a.trend === "declining")) {
+    items.push(
+      h(
+        "li",
+        { class: "warn" },
+        "Declining: ",
+        h("a", { href: `#/agents/${encodeURIComponent(agent.agent_id)}` }, apiText(agent.agent_name)),
+        ` — recent success ${fmt.pct(agent.recent_success_rate)} against ${fmt.pct(agent.baseline_success_rate)} before`,
+      ),
+    );
+  }
+  for (const cycle of cycles.filter((c) => c.status === "failed")) {
+    items.push(
+      h("li", { class: "bad" }, `Learning cycle failed ${fmt.time(cycle.completed_at)}: `, apiText(cycle.error)),
+    );
+  }
+  if (result && result.iteration_accuracy !== null && result.iteration_accuracy < ACCURACY_TARGET) {
+    items.push(h("li", { class: "warn" }, `Last cycle's accuracy ${fmt.pct(result.iteration_accuracy)} is under the 80% target`));
+  }
+  if (result && result.coverage < COVERAGE_TARGET) {
+    items.push(h("li", { class: "warn" }, `Last cycle's coverage ${fmt.pct(result.coverage)} is under the 70% target`));
+  }
+  return items.length
+    ? h("ul", { class: "alarms" }, items)
+    : h("p", { class: "ok" }, "Nothing needs attention: no declining agent, no failed cycle.");
+}

@@ -1,0 +1,331 @@
+"""The dashboard in a real browser: headless Chromium (Debian's package) driven by Playwright,
+against the in-process local server seeded with simulated history.
+
+Skipped, with the reason, only when no Chromium or Playwright is installed AND not in CI; in CI
+(``CI`` set) it must run (``.ci/run`` installs Chromium). Screenshots of every view go to a
+temporary directory, or to ``$DASHBOARD_SCREENSHOTS`` (``docs/img`` refreshes the README's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localdev.devkey import issue_dev_key
+from localdev.history import seed_history
+from localdev.runtime import embedded_aws
+from localdev.server import LocalApiServer, serving
+
+WORKSPACE = "ws_demo"
+HOSTILE = "<img src=x onerror=alert(1)> \u202etxt.exe"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWS = {  # view -> the number of API requests its tables and charts may make
+    "overview": 4,
+    "agents": 2,
+    "agents/CONT-01": 4,
+    "patterns": 2,
+    "cycles": 1,
+    "routing": 2,
+}
+TIMEOUT_MS = 30_000
+# Small enough to seed in well under a minute; the README's screenshots use more
+# (DASHBOARD_HISTORY_DAYS=21 DASHBOARD_WORKFLOWS_PER_DAY=12).
+HISTORY_DAYS = int(os.environ.get("DASHBOARD_HISTORY_DAYS", "8"))
+WORKFLOWS_PER_DAY = int(os.environ.get("DASHBOARD_WORKFLOWS_PER_DAY", "5"))
+
+
+def _browser_or_skip() -> Any:
+    in_ci = bool(os.environ.get("CI"))
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if in_ci:
+            raise
+        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        if in_ci:
+            pytest.fail(f"no Chromium at {CHROMIUM}: CI must install it (apt-get install -y chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium); runs in CI")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_playwright = _browser_or_skip()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+            args=CHROMIUM_ARGS,
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def server(browser: Any) -> Iterator[LocalApiServer]:
+    with embedded_aws() as functions, serving(functions, port=0) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api_key(server: LocalApiServer) -> str:
+    key = issue_dev_key((WORKSPACE,))
+    seed_history(
+        WORKSPACE, days=HISTORY_DAYS, workflows_per_day=WORKFLOWS_PER_DAY, seed=11, min_pattern_confidence=0.5
+    )
+    # An agent whose name, reasoning and feedback try markup and a right-to-left override.
+    tracked = _call(
+        server,
+        key,
+        "/recommendations/track",
+        {
+            "workspace_id": WORKSPACE,
+            "agent_id": "MAL-01",
+            "agent_name": "Mallory <b>bold</b>",
+            "recommendation_type": "strategy",
+            "recommendation_content": {"action": "noop"},
+            "confidence_score": 0.9,
+            "reasoning": HOSTILE,
+        },
+    )
+    _call(
+        server,
+        key,
+        "/outcomes/evaluate",
+        {
+            "workspace_id": WORKSPACE,
+            "recommendation_id": tracked["recommendation_id"],
+            "overall_quality_score": 40,
+            "evaluator_feedback": f"feedback {HOSTILE}",
+        },
+    )
+    server.functions.run_job("trust-refresh")  # MAL-01 gets a snapshot too,
+    _call(
+        server,
+        key,
+        "/learning-cycles/trigger",
+        {"workspace_id": WORKSPACE, "lookback_days": 14, "min_pattern_confidence": 0.5},
+    )
+    server.functions.deliver_events()  # the cycle runs: MAL-01 gets a profile
+    return key
+
+
+def _call(server: LocalApiServer, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/learning{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+class Page:
+    """A page with its console errors, uncaught errors, dialogs and API requests recorded."""
+
+    def __init__(self, browser: Any, server: LocalApiServer) -> None:
+        self.context = browser.new_context(viewport={"width": 1360, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.server = server
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on(
+            "response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None
+        )
+
+    def login(self, key: str, workspace: str = WORKSPACE) -> None:
+        self.page.goto(f"{self.server.url}/dashboard/")
+        self.page.fill("#login-workspace", workspace)
+        self.page.fill("#login-key", key)
+        self.page.click("#login button[type=submit]")
+
+    def open(self, view: str) -> None:
+        self.requests.clear()
+        self.page.evaluate("view => { location.hash = '#/' + view }", view)
+        name = view.split("/")[0]
+        self.page.wait_for_selector(f"#view[data-state=ready][data-view='{name}']")
+        self.page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-chart]')].every(c => c.dataset.drawn === 'true')"
+        )
+
+    def api_requests(self) -> list[str]:
+        return [u for u in self.requests if "/api/v1/learning/" in u]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: LocalApiServer) -> Iterator[Page]:
+    opened = Page(browser, server)
+    yield opened
+    opened.close()
+
+
+def _screenshots() -> Path | None:
+    target = os.environ.get("DASHBOARD_SCREENSHOTS")
+    return Path(target) if target else None
+
+
+def test_every_view_loads_draws_its_charts_and_logs_no_error(
+    page: Page, api_key: str, tmp_path: Path
+) -> None:
+    page.login(api_key)
+    shots = _screenshots() or tmp_path
+    for view, allowed_requests in VIEWS.items():
+        page.open(view)
+        charts = page.page.eval_on_selector_all(
+            "#view [data-chart]",
+            """charts => charts.map(c => {
+                const canvas = c.querySelector('canvas');
+                const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                let painted = 0;
+                for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+                return {name: c.dataset.chart, series: +c.dataset.series, marks: +c.dataset.marks, painted};
+            })""",
+        )
+        assert charts, f"{view} has no chart"
+        for chart in charts:
+            assert chart["series"] > 0, (view, chart)
+            assert chart["marks"] > 0, (view, chart)
+            assert chart["painted"] > 500, (view, chart)  # axes, labels and marks on the canvas
+        # One request per table or chart at most: never one per agent or per row.
+        assert len(page.api_requests()) <= allowed_requests, (view, page.api_requests())
+        name = view.replace("/CONT-01", "-detail")
+        page.page.screenshot(path=str(shots / f"dashboard-{name}.png"), full_page=True)
+    assert not page.errors, page.errors
+    assert not page.dialogs
+
+
+def test_agents_view_draws_an_interval_and_a_sparkline_per_agent(page: Page, api_key: str) -> None:
+    page.login(api_key)
+    page.open("agents")
+    rows = page.page.eval_on_selector_all("#agents-table tbody tr", "rows => rows.length")
+    assert rows >= 8
+    assert page.page.eval_on_selector_all("#agents-table svg.interval", "s => s.length") == rows
+    marks = page.page.eval_on_selector_all("#agents-table svg.sparkline", "s => s.map(x => +x.dataset.marks)")
+    assert len(marks) == rows
+    assert sum(m >= 5 for m in marks) >= 8  # the seeded agents have a snapshot per day
+    assert not page.errors, page.errors
+
+
+def _column(page: Page, table: str, index: int) -> list[str]:
+    return page.page.eval_on_selector_all(
+        f"{table} tbody tr", f"rows => rows.map(r => r.children[{index}].innerText.trim())"
+    )
+
+
+def test_agents_sort_by_any_column_and_filter(page: Page, api_key: str) -> None:
+    page.login(api_key)
+    page.open("agents")
+    evaluated = "#agents-table th[data-key=evaluated]"
+    page.page.click(f"{evaluated} button")
+    assert page.page.get_attribute(evaluated, "aria-sort") == "descending"
+    counts = [int(v.replace(",", "")) for v in _column(page, "#agents-table", 9)]
+    assert counts == sorted(counts, reverse=True)
+    page.page.click(f"{evaluated} button")
+    assert page.page.get_attribute(evaluated, "aria-sort") == "ascending"
+    counts = [int(v.replace(",", "")) for v in _column(page, "#agents-table", 9)]
+    assert counts == sorted(counts)
+
+    page.page.click("#agents-table th[data-key=agent_name] button")
+    names = [n.splitlines()[0].lower() for n in _column(page, "#agents-table", 0)]
+    assert names in (sorted(names), sorted(names, reverse=True))
+
+    page.page.fill("#agents-filter", "cont-")
+    ids = [n.splitlines()[-1] for n in _column(page, "#agents-table", 0)]
+    assert ids
+    assert all(i.startswith("CONT-") for i in ids)
+    page.page.fill("#agents-filter", "no such agent")
+    assert page.page.get_attribute("#agents-table", "data-rows") == "0"
+    page.page.fill("#agents-filter", "")
+    page.page.select_option("#agents-trend", "stable")
+    trends = _column(page, "#agents-table", 6)
+    assert trends
+    assert set(trends) == {"stable"}
+    assert not page.errors, page.errors
+
+
+def test_patterns_filter_by_category(page: Page, api_key: str) -> None:
+    page.login(api_key)
+    page.open("patterns")
+    total = int(page.page.get_attribute("#patterns-table", "data-rows"))
+    assert total > 0
+    categories = set(_column(page, "#patterns-table", 0))
+    chosen = sorted(categories)[0]
+    page.page.select_option("#patterns-category", chosen.replace(" ", "_"))
+    shown = _column(page, "#patterns-table", 0)
+    assert set(shown) == {chosen}
+    assert len(shown) <= total
+    assert int(page.page.get_attribute("#rules-table", "data-rows")) > 0
+    assert not page.errors, page.errors
+
+
+def test_a_wrong_key_says_so_and_loads_nothing(page: Page, api_key: str) -> None:
+    page.login("swl_not_a_key_0123456789")
+    page.page.wait_for_selector("#message:not([hidden])")
+    message = page.page.inner_text("#message")
+    assert "API key was refused (401)" in message
+    assert page.page.is_visible("#login")
+    assert page.page.eval_on_selector("#view", "v => v.children.length") == 0
+    assert page.page.eval_on_selector_all("[data-chart]", "c => c.length") == 0
+    assert page.page.evaluate("() => sessionStorage.getItem('swarm-learning.api-key')") is None
+    # The key never travels in a URL, right or wrong.
+    page.login(api_key)
+    page.page.wait_for_selector("#view[data-state=ready]")
+    assert all("swl_" not in url for url in page.requests)
+    assert page.page.evaluate("() => localStorage.length + document.cookie.length") == 0
+    assert [e for e in page.errors if "401" not in e] == []  # the browser logs the refused request
+
+
+def test_hostile_text_from_the_api_is_shown_inert(page: Page, api_key: str) -> None:
+    page.login(api_key)
+    page.open("agents/MAL-01")
+    view = page.page.inner_text("#view")
+    assert "<img src=x onerror=alert(1)>" in view
+    assert "Mallory <b>bold</b>" in view
+    assert "\u2039U+202E\u203a" in view  # the override is shown, not obeyed
+    assert "\u202e" not in view
+    assert page.page.eval_on_selector_all("#view img, #view b", "e => e.length") == 0
+    page.open("agents")
+    assert "Mallory <b>bold</b>" in page.page.inner_text("#agents-table")
+    assert page.dialogs == []
+    assert not page.errors, page.errors
+
+
+def test_the_trigger_button_runs_a_cycle_and_follows_it(page: Page, api_key: str) -> None:
+    page.login(api_key)
+    page.open("cycles")
+    before = page.page.eval_on_selector_all("#cycles-list details", "d => d.length")
+    page.page.click("#trigger-cycle")
+    page.page.wait_for_selector("#cycle-status[data-final]", timeout=120_000)
+    assert page.page.get_attribute("#cycle-status", "data-final") == "succeeded"
+    polled = [u for u in page.api_requests() if "/learning-cycles/iter_" in u]
+    assert polled  # it followed the iteration
+    page.page.wait_for_function(
+        f"() => document.querySelectorAll('#cycles-list details').length > {before}", timeout=TIMEOUT_MS
+    )
+    assert not page.errors, page.errors
