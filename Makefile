@@ -5,12 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 PORT ?= 3000
+# pytest processes for `make test` and `make integration` (each builds its own embedded AWS; test
+# files are not split across them); WORKERS=0 runs in this process. See docs/testing.md.
+WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run demo test lint format typecheck openapi bench validate build deploy invoke clean
+.PHONY: help setup run demo test unit integration lint format typecheck openapi bench validate build deploy invoke clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements-dev.txt layers/learning/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +30,18 @@ run: setup ## serve the API on http://127.0.0.1:$(PORT) with an embedded DynamoD
 demo: setup ## seed the running local server with a simulated swarm (run `make run` first)
 	$(BIN)/python -m localdev demo --url http://127.0.0.1:$(PORT)
 
-test: setup ## lint, check the template, type-check and run every test
+test: setup ## lint, check the template, type-check and run every test (coverage >= 90 %)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/mypy
-	$(BIN)/pytest --cov --cov-report=term:skip-covered --cov-fail-under=90
+	$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=term:skip-covered --cov-fail-under=90
+
+unit: setup ## the unit and template tests only (pure code, keys on the embedded store; seconds)
+	$(BIN)/pytest tests/unit tests/template
+
+integration: setup ## the integration tests only (handlers behind the local API Gateway, on moto)
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/integration
 
 lint: setup ## ruff and cfn-lint only
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ import pytest
 
 from localdev import runtime
 from swarm_learning.apikeys import KeyRequest, get_key_service
-from tests.conftest import WORKSPACE, Api, issue_key
+from tests.helpers.api import WORKSPACE, Api, issue_key
 
 STATS = "/api/v1/learning/stats"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.conftest import WORKSPACE, Api
+from tests.helpers.api import WORKSPACE, Api
 
 TRUST = "/api/v1/learning/trust-scores"
 ROUTE = "/api/v1/learning/routing/select"
