@@ -18,6 +18,8 @@ from localdev.runtime import LocalFunctions, empty_aws
 from localdev.server import LocalApiServer, serving
 from localdev.swarm import Swarm, default_swarm
 
+pytestmark = pytest.mark.slow  # runs the demo over a real socket
+
 WORKSPACE = "ws_demo_test"
 WORKFLOWS = 15
 SEED = 3

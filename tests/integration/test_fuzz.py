@@ -39,6 +39,8 @@ from swarm_learning.ids import IDENTIFIER_PATTERN
 from tests.helpers.api import issue_key
 from tests.helpers.store import store_snapshot
 
+pytestmark = pytest.mark.slow  # 1,200 generated requests over a real socket
+
 WORKSPACE = "ws_fuzz"
 VALID_ID = re.compile(IDENTIFIER_PATTERN)
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "3"))

@@ -17,7 +17,10 @@ from localdev import runtime
 from swarm_learning import meta_learner
 from swarm_learning.storage import get_learner_store
 from tests.helpers.api import Api
-from tests.helpers.learning import PREFIX, WS, get, seed, trigger
+from tests.helpers.learning import PREFIX, WS, get, trigger
+from tests.helpers.seeding import seed
+
+pytestmark = pytest.mark.slow  # seeds a planted swarm of 220 workflows
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,11 @@ import pytest
 from swarm_learning import meta_learner
 from swarm_learning.storage import get_learner_store
 from tests.helpers.api import Api
-from tests.helpers.learning import PREFIX, WS, get, seed, trigger
+from tests.helpers.learning import PREFIX, WS, get, trigger
+from tests.helpers.seeding import seed
 
 
+@pytest.mark.slow
 def test_trigger_answers_202_and_the_event_runs_the_cycle(api: Api) -> None:
     evaluated = seed(60)
     status, accepted = trigger(api, lookback_days=3, min_pattern_confidence=0.8)
@@ -60,6 +62,7 @@ def test_a_cycle_that_finds_the_lease_taken_is_skipped(api: Api) -> None:
     assert get_learner_store().current_marker(WS) is None
 
 
+@pytest.mark.slow
 def test_should_trigger_counts_new_outcomes_since_the_last_cycle(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,6 +96,7 @@ def test_should_trigger_counts_new_outcomes_since_the_last_cycle(
     assert (late["should_trigger"], late["reason"]) == (True, "last_cycle_too_old")
 
 
+@pytest.mark.slow
 def test_the_nightly_schedule_runs_each_workspace_once(api: Api) -> None:
     seed(20)
     seed(20, workspace="ws_other", seed=3)
