@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 PORT ?= 3000
 # pytest processes for `make test` and `make integration` (each builds its own embedded AWS; test
-# files are not split across them); WORKERS=0 runs in this process. See docs/testing.md.
+# files are not split across them); WORKERS=0 runs in this process. The tests marked `serial`
+# (the fuzz run) then run in one process. See docs/testing.md.
 WORKERS ?= 2
-PYTEST_PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
+PYTEST_PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile) -m "not serial"
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run demo test unit integration lint format typecheck openapi bench validate build deploy invoke clean
@@ -35,13 +36,15 @@ test: setup ## lint, check the template, type-check and run every test (coverage
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/mypy
-	$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=term:skip-covered --cov-fail-under=90
+	$(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=
+	$(BIN)/pytest -m serial --cov --cov-append --cov-report=term:skip-covered --cov-fail-under=90
 
 unit: setup ## the unit and template tests only (pure code, keys on the embedded store; seconds)
 	$(BIN)/pytest tests/unit tests/template
 
 integration: setup ## the integration tests only (handlers behind the local API Gateway, on moto)
 	$(BIN)/pytest $(PYTEST_PARALLEL) tests/integration
+	$(BIN)/pytest -m serial tests/integration
 
 lint: setup ## ruff and cfn-lint only
 	$(BIN)/ruff check .

@@ -39,7 +39,9 @@ from swarm_learning.ids import IDENTIFIER_PATTERN
 from tests.helpers.api import issue_key
 from tests.helpers.store import store_snapshot
 
-pytestmark = pytest.mark.slow  # 1,200 generated requests over a real socket
+# 1,200 generated requests over a real socket; under pytest-xdist schemathesis runs one operation
+# and the bound below fails, so `make test` runs this file in a process of its own.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 WORKSPACE = "ws_fuzz"
 VALID_ID = re.compile(IDENTIFIER_PATTERN)
