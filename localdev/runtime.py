@@ -160,11 +160,6 @@ class LocalFunctions:
         context = LocalLambdaContext(function_name=logical_id)
         return self.handler(logical_id)(event, context)
 
-    def queue_names(self) -> set[str]:
-        """The queues the embedded AWS has: the event rules' targets and the dead-letter queues."""
-        targets = {url.rsplit("/", 1)[1] for url in self.event_queues.values()}
-        return targets | {spec.dead_letter_queue for spec in self.specs if spec.dead_letter_queue}
-
     def events_pending(self) -> bool:
         sqs = boto3.client("sqs", region_name=REGION)
         return any(

@@ -110,3 +110,31 @@ def test_one_update_expression_applies_each_call_s_own_values() -> None:
     )
     with pytest.raises(ClientError, match="ValidationException"):  # still checked on every call
         client.update_item(Key=_item("A", "1"), ExpressionAttributeValues={":one": {"N": "1"}}, **update)
+
+
+@pytest.mark.usefixtures("functions")
+@pytest.mark.parametrize(
+    ("expression", "names", "message"),
+    [
+        ("SET #a = :v SET #b = :v", {"#a": "a", "#b": "b"}, 'The "SET" section can only be used once'),
+        ("ADD #n :one SET #a = :v ADD #m :one", {"#n": "n", "#a": "a", "#m": "m"}, "ADD"),
+        ("SET #a = :v, #b = :v, #a = :v", {"#a": "a", "#b": "b"}, "Two document paths overlap"),
+        ("SET #a = :v ADD #b :one REMOVE #a", {"#a": "a", "#b": "b"}, "Two document paths overlap"),
+    ],
+)
+def test_update_expressions_breaking_a_whole_expression_rule_are_still_refused(
+    expression: str, names: dict[str, str], message: str
+) -> None:
+    client = boto3.client("dynamodb", region_name=runtime.REGION)
+    values = {":v": {"S": "x"}, ":one": {"N": "1"}}
+    used = {key: value for key, value in values.items() if key in expression}
+    with pytest.raises(ClientError, match="ValidationException") as refused:
+        client.update_item(
+            TableName="StatisticsTable",
+            Key=_item("A", "1"),
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=used,
+        )
+    assert message in str(refused.value)
+    assert "Item" not in client.get_item(TableName="StatisticsTable", Key=_item("A", "1"))
