@@ -5,12 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 PORT ?= 3000
+# pytest processes for `make test` and `make integration` (each builds its own embedded AWS; test
+# files are not split across them); WORKERS=0 runs in one. The tests marked `serial` (the fuzz
+# run) run in one more process beside them (`make test`) or after them. See docs/testing.md.
+WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile) -m "not serial"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run reset demo test lint format typecheck openapi bench validate build deploy invoke clean
+.PHONY: help setup browser run reset demo test unit integration lint format typecheck openapi bench validate build deploy invoke clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements-dev.txt layers/learning/requirements.txt clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +39,25 @@ reset: setup ## forget the data and key of the (stopped) server on $(PORT)
 demo: setup ## seed the running local server with a simulated swarm (run `make run` first)
 	$(BIN)/python -m localdev demo $(if $(filter command line environment,$(origin PORT)),--url http://127.0.0.1:$(PORT))
 
-test: setup browser ## lint, check the template, type-check and run every test
+test: setup browser ## lint, check the template, type-check and run every test (coverage >= 90 %)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/mypy
-	$(BIN)/pytest --cov --cov-report=term:skip-covered --cov-fail-under=90
+	rm -f .coverage .coverage.*
+	COVERAGE_FILE=.coverage.serial $(BIN)/pytest -m serial --cov --cov-report= > .pytest-serial.log 2>&1 & \
+	COVERAGE_FILE=.coverage.parallel $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=; parallel=$$?; \
+	wait $$!; serial=$$?; cat .pytest-serial.log; rm -f .pytest-serial.log; \
+	test $$parallel -eq 0 && test $$serial -eq 0
+	$(BIN)/coverage combine --quiet .coverage.parallel .coverage.serial
+	$(BIN)/coverage report --skip-covered --fail-under=90
+
+unit: setup ## the unit and template tests only (pure code, keys on the embedded store; seconds)
+	$(BIN)/pytest tests/unit tests/template
+
+integration: setup ## the integration tests only (handlers behind the local API Gateway, on moto)
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/integration
+	$(BIN)/pytest -m serial tests/integration
 
 lint: setup ## ruff and cfn-lint only
 	$(BIN)/ruff check .

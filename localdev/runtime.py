@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import InitVar, dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -21,6 +21,9 @@ from localdev import template as tpl
 from localdev.apigw import rest_event
 from localdev.gateway import LocalGateway
 from localdev.lambda_context import LocalLambdaContext
+
+if TYPE_CHECKING:  # moto is imported when an embedded AWS starts
+    from localdev import moto_state
 
 REGION = "us-east-1"
 log = logging.getLogger("localdev")
@@ -46,16 +49,20 @@ def configure_environment(extra: dict[str, str] | None = None) -> dict[str, Any]
     Returns the parsed template. Call before importing any handler or creating any client.
     """
     template = tpl.load_template()
-    environment: dict[str, str] = {}
-    for spec in tpl.functions(template):
-        environment.update(spec.environment)
-    environment.pop("POWERTOOLS_SERVICE_NAME", None)
-    os.environ.update({**environment, **LOCAL_ENVIRONMENT, "POWERTOOLS_SERVICE_NAME": "learning-local"})
-    os.environ.update(extra or {})
+    os.environ.update(local_environment(template, extra))
     layer = str(tpl.LAYER_DIR)
     if layer not in sys.path:
         sys.path.insert(0, layer)
     return template
+
+
+def local_environment(template: dict[str, Any], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables ``configure_environment`` sets."""
+    environment: dict[str, str] = {}
+    for spec in tpl.functions(template):
+        environment.update(spec.environment)
+    environment.pop("POWERTOOLS_SERVICE_NAME", None)
+    return {**environment, **LOCAL_ENVIRONMENT, "POWERTOOLS_SERVICE_NAME": "learning-local", **(extra or {})}
 
 
 def create_tables(template: dict[str, Any]) -> None:
@@ -117,32 +124,13 @@ def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]
 
 
 def reset_process_state() -> None:
-    """Forget cached settings, clients and stores (between tests, or after changing env)."""
-    from swarm_learning import (
-        apikeys,
-        config,
-        insights,
-        meta_learner,
-        series,
-        storage,
-        tracking,
-        trust_service,
-    )
-
-    config.get_settings.cache_clear()
-    apikeys.get_key_service.cache_clear()
-    storage.get_key_store.cache_clear()
-    storage.get_store.cache_clear()
-    storage.get_learner_store.cache_clear()
-    meta_learner.get_meta_learner.cache_clear()
-    insights.get_insight_writer.cache_clear()
-    tracking.get_tracker.cache_clear()
-    trust_service.get_trust_service.cache_clear()
-    series.get_series_service.cache_clear()
+    """Forget cached settings, clients and stores (between tests, or after changing env): every
+    ``functools.cache``/``lru_cache`` function of the layer package and of the loaded handlers."""
     for module in list(sys.modules.values()):
-        if module is not None and module.__name__.startswith("function_"):
-            for value in vars(module).values():
-                if hasattr(value, "cache_clear"):
+        name = getattr(module, "__name__", "")
+        if name == "swarm_learning" or name.startswith(("swarm_learning.", "function_")):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
                     value.cache_clear()
 
 
@@ -158,6 +146,9 @@ class LocalFunctions:
     specs: list[tpl.FunctionSpec]
     event_queues: dict[str, str] = field(default_factory=dict)
     gateway: LocalGateway = field(init=False)
+    # Set by embedded_aws(), for empty_aws(): moto's state and the environment once it was built.
+    baseline: moto_state.Baseline | None = field(default=None, init=False, repr=False)
+    environment: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     auth: InitVar[tpl.ApiAuth | None] = None
 
     def __post_init__(self, auth: tpl.ApiAuth | None) -> None:
@@ -316,15 +307,43 @@ class LocalFunctions:
         return next((m for m in self._resource_routes(path) if m[1].method == method.upper()), None)
 
 
+def empty_aws(functions: LocalFunctions) -> None:
+    """Back to the state ``embedded_aws()`` started in, without rebuilding it: the template's tables
+    and the queues empty (those created since dropped), the other services' moto backends (API
+    Gateway, CloudFormation ...) forgotten, a new gateway (no cached authorizer decisions) and no
+    cached settings or clients. Tests sharing one embedded AWS call it between tests: milliseconds,
+    where building one costs a second."""
+    from localdev import moto_state
+
+    if functions.baseline is None:
+        raise RuntimeError("empty_aws() needs the LocalFunctions of an embedded_aws() block")
+    moto_state.restore(functions.baseline)
+    os.environ.update(functions.environment)
+    reset_process_state()
+    functions.gateway = LocalGateway(functions, functions.gateway.auth)
+
+
+_active: LocalFunctions | None = None  # moto keeps one state per process: one embedded AWS
+
+
 @contextmanager
 def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[LocalFunctions]:
-    """Environment set, moto started, tables created, handlers loaded."""
+    """Environment set, moto started, tables created, handlers loaded. Inside another block (a test
+    session's shared one), the same embedded AWS, emptied (``empty_aws``): starting moto again
+    would wipe the outer block's state."""
+    global _active
     template = configure_environment(extra_environment)
+    if _active is not None:
+        _active.environment = local_environment(template, extra_environment)
+        empty_aws(_active)
+        yield _active
+        return
     from moto import mock_aws
 
-    from localdev import moto_transactions
+    from localdev import moto_expressions, moto_state, moto_transactions
 
     moto_transactions.install()
+    moto_expressions.install()
     with mock_aws():
         create_tables(template)
         reset_process_state()
@@ -332,4 +351,10 @@ def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[Lo
         functions = LocalFunctions(specs, create_event_routes(specs), tpl.api_auth(template))
         for spec in functions.specs:
             load_handler(spec)
-        yield functions
+        functions.baseline = moto_state.capture(REGION)
+        functions.environment = local_environment(template, extra_environment)
+        _active = functions
+        try:
+            yield functions
+        finally:
+            _active = None

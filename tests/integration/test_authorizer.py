@@ -10,7 +10,7 @@ import pytest
 from localdev import runtime
 from swarm_learning.apikeys import KeyRequest, get_key_service
 from swarm_learning.clock import utcnow
-from tests.conftest import WORKSPACE, Api, issue_key
+from tests.helpers.api import WORKSPACE, Api, issue_key
 
 STATS = "/api/v1/learning/stats"
 

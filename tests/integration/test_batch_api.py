@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 
 from swarm_learning.tracking import get_tracker
-from tests.conftest import WORKSPACE, Api, recommendation, store_snapshot
-from tests.integration import test_client_ids
-from tests.integration.test_client_ids import minted
+from tests.helpers.api import WORKSPACE, Api, recommendation
+from tests.helpers.ids import minted
+from tests.helpers.store import store_snapshot
 
 BATCH = "/api/v1/learning/events/batch"
 TRACK = "/api/v1/learning/recommendations/track"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-dynamodb_calls = test_client_ids.dynamodb_calls  # the fixture, shared
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from localdev import runtime
 from swarm_learning import retention
 from swarm_learning.storage import get_store
 from swarm_learning.tracking import get_tracker
-from tests.conftest import EVENTS_DIR, FIXED_NOW, WORKSPACE, Api
+from tests.helpers.api import EVENTS_DIR, WORKSPACE, Api
+from tests.helpers.clock import FIXED_NOW
 
 NOW = FIXED_NOW
 OLD = NOW - timedelta(days=100)  # RETENTION_DAYS is 90

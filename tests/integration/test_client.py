@@ -18,7 +18,7 @@ from localdev.runtime import LocalFunctions, embedded_aws
 from localdev.server import LocalApiServer, serving
 from swarm_learning.clock import utcnow
 from swarm_learning_client import AgentRecommendation, Backoff, SwarmLearningClient
-from tests.conftest import WORKSPACE, issue_key
+from tests.helpers.api import WORKSPACE, issue_key
 
 QUICK_RETRIES = {"backoff": Backoff(base=0.02, cap=0.2), "max_send_retries": 200, "flush_interval": 0.05}
 

@@ -3,42 +3,23 @@ allowed clock skew, unique per workspace, a retry with the same id and body is a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ulid import ULID
 
-from swarm_learning.storage import get_store
 from swarm_learning.tracking import get_tracker
-from tests.conftest import WORKSPACE, Api, recommendation, store_snapshot
+from tests.helpers.api import WORKSPACE, Api, recommendation
+from tests.helpers.ids import minted
+from tests.helpers.store import store_snapshot
 
 TRACK = "/api/v1/learning/recommendations/track"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-def minted(prefix: str, at: datetime, seed: int = 0) -> str:
-    return prefix + str(ULID.from_timestamp(at.timestamp()))[:10] + f"{seed:016d}"
 
 
 @pytest.fixture
 def api(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
     monkeypatch.setattr(get_tracker(), "_clock", lambda: NOW)
     return api
-
-
-@pytest.fixture
-def dynamodb_calls() -> Iterator[list[str]]:
-    """The DynamoDB operations the service sends, by name."""
-    calls: list[str] = []
-    events = get_store().client.meta.events
-
-    def record(model, **_):  # type: ignore[no-untyped-def]
-        calls.append(model.name)
-
-    events.register("before-call.dynamodb", record)
-    yield calls
-    events.unregister("before-call.dynamodb", record)
 
 
 def test_client_minted_id_is_kept_with_its_time_and_routing_decision(api: Api) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from localdev.demo import DemoError, DemoHttpError, DemoSummary, run_demo
 from localdev.devkey import issue_dev_key
-from localdev.runtime import embedded_aws
+from localdev.runtime import LocalFunctions, empty_aws
 from localdev.server import LocalApiServer, serving
 from localdev.swarm import Swarm, default_swarm
 from swarm_learning.clock import utcnow
@@ -25,14 +25,17 @@ def server_clock() -> float:
     return utcnow().timestamp()
 
 
+pytestmark = pytest.mark.slow  # runs the demo over a real socket
+
 WORKSPACE = "ws_demo_test"
 WORKFLOWS = 15
 SEED = 3
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LocalApiServer]:
-    with embedded_aws() as functions, serving(functions, port=0) as running:
+def server(embedded_aws: LocalFunctions) -> Iterator[LocalApiServer]:
+    empty_aws(embedded_aws)
+    with serving(embedded_aws, port=0) as running:
         yield running
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from localdev.runtime import embedded_aws
 from localdev.server import serving
-from tests.conftest import WORKSPACE, Api, issue_key, recommendation, store_snapshot
+from tests.helpers.api import WORKSPACE, Api, issue_key, recommendation
+from tests.helpers.store import store_snapshot
 
 ROUTING = "/api/v1/learning/routing/select"
 TRACK = "/api/v1/learning/recommendations/track"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.conftest import WORKSPACE, Api
+from tests.helpers.api import WORKSPACE, Api
 
 STATS = "/api/v1/learning/agents/STRAT-01/stats"
 WORKFLOW = "/api/v1/learning/outcomes/evaluate-workflow"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import EVENTS_DIR, Api, issue_key
+from tests.helpers.api import EVENTS_DIR, Api, issue_key
 
 EVENT_FILES = sorted(EVENTS_DIR.glob("*.json"))
 SAMPLE_RECOMMENDATION_ID = "rec_01JD2Z8QK6Y3R1V9T5W7X0ABCD"

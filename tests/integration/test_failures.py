@@ -9,7 +9,7 @@ from botocore.stub import Stubber
 
 from swarm_learning.errors import AlreadyEvaluatedError, NotFoundError
 from swarm_learning.storage import get_store
-from tests.conftest import Api, recommendation
+from tests.helpers.api import Api, recommendation
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 RECORD = {

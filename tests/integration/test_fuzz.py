@@ -33,10 +33,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from localdev.openapi import OPENAPI_FILE
-from localdev.runtime import embedded_aws
+from localdev.runtime import LocalFunctions, empty_aws
 from localdev.server import LocalApiServer, serving
 from swarm_learning.ids import IDENTIFIER_PATTERN
-from tests.conftest import issue_key, store_snapshot
+from tests.helpers.api import issue_key
+from tests.helpers.store import store_snapshot
+
+# 1,200 generated requests over a real socket; under pytest-xdist schemathesis runs one operation
+# and the bound below fails, so `make test` runs this file in a process of its own.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 WORKSPACE = "ws_fuzz"
 VALID_ID = re.compile(IDENTIFIER_PATTERN)
@@ -56,8 +61,9 @@ requests_made: list[int] = []
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LocalApiServer]:
-    with embedded_aws() as functions, serving(functions, port=0, quiet=True) as running:
+def server(embedded_aws: LocalFunctions) -> Iterator[LocalApiServer]:
+    empty_aws(embedded_aws)
+    with serving(embedded_aws, port=0, quiet=True) as running:
         yield running
 
 

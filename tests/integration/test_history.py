@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from localdev.history import seed_history
 from swarm_learning import series
-from tests.conftest import Api
+from tests.helpers.api import Api
 
 END = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
 WORKSPACE = "ws_learn"

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from localdev import template as tpl
-from tests.conftest import EVENTS_DIR, Api, issue_key, recommendation, store_snapshot
+from tests.helpers.api import EVENTS_DIR, Api, issue_key, recommendation
+from tests.helpers.store import store_snapshot
 
 PREFIX = "/api/v1/learning"
 MINE, THEIRS = "ws_mine", "ws_theirs"

@@ -1,9 +1,8 @@
 """What a learning cycle learned, served through the API; confirmation, paging, redelivery,
 a failure mid-cycle and the pattern refresh.
 
-Seeding a planted swarm through the API is slow on moto (its update-expression parser), so one
-store is seeded per module; each test starts from an empty learner-state table and runs its own
-cycle on it."""
+Seeding a planted swarm is slow on moto (its update-expression parser), so one store is seeded
+per module; each test starts from an empty learner-state table and runs its own cycle on it."""
 
 from __future__ import annotations
 
@@ -17,14 +16,17 @@ from localdev import runtime
 from swarm_learning import meta_learner
 from swarm_learning.clock import utcnow
 from swarm_learning.storage import get_learner_store
-from tests.conftest import Api
-from tests.integration.test_learning_api import PREFIX, WS, get, seed, trigger
+from tests.helpers.api import Api
+from tests.helpers.learning import PREFIX, WS, get, trigger
+from tests.helpers.seeding import seed
+
+pytestmark = pytest.mark.slow  # seeds a planted swarm of 220 workflows
 
 
 @pytest.fixture(scope="module")
-def seeded() -> Iterator[tuple[runtime.LocalFunctions, int]]:
-    with runtime.embedded_aws() as functions:
-        yield functions, seed(Api(functions), 220)
+def seeded(embedded_aws: runtime.LocalFunctions) -> tuple[runtime.LocalFunctions, int]:
+    runtime.empty_aws(embedded_aws)
+    return embedded_aws, seed(220)
 
 
 @pytest.fixture

@@ -3,58 +3,21 @@ patterns, profiles and rules served by the API; state atomicity, the lease, retr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
-from localdev.planted import planted_workflows
 from swarm_learning import meta_learner
 from swarm_learning.clock import utcnow
 from swarm_learning.storage import get_learner_store
-from tests.conftest import Api
-
-PREFIX = "/api/v1/learning"
-WS = "ws_learn"
-START = datetime(2026, 11, 1, tzinfo=UTC)
+from tests.helpers.api import Api
+from tests.helpers.learning import PREFIX, WS, get, trigger
+from tests.helpers.seeding import seed
 
 
-def seed(api: Api, workflows: int, *, workspace: str = WS, seed: int = 7) -> int:
-    """Track and evaluate a planted swarm through the API; returns how many were evaluated."""
-    evaluated = 0
-    for workflow in planted_workflows(workflows, seed=seed, start=START):
-        for planted in workflow:
-            tracked = api.track(
-                workspace_id=workspace,
-                agent_id=planted.agent_id,
-                agent_name=planted.agent_id.title(),
-                workflow_id=planted.workflow_id,
-                correlation_id=planted.workflow_id,
-                recommendation_type=planted.recommendation_type,
-                recommendation_content=planted.content,
-                confidence_score=planted.confidence_score,
-            )
-            status, body = api.evaluate(
-                tracked["recommendation_id"],
-                workspace_id=workspace,
-                overall_quality_score=85.0 if planted.approved else 20.0,
-                outcome="approved" if planted.approved else "rejected",
-            )
-            assert status == 200, body
-            evaluated += 1
-    return evaluated
-
-
-def trigger(api: Api, workspace: str = WS, **body: Any) -> tuple[int, Any]:
-    return api.call("POST", f"{PREFIX}/learning-cycles/trigger", body={"workspace_id": workspace, **body})
-
-
-def get(api: Api, path: str, **query: Any) -> tuple[int, Any]:
-    return api.call("GET", f"{PREFIX}{path}", query={"workspace_id": WS, **query})
-
-
+@pytest.mark.slow
 def test_trigger_answers_202_and_the_event_runs_the_cycle(api: Api) -> None:
-    evaluated = seed(api, 60)
+    evaluated = seed(60)
     status, accepted = trigger(api, lookback_days=3, min_pattern_confidence=0.8)
     assert status == 202
     assert accepted["status"] == "queued"
@@ -91,7 +54,7 @@ def test_a_trigger_while_a_cycle_runs_is_a_conflict_and_stores_nothing(api: Api)
 
 
 def test_a_cycle_that_finds_the_lease_taken_is_skipped(api: Api) -> None:
-    seed(api, 5)
+    seed(5)
     _, accepted = trigger(api)
     get_learner_store().acquire_lease(WS, "iter_other", now=utcnow(), ttl_seconds=900)
     api.functions.deliver_events()
@@ -100,6 +63,7 @@ def test_a_cycle_that_finds_the_lease_taken_is_skipped(api: Api) -> None:
     assert get_learner_store().current_marker(WS) is None
 
 
+@pytest.mark.slow
 def test_should_trigger_counts_new_outcomes_since_the_last_cycle(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,7 +73,7 @@ def test_should_trigger_counts_new_outcomes_since_the_last_cycle(
         "not_enough_new_outcomes",
         0,
     )
-    evaluated = seed(api, 40)
+    evaluated = seed(40)
     _, ready = get(api, "/learning-cycles/should-trigger")
     assert ready["new_outcomes"] == evaluated >= ready["min_new_outcomes"] == 50
     assert (ready["should_trigger"], ready["reason"], ready["last_cycle_at"]) == (
@@ -122,7 +86,7 @@ def test_should_trigger_counts_new_outcomes_since_the_last_cycle(
     _, after = get(api, "/learning-cycles/should-trigger")
     assert (after["should_trigger"], after["new_outcomes"]) == (False, 0)
     assert after["hours_since_last_cycle"] < 1
-    seed(api, 2, seed=99)
+    seed(2, seed=99)
     _, some = get(api, "/learning-cycles/should-trigger")
     assert 0 < some["new_outcomes"] < 50
     assert some["should_trigger"] is False
@@ -133,9 +97,10 @@ def test_should_trigger_counts_new_outcomes_since_the_last_cycle(
     assert (late["should_trigger"], late["reason"]) == (True, "last_cycle_too_old")
 
 
+@pytest.mark.slow
 def test_the_nightly_schedule_runs_each_workspace_once(api: Api) -> None:
-    seed(api, 20)
-    seed(api, 20, workspace="ws_other", seed=3)
+    seed(20)
+    seed(20, workspace="ws_other", seed=3)
     first = api.functions.invoke(
         "LearningCycleFunction", {"job": "learning_cycle", "time": "2026-11-24T02:00:00Z"}
     )

@@ -16,7 +16,7 @@ from localdev import runtime
 from localdev.swarm import Swarm, default_swarm
 from swarm_learning.models import EvaluateOutcomeRequest, TrackRecommendationRequest
 from swarm_learning.tracking import get_tracker
-from tests.conftest import Api
+from tests.helpers.api import Api
 
 PREFIX = "/api/v1/learning"
 WS = "ws_learn"

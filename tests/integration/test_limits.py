@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Api, recommendation, store_snapshot
+from tests.helpers.api import Api, recommendation
+from tests.helpers.store import store_snapshot
 
 TRACK = "/api/v1/learning/recommendations/track"
 

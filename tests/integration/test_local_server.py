@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from localdev import devkey
-from localdev.runtime import embedded_aws
+from localdev.runtime import LocalFunctions
 from localdev.server import LocalApiServer, serving
 from swarm_learning.clock import utcnow
-from tests.conftest import WORKSPACE, issue_key, recommendation
+from tests.helpers.api import WORKSPACE, issue_key, recommendation
 
 
 @pytest.fixture
-def server() -> Iterator[LocalApiServer]:
-    with embedded_aws() as functions, serving(functions, port=0) as running:
+def server(functions: LocalFunctions) -> Iterator[LocalApiServer]:
+    with serving(functions, port=0) as running:
         yield running
 
 

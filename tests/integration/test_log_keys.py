@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from localdev.runtime import LocalFunctions
-from tests.conftest import Api, issue_key
+from tests.helpers.api import Api, issue_key
 
 WORKSPACES = ("ws_alpha", "ws_beta")
 API_FUNCTIONS = {"TrackFunction", "EvaluateFunction", "QueryFunction", "TrustFunction", "LearningFunction"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from swarm_learning import tracking
-from tests.conftest import WORKSPACE, Api
+from tests.helpers.api import WORKSPACE, Api
 
 FEEDBACK = "FEEDBACK-4f1c-the-evaluator-said-something-private"
 EVIDENCE = "EVIDENCE-8d2e-customer-record"

@@ -11,7 +11,7 @@ import pytest
 from localdev import devkey, persistence
 from localdev.runtime import embedded_aws
 from localdev.server import serving
-from tests.conftest import Api, recommendation
+from tests.helpers.api import Api, recommendation
 
 
 def test_a_snapshot_brings_the_data_back_into_a_new_embedded_store(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from swarm_learning.clock import utcnow
-from tests.conftest import WORKSPACE, Api
+from tests.helpers.api import WORKSPACE, Api
 
 BY_AGENT = "/api/v1/learning/recommendations/agent/STRAT-01"
 

@@ -12,7 +12,8 @@ import pytest
 from localdev import runtime
 from localdev.lambda_context import LocalLambdaContext
 from swarm_learning import series, tracking, trust_service
-from tests.conftest import WORKSPACE, Api, issue_key, store_snapshot
+from tests.helpers.api import WORKSPACE, Api, issue_key
+from tests.helpers.store import store_snapshot
 
 SERIES = "/api/v1/learning/series"
 DECISIONS = "/api/v1/learning/routing/decisions"

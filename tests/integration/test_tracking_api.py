@@ -8,7 +8,7 @@ import re
 import boto3
 import pytest
 
-from tests.conftest import WORKSPACE, Api, recommendation
+from tests.helpers.api import WORKSPACE, Api, recommendation
 
 TRACK = "/api/v1/learning/recommendations/track"
 

@@ -6,19 +6,11 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.conftest import WORKSPACE, Api
+from tests.helpers.api import WORKSPACE, Api
+from tests.helpers.seeding import record_outcomes
 
 TRUST = "/api/v1/learning/trust-scores"
 ROUTE = "/api/v1/learning/routing/select"
-
-
-def _record(api: Api, agent: str, approvals: int, rejections: int, rtype: str = "strategy") -> None:
-    for quality in [90] * approvals + [15] * rejections:
-        rid = api.track(agent_id=agent, agent_name=f"Agent {agent}", recommendation_type=rtype)[
-            "recommendation_id"
-        ]
-        status, _ = api.evaluate(rid, overall_quality_score=quality)
-        assert status == 200
 
 
 def _trust(api: Api, agent: str) -> dict:
@@ -41,8 +33,8 @@ def test_initialize_registers_once_and_starts_at_the_prior(api: Api) -> None:
 
 
 def test_trust_score_carries_the_seed_fields_and_the_counts_behind_them(api: Api) -> None:
-    _record(api, "STRAT-01", approvals=8, rejections=2)
-    _record(api, "STRAT-01", approvals=1, rejections=3, rtype="content")
+    record_outcomes("STRAT-01", approvals=8, rejections=2)
+    record_outcomes("STRAT-01", approvals=1, rejections=3, rtype="content")
     trust = _trust(api, "STRAT-01")
     for field in (
         "agent_id",
@@ -73,12 +65,13 @@ def test_unknown_agent_is_404(api: Api) -> None:
     assert body["details"][0]["field"] == "agent_id"
 
 
+@pytest.mark.slow
 def test_list_sorts_and_min_trust_judges_the_overall_score(api: Api) -> None:
     # min_trust is judged on overall_trust_score (the seed's trusted agents); thin evidence is held
     # back by the confidence factor: two straight approvals score far below a proven record.
-    _record(api, "GOOD", approvals=30, rejections=2)
-    _record(api, "BAD", approvals=3, rejections=25)
-    _record(api, "LUCKY", approvals=2, rejections=0)  # high mean, little evidence
+    record_outcomes("GOOD", approvals=30, rejections=2)
+    record_outcomes("BAD", approvals=3, rejections=25)
+    record_outcomes("LUCKY", approvals=2, rejections=0)  # high mean, little evidence
     status, listing = api.call("GET", TRUST, query={"workspace_id": WORKSPACE})
     assert status == 200
     ids = [t["agent_id"] for t in listing["items"]]
@@ -95,7 +88,7 @@ def test_list_sorts_and_min_trust_judges_the_overall_score(api: Api) -> None:
 
 
 def test_manual_update_is_bounded_recorded_and_leaves_the_evidence(api: Api) -> None:
-    _record(api, "STRAT-01", approvals=5, rejections=5)
+    record_outcomes("STRAT-01", approvals=5, rejections=5)
     before = _trust(api, "STRAT-01")
     status, adjusted = api.call(
         "POST",
@@ -161,6 +154,7 @@ def test_invalid_manual_updates_are_422(api: Api, body: dict, field: str) -> Non
     assert field in {d["field"] for d in answer["details"]}
 
 
+@pytest.mark.slow
 def test_decision_boost_is_neutral_without_evidence_and_follows_trust(api: Api) -> None:
     def boost(agent: str) -> float:
         status, body = api.call(
@@ -172,17 +166,18 @@ def test_decision_boost_is_neutral_without_evidence_and_follows_trust(api: Api) 
         return body["decision_boost"]
 
     assert boost("UNKNOWN") == 1.0
-    _record(api, "GOOD", approvals=20, rejections=1)
-    _record(api, "BAD", approvals=1, rejections=20)
-    _record(api, "OTHER", approvals=20, rejections=0, rtype="content")
+    record_outcomes("GOOD", approvals=20, rejections=1)
+    record_outcomes("BAD", approvals=1, rejections=20)
+    record_outcomes("OTHER", approvals=20, rejections=0, rtype="content")
     assert 1.0 < boost("GOOD") <= 1.5
     assert 0.5 <= boost("BAD") < 1.0
     assert boost("OTHER") == 1.0  # no evidence for this type
 
 
+@pytest.mark.slow
 def test_routing_prefers_proven_agents_and_logs_each_decision(api: Api) -> None:
-    _record(api, "GOOD", approvals=25, rejections=1)
-    _record(api, "BAD", approvals=1, rejections=25)
+    record_outcomes("GOOD", approvals=25, rejections=1)
+    record_outcomes("BAD", approvals=1, rejections=25)
     picks = []
     for _ in range(10):
         status, decision = api.call(
@@ -204,9 +199,10 @@ def test_routing_prefers_proven_agents_and_logs_each_decision(api: Api) -> None:
     assert {i["workspace_id"]["S"] for i in logged} == {WORKSPACE}
 
 
+@pytest.mark.slow
 def test_exploit_mode_ranks_by_lower_bound(api: Api) -> None:
-    _record(api, "STEADY", approvals=40, rejections=10)
-    _record(api, "LUCKY", approvals=2, rejections=0)
+    record_outcomes("STEADY", approvals=40, rejections=10)
+    record_outcomes("LUCKY", approvals=2, rejections=0)
     status, decision = api.call(
         "POST",
         ROUTE,
@@ -240,8 +236,8 @@ def test_invalid_routing_requests_are_422_and_log_nothing(api: Api, body: dict) 
 
 
 def test_refresh_job_snapshots_every_agent_once_per_run(api: Api) -> None:
-    _record(api, "A-1", approvals=3, rejections=1)
-    _record(api, "A-2", approvals=1, rejections=3)
+    record_outcomes("A-1", approvals=3, rejections=1)
+    record_outcomes("A-2", approvals=1, rejections=3)
     api.track(agent_id="A-3", workspace_id="ws_other")
     run = {"job": "trust_refresh", "time": "2026-11-24T06:00:00Z"}
     assert api.functions.invoke("TrustRefreshFunction", run)["agents"] == 3

@@ -13,7 +13,7 @@ import pytest
 
 from swarm_learning.tracking import get_tracker
 from swarm_learning.trust_service import get_trust_service
-from tests.conftest import WORKSPACE, Api
+from tests.helpers.api import WORKSPACE, Api
 
 TRUST = "/api/v1/learning/trust-scores"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

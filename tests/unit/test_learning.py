@@ -8,13 +8,13 @@ import pytest
 
 from swarm_learning import learning
 from swarm_learning.patterns import PatternCategory
-from tests.unit.test_patterns import _planted
+from tests.helpers.mining import planted_table
 
 STARTED = datetime(2026, 11, 24, 2, tzinfo=UTC)
 
 
 def test_profiles_find_the_planted_expert_type() -> None:
-    rows = _planted(seed=3)
+    rows = planted_table(seed=3)
     by_agent = {p.agent_id: p for p in learning.profiles(rows)}
     assert [s.recommendation_type for s in by_agent["A"].strengths] == ["content"]
     assert by_agent["G"].consensus_builder
@@ -22,7 +22,7 @@ def test_profiles_find_the_planted_expert_type() -> None:
 
 
 def test_rules_are_machine_readable_and_suggested_by_context() -> None:
-    rows = _planted(seed=3)
+    rows = planted_table(seed=3)
     result = learning.run_cycle("ws", rows, iteration_id="iter_ws_1", started_at=STARTED)
     actions = {(r.action, str(r.parameters)) for r in result.rules}
     assert ("require_consensus", "{'min_agents': 3}") in actions
@@ -38,7 +38,7 @@ def test_rules_are_machine_readable_and_suggested_by_context() -> None:
 
 
 def test_cycle_result_carries_the_seed_fields_and_confirms_repeated_patterns() -> None:
-    rows = _planted(seed=3)
+    rows = planted_table(seed=3)
     first = learning.run_cycle("ws", rows, iteration_id="iter_ws_1", started_at=STARTED)
     assert first.samples_analyzed == len(rows)
     assert first.patterns_discovered == len(first.patterns) > 0

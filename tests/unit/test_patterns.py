@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from swarm_learning import evaluated as ev
 from swarm_learning import features as ft
 from swarm_learning import patterns as pt
-
-START = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def _row(
-    i: int,
-    agent: str,
-    approved: bool,
-    *,
-    workflow: str | None = None,
-    confidence: float = 0.6,
-    content: dict | None = None,
-    rtype: str = "strategy",
-) -> ev.EvaluatedRow:
-    content = content or {"action": f"a{i}"}
-    return ev.EvaluatedRow(
-        agent_id=agent,
-        recommendation_type=rtype,
-        workflow_id=workflow,
-        confidence_score=confidence,
-        action_key=ev.canonical_action(content),
-        content_keys=ev.content_keys(content),
-        created_at=(START + timedelta(minutes=i)).timestamp(),
-        approved=approved,
-    )
+from tests.helpers.mining import planted_table, row
 
 
 def test_canonical_action_ignores_order_case_and_bookkeeping() -> None:
@@ -47,58 +22,24 @@ def test_canonical_action_ignores_order_case_and_bookkeeping() -> None:
 def test_consensus_counts_distinct_agents_with_the_same_action_in_a_workflow() -> None:
     same = {"action": "increase_budget"}
     rows = [
-        _row(0, "A", True, workflow="w1", content=same),
-        _row(1, "B", True, workflow="w1", content={"ACTION": "Increase_Budget "}),
-        _row(2, "A", True, workflow="w1", content=same),  # same agent again: still two agents
-        _row(3, "C", False, workflow="w1", content={"action": "pause"}),
-        _row(4, "D", True, workflow="w2", content=same),
+        row(0, "A", True, workflow="w1", content=same),
+        row(1, "B", True, workflow="w1", content={"ACTION": "Increase_Budget "}),
+        row(2, "A", True, workflow="w1", content=same),  # same agent again: still two agents
+        row(3, "C", False, workflow="w1", content={"action": "pause"}),
+        row(4, "D", True, workflow="w2", content=same),
     ]
     sizes = ft.build(rows).consensus.tolist()
     assert sizes == [2, 2, 2, 1, 1]
 
 
 def test_expertise_is_judged_on_earlier_outcomes_only() -> None:
-    rows = [_row(i, "A", True) for i in range(7)]
+    rows = [row(i, "A", True) for i in range(7)]
     flags = ft.build(rows).expert.tolist()
     assert flags == [False] * 5 + [True, True]
 
 
-def _planted(seed: int, n: int = 3000) -> ft.FeatureTable:
-    """A swarm with three planted patterns and a 50 % baseline otherwise."""
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        agent = rng.choice(["A", "B", "C", "D", "E", "F"])
-        rtype = rng.choice(["strategy", "content"])
-        confidence = rng.random()
-        workflow, content, p = f"w{i}", {"action": f"x{i}"}, 0.5
-        if rng.random() < 0.15:  # consensus of three agrees on one action: succeeds 95 %
-            content, p = {"action": "shared"}, 0.95
-            for j, other in enumerate(("G", "H")):
-                rows.append(
-                    _row(10 * i + j + 1, other, rng.random() < 0.95, workflow=workflow, content=content)
-                )
-        elif agent == "A" and rtype == "content":  # one agent is the expert of one type
-            p = 0.92
-        elif confidence < ft.LOW_CONFIDENCE:  # a confidence band that fails
-            p = 0.15
-        rows.append(
-            _row(
-                10 * i,
-                agent,
-                rng.random() < p,
-                workflow=workflow,
-                confidence=confidence,
-                content=content,
-                rtype=rtype,
-            )
-        )
-    rng.shuffle(rows)  # the store yields shards interleaved; the builder restores time order
-    return ft.build(rows)
-
-
 def test_planted_patterns_are_found_and_validate_on_later_data() -> None:
-    rows = _planted(seed=11)
+    rows = planted_table(seed=11)
     train, test = pt.time_split(rows)
     found = pt.mine(train)
     conditions = {p.condition for p in found}
@@ -120,7 +61,7 @@ def test_planted_patterns_are_found_and_validate_on_later_data() -> None:
 def test_noise_yields_no_patterns() -> None:
     rng = random.Random(5)
     rows = [
-        _row(
+        row(
             i,
             rng.choice("ABCDEFGH"),
             rng.random() < 0.5,
@@ -150,7 +91,7 @@ def _small_swarm(seed: int, n: int = 250) -> ft.FeatureTable:
         for agent in rng.sample("ABCDEF", 3):
             right = rng.random() < 0.7
             action = f"right{task}" if right else f"wrong{task}-{rng.randrange(3)}"
-            rows.append(_row(len(rows), agent, right, workflow=f"t{task}", content={"action": action}))
+            rows.append(row(len(rows), agent, right, workflow=f"t{task}", content={"action": action}))
     return ft.build(rows[:n])
 
 
@@ -170,7 +111,7 @@ def test_noise_at_a_few_hundred_rows_yields_nothing_across_seeds() -> None:
     for seed in range(40):
         rng = random.Random(seed)
         rows = [
-            _row(
+            row(
                 i,
                 rng.choice("ABCDEFGH"),
                 rng.random() < 0.6,
@@ -187,7 +128,7 @@ def test_noise_at_a_few_hundred_rows_yields_nothing_across_seeds() -> None:
 def test_validation_never_sees_the_rows_it_judges() -> None:
     # A's advice is always right in the first half of time and always wrong in the second: patterns
     # mined on the past predict the future wrong, and an honest out-of-sample accuracy says so.
-    rows = [_row(i, "A" if i % 2 else "B", (i % 2 == 1) == (i < 300), workflow=f"w{i}") for i in range(600)]
+    rows = [row(i, "A" if i % 2 else "B", (i % 2 == 1) == (i < 300), workflow=f"w{i}") for i in range(600)]
     validation = pt.rolling_validation(ft.build(rows))
     assert validation.evaluated == 300  # the later half, fold by fold
     assert validation.matched > 0
