@@ -157,6 +157,9 @@ def test_routing_series_counts_choices_per_day_and_decisions_page_newest_first(
 def test_trust_scores_carry_the_decision_boost_of_each_type(api: Api) -> None:
     _record(api, "STRAT-01", [90] * 5)
     _record(api, "STRAT-01", [10] * 5, rtype="content")
+    # A boost is against a par agent of the workspace: a peer with mixed results sets the par.
+    _record(api, "PEER-01", [90, 10] * 3)
+    _record(api, "PEER-01", [90, 10] * 3, rtype="content")
     trust = _get(api, "/api/v1/learning/trust-scores/STRAT-01")
     for rtype in ("strategy", "content"):
         boost = _get(api, "/api/v1/learning/agents/STRAT-01/decision-boost", recommendation_type=rtype)
