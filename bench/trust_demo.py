@@ -1,4 +1,4 @@
-"""Trust on the demo swarm, through the API: does it separate the agents a user sees after `make demo`?
+"""Trust and learning on the demo swarm, through the API: what a user sees after `make demo`.
 
     python bench/trust_demo.py [--workflows 300] [--seed 7] [--strict]   (from the repository root)
 
@@ -13,6 +13,12 @@ recommendations, as the demo prints it). Targets (issue 11):
 - the trusted list at ``min_trust=0.7`` holds no agent below the median hidden success, and is not empty;
 - no agent whose approval rate is under the workspace's is ``strong`` or ``very_strong``;
 - the degrading agent (ANLY-01, 0.84 -> 0.38 after 40 recommendations) is ``declining``.
+
+Then it triggers a learning cycle at the documented defaults (``POST /learning-cycles/trigger``: 7
+days, ``min_pattern_confidence`` 0.7), runs it, and reports what it published: patterns per category
+(``GET /patterns?category=...``), decision rules, out-of-sample accuracy and coverage with the rows
+judged, and the rules a strategy routing decision applies. Targets: a pattern of every category the
+demo swarm plants, decision rules, and a routing decision that names the rules it applied.
 
 The demo's clock is the wall clock (it is a real server), so everything lands on today's buckets.
 """
@@ -44,6 +50,45 @@ from bench.trust_quality import spearman  # noqa: E402
 DEGRADING_AGENT = "ANLY-01"
 MIN_TRUST = 0.7
 TARGET_SPEARMAN = 0.9
+
+
+CATEGORIES = ("consensus", "failure_avoidance", "expert_opinion", "high_confidence", "success_indicator")
+STRATEGY_CANDIDATES = ["STRAT-01", "STRAT-02", "CAMP-01", "RSRCH-02"]
+
+
+def _post(base: str, key: str, path: str, body: dict[str, Any]) -> Any:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(
+        f"{base}/api/v1/learning{path}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with opener.open(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def _learn(functions: Any, base: str, key: str, workspace: str) -> dict[str, Any]:
+    """One learning cycle at the defaults, run now, and what it published."""
+    accepted = _post(base, key, "/learning-cycles/trigger", {"workspace_id": workspace})
+    functions.deliver_events()
+    iteration = _get(base, key, f"/learning-cycles/{accepted['iteration_id']}", workspace_id=workspace)
+    by_category = {
+        category: _get(base, key, "/patterns", workspace_id=workspace, category=category, limit=500)["items"]
+        for category in CATEGORIES
+    }
+    routed = _post(
+        base,
+        key,
+        "/routing/select",
+        {
+            "workspace_id": workspace,
+            "recommendation_type": "strategy",
+            "candidates": STRATEGY_CANDIDATES,
+            "k": 1,
+        },
+    )
+    return {"iteration": iteration, "patterns": by_category, "routed": routed}
 
 
 def _get(base: str, key: str, path: str, **query: Any) -> Any:
@@ -81,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         list_seconds = time.perf_counter() - started
         trusted = _get(server.url, key, "/trust-scores", workspace_id=workspace, min_trust=MIN_TRUST)
         workspace_stats = _get(server.url, key, "/stats", workspace_id=workspace)
+        started = time.perf_counter()
+        learned = _learn(functions, server.url, key, workspace)
+        learn_seconds = time.perf_counter() - started
 
     truth = {a.agent_id: a.true_success_rate for a in summary.agents if a.true_success_rate is not None}
     scores = {item["agent_id"]: item for item in listing["items"] if item["agent_id"] in truth}
@@ -148,6 +196,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             degrading_trend == "declining",
         ),
     ]
+    result = learned["iteration"]["result"] or {}
+    patterns = learned["patterns"]
+    routed = learned["routed"]
+    learning_rows = [
+        [
+            category,
+            str(len(patterns[category])),
+            "; ".join(
+                f"{' & '.join(p['condition'])} ({p['success_rate']:.0%} of {p['frequency_count']})"
+                for p in patterns[category][:3]
+            )
+            or "—",
+        ]
+        for category in CATEGORIES
+    ]
+    missing = [c for c in CATEGORIES if not patterns[c]]
+    targets += [
+        ("a pattern of every category the demo swarm plants", ", ".join(missing) or "all found", not missing),
+        ("decision rules", str(result.get("rules_updated")), bool(result.get("rules_updated"))),
+        (
+            "a strategy routing decision applies rules",
+            ", ".join(routed["applied_rules"]) or "none",
+            bool(routed["applied_rules"]),
+        ),
+    ]
+    accuracy = result.get("iteration_accuracy")
+    learning_summary = (
+        f"### Learning cycle on the demo workspace (defaults: 7 days, min_pattern_confidence 0.7; "
+        f"{learn_seconds:.1f} s through the API)\n\n"
+        f"status {learned['iteration']['status']}: {result.get('samples_analyzed')} evaluated recommendations, "
+        f"{result.get('patterns_discovered')} patterns, {result.get('rules_updated')} decision rules; "
+        f"iteration_accuracy {'—' if accuracy is None else f'{accuracy:.3f}'} and coverage "
+        f"{result.get('coverage', 0.0):.3f} out of sample ({result.get('validation_judged')} of "
+        f"{result.get('validation_samples')} held-out rows judged). A strategy routing decision over "
+        f"{', '.join(STRATEGY_CANDIDATES)} (k=1) chose {', '.join(c['agent_id'] for c in routed['chosen'])}, "
+        f"applying {', '.join(routed['applied_rules']) or 'no rule'}.\n\n"
+        + markdown_table(["category", "patterns", "strongest (approved, of)"], learning_rows)
+    )
     command = (
         "python bench/trust_demo.py"
         + "".join(f" --{name} {value}" for name, value in options.items())
@@ -181,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ],
                     rows,
                 ),
+                learning_summary,
                 "### Targets\n\n"
                 + markdown_table(
                     ["target", "measured", "result"], [[n, m, verdict(p)] for n, m, p in targets]
