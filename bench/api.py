@@ -60,11 +60,11 @@ from localdev import runtime  # noqa: E402
 from localdev import template as tpl  # noqa: E402
 from localdev.lambda_context import LocalLambdaContext  # noqa: E402
 from swarm_learning.config import get_settings  # noqa: E402
-from swarm_learning.counters import derive_outcome, evaluation_counters, tracking_counters  # noqa: E402
-from swarm_learning.evaluated import canonical_action, content_keys  # noqa: E402
+from swarm_learning.dal.store import serialize, shard_of  # noqa: E402
+from swarm_learning.domain.counters import derive_outcome, evaluation_counters, tracking_counters  # noqa: E402
+from swarm_learning.domain.evaluated import canonical_action, content_keys  # noqa: E402
 from swarm_learning.ids import new_outcome_id, new_recommendation_id  # noqa: E402
-from swarm_learning.models import ExecutionStatus  # noqa: E402
-from swarm_learning.storage import serialize, shard_of  # noqa: E402
+from swarm_learning.vocabulary import ExecutionStatus  # noqa: E402
 
 PREFIX = "/api/v1/learning"
 TRACK_PATH = f"{PREFIX}/recommendations/track"

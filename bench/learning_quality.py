@@ -48,10 +48,10 @@ import numpy as np  # noqa: E402
 
 from bench.report import markdown_table  # noqa: E402
 from localdev.planted import PLANTED, planted_workflows  # noqa: E402
-from swarm_learning import learning  # noqa: E402
-from swarm_learning.evaluated import EvaluatedRow, canonical_action, content_keys  # noqa: E402
-from swarm_learning.features import FeatureBuilder, FeatureTable  # noqa: E402
-from swarm_learning.patterns import Pattern  # noqa: E402
+from swarm_learning.domain import cycle as learning  # noqa: E402
+from swarm_learning.domain.evaluated import EvaluatedRow, canonical_action, content_keys  # noqa: E402
+from swarm_learning.domain.features import FeatureBuilder, FeatureTable  # noqa: E402
+from swarm_learning.domain.patterns import Pattern  # noqa: E402
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 TRUTH_MARGIN = 1.05

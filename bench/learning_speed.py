@@ -61,10 +61,10 @@ from io import StringIO  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from bench.report import machine_line, markdown_table, verdict  # noqa: E402
-from swarm_learning.evaluated import EvaluatedRow  # noqa: E402
-from swarm_learning.features import FeatureBuilder, FeatureTable  # noqa: E402
-from swarm_learning.learning import run_cycle  # noqa: E402
-from swarm_learning.patterns import MiningConfig, frequent_itemsets  # noqa: E402
+from swarm_learning.domain.cycle import run_cycle  # noqa: E402
+from swarm_learning.domain.evaluated import EvaluatedRow  # noqa: E402
+from swarm_learning.domain.features import FeatureBuilder, FeatureTable  # noqa: E402
+from swarm_learning.domain.patterns import MiningConfig, frequent_itemsets  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -445,9 +445,7 @@ def stored_item(
 ) -> dict[str, Any]:
     """The recommendation item as ``LearningStore.insert_recommendation`` writes it for the
     tracker's record, after ``record_evaluation`` settled it (approved or rejected)."""
-    from swarm_learning.evaluated import canonical_action, content_keys
-    from swarm_learning.ids import new_outcome_id, new_recommendation_id
-    from swarm_learning.storage import (
+    from swarm_learning.dal.store import (
         REC_SK,
         _agent_pk,
         _agent_type_pk,
@@ -456,6 +454,8 @@ def stored_item(
         _workflow_pk,
         shard_of,
     )
+    from swarm_learning.domain.evaluated import canonical_action, content_keys
+    from swarm_learning.ids import new_outcome_id, new_recommendation_id
 
     created_at = recommendation.created_at
     evaluated_at = created_at + timedelta(minutes=5)
@@ -496,7 +496,7 @@ def stored_item(
 
 
 def batch_write(client: Any, table: str, items: Iterable[dict[str, Any]]) -> None:
-    from swarm_learning.storage import serialize
+    from swarm_learning.dal.store import serialize
 
     pending = [{"PutRequest": {"Item": serialize(item)}} for item in items]
     while pending:
@@ -512,8 +512,8 @@ def measure_end_to_end(count: int, seed: int, runs: int = E2E_RUNS) -> EndToEnd:
 
     with runtime.embedded_aws() as functions:
         from swarm_learning.config import get_settings
-        from swarm_learning.meta_learner import new_iteration_id
-        from swarm_learning.storage import get_learner_store, get_store
+        from swarm_learning.dal.store import get_learner_store, get_store
+        from swarm_learning.services.meta_learner import new_iteration_id
 
         settings = get_settings()
         client = boto3.client("dynamodb", region_name=runtime.REGION)

@@ -60,15 +60,15 @@ from localdev.swarm import (  # noqa: E402
     SimulatedRecommendation,
     Swarm,
 )
-from swarm_learning import routing, trust  # noqa: E402
-from swarm_learning.counters import (  # noqa: E402
+from swarm_learning.domain import routing, trust  # noqa: E402
+from swarm_learning.domain.counters import (  # noqa: E402
     add_counters,
     derive_outcome,
     evaluation_counters,
     tracking_counters,
 )
-from swarm_learning.models import ExecutionStatus  # noqa: E402
-from swarm_learning.trust import DayCounters, Trend, TrustConfig, TrustWeights  # noqa: E402
+from swarm_learning.domain.trust import DayCounters, Trend, TrustConfig, TrustWeights  # noqa: E402
+from swarm_learning.vocabulary import ExecutionStatus  # noqa: E402
 
 WORKSPACE = "ws_bench"
 FIRST_DAY = date(2026, 11, 1)

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from swarm_learning.api.observability import logger, metrics, tracer
-from swarm_learning.apikeys import InvalidApiKeyError, bearer_token, caller_context, get_key_service
+from swarm_learning.services.api_keys import InvalidApiKeyError, bearer_token, caller_context, get_key_service
 
 ANONYMOUS = "anonymous"
 

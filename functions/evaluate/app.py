@@ -19,15 +19,15 @@ from swarm_learning.api.http import (
     register_error_handlers,
 )
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
-from swarm_learning.models import (
+from swarm_learning.models.evaluation import (
     EvaluateOutcomeRequest,
     EvaluateOutcomeResponse,
     EvaluateWorkflowRequest,
     EvaluateWorkflowResponse,
-    Outcome,
     WorkflowItemStatus,
 )
-from swarm_learning.tracking import get_tracker
+from swarm_learning.services.tracking import get_tracker
+from swarm_learning.vocabulary import Outcome
 
 app = APIGatewayRestResolver(
     cors=cors_config(),

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.access import refusal
 from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, register_error_handlers
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
-from swarm_learning.ingestion import get_ingestor
-from swarm_learning.models import EventType, IngestBatchRequest, IngestBatchResponse
+from swarm_learning.models.ingestion import EventType, IngestBatchRequest, IngestBatchResponse
+from swarm_learning.services.ingestion import get_ingestor
 
 app = APIGatewayRestResolver(
     enable_validation=True,

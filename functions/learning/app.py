@@ -20,7 +20,7 @@ from swarm_learning.api.http import (
 )
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.api.params import AgentId, IterationId, WorkspaceId
-from swarm_learning.learning_models import (
+from swarm_learning.models.learning import (
     DEFAULT_PATTERN_PAGE,
     MAX_ITERATION_PAGE,
     MAX_PATTERN_PAGE,
@@ -34,7 +34,7 @@ from swarm_learning.learning_models import (
     SuggestDecisionRulesRequest,
     TriggerLearningCycleRequest,
 )
-from swarm_learning.meta_learner import get_meta_learner
+from swarm_learning.services.meta_learner import get_meta_learner
 from swarm_learning.vocabulary import PatternCategory
 
 app = APIGatewayRestResolver(

@@ -21,22 +21,22 @@ from swarm_learning.api.http import (
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.api.params import AgentId, WorkspaceId
 from swarm_learning.ids import RECOMMENDATION_ID_PATTERN
-from swarm_learning.models import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
+from swarm_learning.models.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from swarm_learning.models.reads import (
     AgentStats,
-    DecisionBoostResponse,
     HealthResponse,
     Recommendation,
     RecommendationPage,
-    RecommendationStatus,
+    WorkspaceStats,
+)
+from swarm_learning.models.trust import (
+    DecisionBoostResponse,
     TrustHistory,
     TrustScoreList,
     TrustScoreResponse,
     TrustSortKey,
-    WorkspaceStats,
 )
-from swarm_learning.series import (
+from swarm_learning.services.series import (
     DEFAULT_AGENTS_PAGE,
     DEFAULT_SERIES_DAYS,
     MAX_AGENTS_PAGE,
@@ -48,8 +48,9 @@ from swarm_learning.series import (
     WorkspaceSeries,
     get_series_service,
 )
-from swarm_learning.tracking import get_tracker
-from swarm_learning.trust_service import get_trust_service
+from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.trust import get_trust_service
+from swarm_learning.vocabulary import RecommendationStatus
 
 app = APIGatewayRestResolver(
     cors=cors_config(),

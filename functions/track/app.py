@@ -31,8 +31,9 @@ from swarm_learning.api.http import (
 )
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.config import get_settings
-from swarm_learning.models import ErrorDetail, TrackRecommendationRequest, TrackRecommendationResponse
-from swarm_learning.tracking import get_tracker
+from swarm_learning.models.reads import ErrorDetail
+from swarm_learning.models.tracking import TrackRecommendationRequest, TrackRecommendationResponse
+from swarm_learning.services.tracking import get_tracker
 
 app = APIGatewayRestResolver(
     cors=cors_config(),

@@ -19,7 +19,7 @@ from swarm_learning.api.http import (
 )
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 from swarm_learning.api.params import AgentId
-from swarm_learning.models import (
+from swarm_learning.models.trust import (
     InitializeTrustRequest,
     RoutingDecision,
     RoutingRequest,
@@ -27,7 +27,7 @@ from swarm_learning.models import (
     TrustScoreResponse,
     TrustScoreUpdate,
 )
-from swarm_learning.trust_service import get_trust_service
+from swarm_learning.services.trust import get_trust_service
 
 app = APIGatewayRestResolver(
     cors=cors_config(),

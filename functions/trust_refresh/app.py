@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics, tracer
-from swarm_learning.trust_service import get_trust_service
+from swarm_learning.services.trust import get_trust_service
 
 REFRESH_PERIOD_HOURS = 6
 

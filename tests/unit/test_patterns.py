@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from swarm_learning import evaluated as ev
-from swarm_learning import features as ft
-from swarm_learning import patterns as pt
+from swarm_learning.domain import evaluated as ev
+from swarm_learning.domain import features as ft
+from swarm_learning.domain import patterns as pt
 from tests.helpers.mining import planted_table, row
 
 

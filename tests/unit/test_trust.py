@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swarm_learning import routing, trust
-from swarm_learning.counters import add_counters, evaluation_counters, tracking_counters
-from swarm_learning.models import ExecutionStatus, Outcome
+from swarm_learning.domain import routing, trust
+from swarm_learning.domain.counters import add_counters, evaluation_counters, tracking_counters
+from swarm_learning.vocabulary import ExecutionStatus, Outcome
 
 TODAY = date(2026, 11, 24)
 outcomes = st.sampled_from(list(Outcome))

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.errors import LearningError
-from swarm_learning.models import ErrorDetail, ErrorResponse
+from swarm_learning.models.reads import ErrorDetail, ErrorResponse
 
 API_PREFIX = "/api/v1/learning"
 # The dashboard's origin (https://host, no path): the only origin a browser may call the API from.

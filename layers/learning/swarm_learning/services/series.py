@@ -17,11 +17,12 @@ from pydantic import Field
 from ulid import ULID
 
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.counters import add_counters
+from swarm_learning.dal.store import Bucket, LearningStore, get_store
+from swarm_learning.domain.counters import add_counters
 from swarm_learning.ids import DECISION_PREFIX
-from swarm_learning.models import RoutingDecision, _Response
-from swarm_learning.storage import Bucket, LearningStore, get_store
-from swarm_learning.tracking import Clock, utcnow
+from swarm_learning.models.common import _Response
+from swarm_learning.models.trust import RoutingDecision
+from swarm_learning.services.tracking import Clock, utcnow
 
 MAX_SERIES_DAYS = 180
 DEFAULT_SERIES_DAYS = 30

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from swarm_learning.features import FeatureTable
+from swarm_learning.domain.features import FeatureTable
 from swarm_learning.vocabulary import PatternCategory, Strength
 
 FloatArray = npt.NDArray[np.float64]

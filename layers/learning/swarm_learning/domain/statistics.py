@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from swarm_learning.models import OutcomeCounts, PerformanceSummary
+from swarm_learning.models.reads import OutcomeCounts, PerformanceSummary
 from swarm_learning.vocabulary import Trend
 
 

@@ -14,14 +14,15 @@ from typing import Any
 
 from ulid import ULID
 
-from swarm_learning import routing, trust
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.counters import add_counters
-from swarm_learning.decisions import unconditional_for_type
+from swarm_learning.dal.store import Bucket, LearnerStateStore, LearningStore, get_learner_store, get_store
+from swarm_learning.domain import routing, trust
+from swarm_learning.domain.counters import add_counters
+from swarm_learning.domain.rules import unconditional_for_type
 from swarm_learning.errors import NotFoundError
 from swarm_learning.ids import DECISION_PREFIX
-from swarm_learning.models import (
+from swarm_learning.models.trust import (
     DecisionBoostResponse,
     InitializeTrustRequest,
     RoutedAgent,
@@ -36,7 +37,6 @@ from swarm_learning.models import (
     TrustSnapshot,
     TrustSortKey,
 )
-from swarm_learning.storage import Bucket, LearnerStateStore, LearningStore, get_learner_store, get_store
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.

@@ -43,9 +43,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from swarm_learning.config import Settings, get_settings
+from swarm_learning.domain.evaluated import EvaluatedRow, canonical_action
+from swarm_learning.domain.evaluated import content_keys as content_key_names
 from swarm_learning.errors import AlreadyEvaluatedError, ConflictError, InvalidRequestError, NotFoundError
-from swarm_learning.evaluated import EvaluatedRow, canonical_action
-from swarm_learning.evaluated import content_keys as content_key_names
 from swarm_learning.ids import (
     DECISION_PREFIX,
     highest_id,

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from swarm_learning.counters import CALIBRATION_BINS, add_counters
+from swarm_learning.domain.counters import CALIBRATION_BINS, add_counters
 from swarm_learning.vocabulary import Strength, Trend
 
 NEUTRAL = 0.5

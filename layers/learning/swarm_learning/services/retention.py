@@ -22,7 +22,7 @@ from itertools import islice
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from swarm_learning.storage import (
+from swarm_learning.dal.store import (
     ExpiredItem,
     LearnerStateStore,
     LearningStore,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from swarm_learning.models import Identifier, JsonObject, ShownFloat, _Request, _Response
+from swarm_learning.models.common import Identifier, JsonObject, ShownFloat, _Request, _Response
 from swarm_learning.vocabulary import CycleTrigger, IterationStatus, PatternCategory, Strength, Trend
 
 # ---- meta-learning -----------------------------------------------------------------------------

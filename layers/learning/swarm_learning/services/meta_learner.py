@@ -24,10 +24,18 @@ from ulid import ULID
 
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.decisions import rule_applies
+from swarm_learning.dal.store import (
+    LearnerStateStore,
+    LearningStore,
+    LeaseHeldError,
+    get_learner_store,
+    get_store,
+)
+from swarm_learning.domain.rules import rule_applies
+from swarm_learning.domain.statistics import halves_trend
+from swarm_learning.domain.trust import TrustConfig
 from swarm_learning.errors import InvalidRequestError, LearningError, NotFoundError
-from swarm_learning.insights import InsightWriter, get_insight_writer
-from swarm_learning.learning_models import (
+from swarm_learning.models.learning import (
     AgentProfileView,
     DecisionRuleList,
     DecisionRuleView,
@@ -40,19 +48,11 @@ from swarm_learning.learning_models import (
     SuggestDecisionRulesRequest,
     TriggerLearningCycleRequest,
 )
-from swarm_learning.statistics import halves_trend
-from swarm_learning.storage import (
-    LearnerStateStore,
-    LearningStore,
-    LeaseHeldError,
-    get_learner_store,
-    get_store,
-)
-from swarm_learning.trust import TrustConfig
+from swarm_learning.services.insights import InsightWriter, get_insight_writer
 from swarm_learning.vocabulary import CycleTrigger, IterationStatus, PatternCategory
 
 if TYPE_CHECKING:
-    from swarm_learning import learning
+    from swarm_learning.domain import cycle as learning
 
 EVENT_SOURCE = "swarm.learning"
 CYCLE_REQUESTED = "LearningCycleRequested"
@@ -268,8 +268,8 @@ class MetaLearner:
     ) -> dict[str, Any]:
         # Imported here: numpy and the column maths load only in the functions that learn, not in
         # the API function that triggers cycles and reads their results (a cold-start cost).
-        from swarm_learning import learning
-        from swarm_learning.features import FeatureBuilder
+        from swarm_learning.domain import cycle as learning
+        from swarm_learning.domain.features import FeatureBuilder
 
         timer = self._timer or time.perf_counter
         begun = timer()  # the cycle's time is the whole of it: read, learn and write
@@ -339,9 +339,9 @@ class MetaLearner:
         """Drop low-confidence patterns and re-validate the rest on the lookback window's data;
         publish the survivors (and their rules) as a new version. None if nothing was learned yet
         or a cycle holds the lease."""
-        from swarm_learning import learning  # numpy: see _cycle
-        from swarm_learning.features import FeatureBuilder
-        from swarm_learning.patterns import MiningConfig, Pattern, revalidate
+        from swarm_learning.domain import cycle as learning  # numpy: see _cycle
+        from swarm_learning.domain.features import FeatureBuilder
+        from swarm_learning.domain.patterns import MiningConfig, Pattern, revalidate
 
         marker = self._state.current_marker(workspace_id)
         if marker is None:

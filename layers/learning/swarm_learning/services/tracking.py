@@ -12,9 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from swarm_learning import counters as ctr
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
+from swarm_learning.dal.store import Bucket, LearningStore, get_store
+from swarm_learning.domain import counters as ctr
+from swarm_learning.domain.evaluated import canonical_action, content_keys
+from swarm_learning.domain.statistics import summarize
 from swarm_learning.errors import (
     AlreadyEvaluatedError,
     IdReusedError,
@@ -23,7 +26,6 @@ from swarm_learning.errors import (
     LearningError,
     NotFoundError,
 )
-from swarm_learning.evaluated import canonical_action, content_keys
 from swarm_learning.ids import (
     highest_recommendation_id,
     lowest_recommendation_id,
@@ -32,29 +34,27 @@ from swarm_learning.ids import (
     outcome_time,
     recommendation_time,
 )
-from swarm_learning.models import (
-    MAX_WORKFLOW_RECOMMENDATIONS,
-    AgentStats,
+from swarm_learning.models.common import MAX_WORKFLOW_RECOMMENDATIONS
+from swarm_learning.models.evaluation import (
     Alternative,
     EvaluateOutcomeRequest,
     EvaluateOutcomeResponse,
     EvaluateWorkflowRequest,
     EvaluateWorkflowResponse,
-    Outcome,
     OutcomeRecord,
+    WorkflowItemResult,
+    WorkflowItemStatus,
+)
+from swarm_learning.models.reads import (
+    AgentStats,
     PerformanceSummary,
     Recommendation,
     RecommendationPage,
-    RecommendationStatus,
     StatsWindow,
-    TrackRecommendationRequest,
-    TrackRecommendationResponse,
-    WorkflowItemResult,
-    WorkflowItemStatus,
     WorkspaceStats,
 )
-from swarm_learning.statistics import summarize
-from swarm_learning.storage import Bucket, LearningStore, get_store
+from swarm_learning.models.tracking import TrackRecommendationRequest, TrackRecommendationResponse
+from swarm_learning.vocabulary import Outcome, RecommendationStatus
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from swarm_learning.evaluated import EvaluatedRow
+from swarm_learning.domain.evaluated import EvaluatedRow
 
 HIGH_CONFIDENCE = 0.8  # the seed's high-confidence threshold
 LOW_CONFIDENCE = 0.5

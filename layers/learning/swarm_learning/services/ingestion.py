@@ -16,18 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from swarm_learning.errors import LearningError
-from swarm_learning.models import (
-    EvaluateOutcomeRequest,
-    EventError,
-    EventResult,
-    EventType,
-    IngestBatchRequest,
-    IngestBatchResponse,
-    RecommendationStatus,
-    TrackRecommendationRequest,
-)
-from swarm_learning.storage import (
+from swarm_learning.dal.store import (
     EvaluationWrite,
     LearningStore,
     TrackWrite,
@@ -35,7 +24,18 @@ from swarm_learning.storage import (
     WriteState,
     get_store,
 )
-from swarm_learning.tracking import RecommendationTracker, get_tracker
+from swarm_learning.errors import LearningError
+from swarm_learning.models.evaluation import EvaluateOutcomeRequest
+from swarm_learning.models.ingestion import (
+    EventError,
+    EventResult,
+    EventType,
+    IngestBatchRequest,
+    IngestBatchResponse,
+)
+from swarm_learning.models.tracking import TrackRecommendationRequest
+from swarm_learning.services.tracking import RecommendationTracker, get_tracker
+from swarm_learning.vocabulary import RecommendationStatus
 
 _MODELS: dict[EventType, type[BaseModel]] = {
     EventType.TRACK: TrackRecommendationRequest,

@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from swarm_learning.decisions import CONDITION_NAMES, rule_applies
-from swarm_learning.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, FeatureTable
-from swarm_learning.patterns import (
+from swarm_learning.domain.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, FeatureTable
+from swarm_learning.domain.patterns import (
     MiningConfig,
     Pattern,
     PatternCategory,
@@ -25,6 +24,7 @@ from swarm_learning.patterns import (
     upper_tail,
     wilson_bounds,
 )
+from swarm_learning.domain.rules import CONDITION_NAMES, rule_applies
 
 PROFILE_MIN_SAMPLES = 10
 CONSENSUS_BUILDER_SHARE = 0.5
