@@ -60,7 +60,8 @@ from localdev import runtime  # noqa: E402
 from localdev import template as tpl  # noqa: E402
 from localdev.lambda_context import LocalLambdaContext  # noqa: E402
 from swarm_learning.config import get_settings  # noqa: E402
-from swarm_learning.dal.store import serialize, shard_of  # noqa: E402
+from swarm_learning.dal.items import serialize  # noqa: E402
+from swarm_learning.dal.keys import shard_of  # noqa: E402
 from swarm_learning.domain.counters import derive_outcome, evaluation_counters, tracking_counters  # noqa: E402
 from swarm_learning.domain.evaluated import canonical_action, content_keys  # noqa: E402
 from swarm_learning.ids import new_outcome_id, new_recommendation_id  # noqa: E402

@@ -445,14 +445,14 @@ def stored_item(
 ) -> dict[str, Any]:
     """The recommendation item as ``LearningStore.insert_recommendation`` writes it for the
     tracker's record, after ``record_evaluation`` settled it (approved or rejected)."""
-    from swarm_learning.dal.store import (
+    from swarm_learning.dal.keys import (
         REC_SK,
-        _agent_pk,
-        _agent_type_pk,
-        _rec_pk,
-        _shard_pk,
-        _workflow_pk,
+        agent_key,
+        agent_type_key,
+        recommendation_key,
+        shard_key,
         shard_of,
+        workflow_key,
     )
     from swarm_learning.domain.evaluated import canonical_action, content_keys
     from swarm_learning.ids import new_outcome_id, new_recommendation_id
@@ -480,12 +480,12 @@ def stored_item(
         "execution_status": "completed",
         "created_at": created_at.isoformat(),
         # insert_recommendation's keys
-        "pk": _rec_pk(ws, rid),
+        "pk": recommendation_key(ws, rid),
         "sk": REC_SK,
-        "agent_pk": _agent_pk(ws, agent),
-        "agent_type_pk": _agent_type_pk(ws, agent, rtype),
-        "workflow_pk": _workflow_pk(ws, workflow),
-        "shard_pk": _shard_pk(ws, shard_of(rid, shards)),
+        "agent_pk": agent_key(ws, agent),
+        "agent_type_pk": agent_type_key(ws, agent, rtype),
+        "workflow_pk": workflow_key(ws, workflow),
+        "shard_pk": shard_key(ws, shard_of(rid, shards)),
         # record_evaluation's settlement
         "status": "approved" if recommendation.approved else "rejected",
         "outcome_id": new_outcome_id(evaluated_at),
@@ -496,7 +496,7 @@ def stored_item(
 
 
 def batch_write(client: Any, table: str, items: Iterable[dict[str, Any]]) -> None:
-    from swarm_learning.dal.store import serialize
+    from swarm_learning.dal.items import serialize
 
     pending = [{"PutRequest": {"Item": serialize(item)}} for item in items]
     while pending:
@@ -512,7 +512,8 @@ def measure_end_to_end(count: int, seed: int, runs: int = E2E_RUNS) -> EndToEnd:
 
     with runtime.embedded_aws() as functions:
         from swarm_learning.config import get_settings
-        from swarm_learning.dal.store import get_learner_store, get_store
+        from swarm_learning.dal.learner_state import get_learner_store
+        from swarm_learning.dal.store import get_store
         from swarm_learning.services.meta_learner import new_iteration_id
 
         settings = get_settings()

@@ -48,7 +48,8 @@ def seed_history(
     evaluated, a few routing decisions made, trust refreshed (a snapshot per agent); a learning
     cycle runs every week and on the last day. Call inside ``localdev.runtime.embedded_aws()``."""
     from swarm_learning.config import get_settings
-    from swarm_learning.dal.store import get_learner_store, get_store
+    from swarm_learning.dal.learner_state import get_learner_store
+    from swarm_learning.dal.store import get_store
     from swarm_learning.models.evaluation import EvaluateOutcomeRequest
     from swarm_learning.models.learning import TriggerLearningCycleRequest
     from swarm_learning.models.tracking import TrackRecommendationRequest

@@ -168,7 +168,7 @@ def test_a_renewed_item_is_never_deleted(api: Api) -> None:
 
 
 def test_the_learners_history_expires_but_its_current_state_stays(api: Api) -> None:
-    from swarm_learning.dal.store import get_learner_store
+    from swarm_learning.dal.learner_state import get_learner_store
 
     learner = get_learner_store()
     learner.create_iteration(

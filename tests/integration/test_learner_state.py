@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 from swarm_learning.config import get_settings
-from swarm_learning.dal.store import LearnerStateStore, LeaseHeldError
+from swarm_learning.dal.learner_state import LearnerStateStore, LeaseHeldError
 from swarm_learning.errors import ConflictError
 
 NOW = datetime(2026, 11, 24, 2, tzinfo=UTC)

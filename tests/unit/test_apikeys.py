@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from localdev import runtime
-from swarm_learning.dal.store import get_key_store
+from swarm_learning.dal.api_keys import get_key_store
 from swarm_learning.errors import ConflictError, InvalidRequestError, NotFoundError
 from swarm_learning.services.api_keys import (
     ApiKeyService,

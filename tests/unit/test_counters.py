@@ -120,7 +120,7 @@ def test_execution_failures_and_latency_are_counted() -> None:
 
 
 def test_numbers_too_small_for_dynamodb_are_stored_as_zero() -> None:
-    from swarm_learning.dal.store import deserialize, serialize
+    from swarm_learning.dal.items import deserialize, serialize
 
     item = serialize({"tiny": 5e-324, "negative_tiny": -1e-200, "small": 1e-100, "plain": 0.25})
     assert deserialize(item) == {"tiny": 0, "negative_tiny": 0, "small": 1e-100, "plain": 0.25}

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from swarm_learning.dal.store import PageToken, shard_of
+from swarm_learning.dal.items import PageToken
+from swarm_learning.dal.keys import shard_of
 from swarm_learning.errors import InvalidRequestError
 from swarm_learning.ids import (
     highest_recommendation_id,

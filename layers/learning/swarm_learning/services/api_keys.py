@@ -240,6 +240,6 @@ class ApiKeyService:
 
 @cache
 def get_key_service() -> ApiKeyService:
-    from swarm_learning.dal.store import get_key_store
+    from swarm_learning.dal.api_keys import get_key_store
 
     return ApiKeyService(get_key_store())

@@ -16,14 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from swarm_learning.dal.store import (
-    EvaluationWrite,
-    LearningStore,
-    TrackWrite,
-    WriteResult,
-    WriteState,
-    get_store,
-)
+from swarm_learning.dal.items import EvaluationWrite, TrackWrite, WriteResult, WriteState
+from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.errors import LearningError
 from swarm_learning.models.evaluation import EvaluateOutcomeRequest
 from swarm_learning.models.ingestion import (

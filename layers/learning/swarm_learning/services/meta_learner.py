@@ -24,13 +24,8 @@ from ulid import ULID
 
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.dal.store import (
-    LearnerStateStore,
-    LearningStore,
-    LeaseHeldError,
-    get_learner_store,
-    get_store,
-)
+from swarm_learning.dal.learner_state import LearnerStateStore, LeaseHeldError, get_learner_store
+from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.domain.rules import rule_applies
 from swarm_learning.domain.statistics import halves_trend
 from swarm_learning.domain.trust import TrustConfig

@@ -22,13 +22,9 @@ from itertools import islice
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from swarm_learning.dal.store import (
-    ExpiredItem,
-    LearnerStateStore,
-    LearningStore,
-    get_learner_store,
-    get_store,
-)
+from swarm_learning.dal.items import ExpiredItem
+from swarm_learning.dal.learner_state import LearnerStateStore, get_learner_store
+from swarm_learning.dal.store import LearningStore, get_store
 
 BATCH_SIZE = 25
 PARALLEL_DELETES = 8

@@ -17,7 +17,8 @@ from pydantic import Field
 from ulid import ULID
 
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.dal.store import Bucket, LearningStore, get_store
+from swarm_learning.dal.items import Bucket
+from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.domain.counters import add_counters
 from swarm_learning.ids import DECISION_PREFIX
 from swarm_learning.models.common import _Response

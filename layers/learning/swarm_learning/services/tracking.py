@@ -14,7 +14,8 @@ from typing import Any
 
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.dal.store import Bucket, LearningStore, get_store
+from swarm_learning.dal.items import Bucket
+from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.domain import counters as ctr
 from swarm_learning.domain.evaluated import canonical_action, content_keys
 from swarm_learning.domain.statistics import summarize

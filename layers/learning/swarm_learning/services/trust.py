@@ -16,7 +16,9 @@ from ulid import ULID
 
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.dal.store import Bucket, LearnerStateStore, LearningStore, get_learner_store, get_store
+from swarm_learning.dal.items import Bucket
+from swarm_learning.dal.learner_state import LearnerStateStore, get_learner_store
+from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.domain import routing, trust
 from swarm_learning.domain.counters import add_counters
 from swarm_learning.domain.rules import unconditional_for_type
