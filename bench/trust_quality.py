@@ -60,15 +60,18 @@ from localdev.swarm import (  # noqa: E402
     SimulatedRecommendation,
     Swarm,
 )
-from swarm_learning.domain import routing, trust  # noqa: E402
+from swarm_learning.domain import approval, routing, trust, trust_values  # noqa: E402
 from swarm_learning.domain.counters import (  # noqa: E402
     add_counters,
     derive_outcome,
     evaluation_counters,
     tracking_counters,
 )
-from swarm_learning.domain.trust import DayCounters, Trend, TrustConfig, TrustWeights  # noqa: E402
-from swarm_learning.vocabulary import ExecutionStatus  # noqa: E402
+from swarm_learning.domain.trust_values import DayCounters, TrustConfig, TrustWeights  # noqa: E402
+from swarm_learning.vocabulary import (  # noqa: E402
+    ExecutionStatus,
+    Trend,
+)
 
 WORKSPACE = "ws_bench"
 FIRST_DAY = date(2026, 11, 1)
@@ -308,7 +311,7 @@ def percentile(values: Sequence[float], share: float) -> float:
 @dataclass(frozen=True)
 class AgentResult:
     agent: AgentProfile
-    score: trust.TrustScore
+    score: trust_values.TrustScore
     totals: dict[str, float]
     mean_hidden_probability: float  # of the recommendations it actually made (failures included)
 
@@ -354,7 +357,7 @@ def ranking_run(
                         buckets[agent.agent_id].days(),
                         today,
                         config,
-                        baseline=trust.Baseline.for_mix(shares[agent.agent_id], decayed, total),
+                        baseline=trust_values.Baseline.for_mix(shares[agent.agent_id], decayed, total),
                         recent_outcomes=outcomes[agent.agent_id][::-1],
                     ),
                     buckets[agent.agent_id].totals(),
@@ -403,7 +406,7 @@ def calibration_of(result: AgentResult) -> CalibrationResult:
         recovered_bias=confidence - observed,
         approvals_bias=result.totals["confidence_sum"] / evaluated
         - result.totals.get("approved", 0.0) / evaluated,
-        ece=trust.expected_calibration_error(bins),
+        ece=trust_values.expected_calibration_error(bins),
     )
 
 
@@ -469,7 +472,7 @@ class RandomPolicy(Policy):
 
 class TrustPolicy(Policy):
     """``routing.select`` over candidates built as the service builds them: the approval posterior
-    (``trust.approval_posterior``) of each agent x type scope.
+    (``approval.approval_posterior``) of each agent x type scope.
 
     A scope is re-scored when its counters change or the day turns (decay); otherwise its last
     score is reused, which is the number ``trust.score`` would return again.
@@ -503,7 +506,9 @@ class TrustPolicy(Policy):
         # What the service's routing does (TrustService.route): the approval posterior of the type,
         # pooled with the agent's all-types record (the sum of its type scopes here).
         agent_days = [d for (agent, _), b in self.buckets.items() if agent == scope[0] for d in b.days()]
-        posterior = trust.approval_posterior(self.buckets[scope].days(), agent_days, day_of(day), self.config)
+        posterior = approval.approval_posterior(
+            self.buckets[scope].days(), agent_days, day_of(day), self.config
+        )
         return routing.Candidate(scope[0], posterior.alpha, posterior.beta, posterior.lower_bound)
 
     def candidate(self, agent_id: str, recommendation_type: str, day: int) -> routing.Candidate:

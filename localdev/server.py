@@ -316,7 +316,8 @@ def _learned(scheduled: dict[str, Any]) -> dict[str, Any]:
     and its rules, as the API serves them."""
     from datetime import datetime
 
-    from swarm_learning.services.meta_learner import get_meta_learner, new_iteration_id
+    from swarm_learning.services.learner_base import new_iteration_id
+    from swarm_learning.services.meta_learner import get_meta_learner
 
     learner = get_meta_learner()
     run_at = datetime.fromisoformat(scheduled["run_at"])

@@ -13,7 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics, tracer
 from swarm_learning.models.learning import LearningCycleRequestedDetail
-from swarm_learning.services.meta_learner import CYCLE_REQUESTED, get_meta_learner
+from swarm_learning.services.learner_base import CYCLE_REQUESTED
+from swarm_learning.services.meta_learner import get_meta_learner
 
 
 @logger.inject_lambda_context(log_event=True, clear_state=True)

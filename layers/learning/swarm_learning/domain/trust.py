@@ -27,259 +27,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-from swarm_learning.domain.counters import CALIBRATION_BINS, add_counters
+from swarm_learning.domain.beta import beta_quantile
+from swarm_learning.domain.counters import add_counters
+from swarm_learning.domain.trust_values import (
+    MAX_FACTOR,
+    NEUTRAL,
+    Baseline,
+    DayCounters,
+    Evidence,
+    OutcomeTrend,
+    TrustConfig,
+    TrustScore,
+    calibration_bins,
+    expected_calibration_error,
+    ratio_or_none,
+)
 from swarm_learning.vocabulary import Strength, Trend
 
-NEUTRAL = 0.5
-MAX_FACTOR = 2.0
 
-
-@dataclass(frozen=True)
-class TrustWeights:
-    accuracy: float = 0.40
-    consistency: float = 0.25
-    timeliness: float = 0.15
-    reliability: float = 0.20
-
-
-@dataclass(frozen=True)
-class TrustConfig:
-    """Tunables with their documented defaults (docs/trust.md)."""
-
-    prior_alpha: float = 1.0
-    prior_beta: float = 1.0
-    reliability_prior_alpha: float = 1.0
-    reliability_prior_beta: float = 1.0
-    half_life_days: float = 30.0
-    weights: TrustWeights = field(default_factory=TrustWeights)
-    confidence_k: float = 5.0  # evaluations at which the confidence factor reaches 0.5
-    # Pseudo-observations pulling a thin agent's calibration error, latency and failure rate toward
-    # the workspace's (stability and calibration toward 0.5), so thin evidence sits neutral.
-    shrinkage_k: float = 10.0
-    latency_target_ms: float = 30_000.0  # the latency reference when there is no workspace baseline
-    # Timeliness factor (workspace latency / agent latency) ** elasticity, at most 1: twice as slow
-    # as the workspace costs 16 % of the dimension, sixteen times as slow half of it.
-    timeliness_elasticity: float = 0.25
-    quality_stddev_scale: float = 50.0
-    credible_level: float = 0.90  # two-sided; the lower bound is its lower end
-    min_sample: int = 10  # fewer evaluations: the score is provisional
-    trend_recent_days: int = 5
-    trend_baseline_days: int = 21
-    trend_min_difference: float = 0.05
-    # Read every refresh, the trend is many tests: z >= 3 keeps false alarms of a stable agent to
-    # ~3.5 % over 48 days while a drop from 0.8 to 0.4 is still flagged within ~40 outcomes
-    # (bench/trust_quality.py).
-    trend_z: float = 3.0
-    # The trend over the order of outcomes: the last ``outcome_trend_window`` evaluated outcomes,
-    # split where the approval rate changed most (segments of at least ``outcome_trend_min_segment``),
-    # confirmed without the newest ``outcome_trend_confirm_lag``. z >= 3.25 with the confirmation:
-    # 1-1.5 % of stable agents flagged over 48 daily reads, the demo's degrading agent caught on
-    # ~70 % of seeds (without confirmation z >= 4 was needed for the same false alarms, catching 40 %;
-    # bench/trust_quality.py).
-    outcome_trend_window: int = 100
-    outcome_trend_min_segment: int = 20
-    outcome_trend_z: float = 3.25
-    outcome_trend_min_difference: float = 0.2
-    outcome_trend_confirm_lag: int = 30
-    strength_thresholds: tuple[float, float, float] = (0.4, 0.6, 0.8)  # moderate, strong, very strong
-    # Routing keeps a longer memory than the reported score: the bandit re-explores by itself when
-    # posteriors widen, and forgetting fast costs reward on a steady swarm (bench/trust_quality.py).
-    routing_half_life_days: float = 90.0
-    # Pseudo-observations of the agent's all-types approval rate in the prior of each of its types:
-    # a new type starts from what the agent has shown elsewhere, not from nothing.
-    routing_pooling_strength: float = 4.0
-
-
-@dataclass(frozen=True)
-class DayCounters:
-    """One day's counters (a statistics bucket, as the trust maths sees it)."""
-
-    day: date
-    counters: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """What the workspace does on the same recommendation types: the reference the consistency,
-    timeliness and reliability factors and the strength are judged against. ``None`` fields: no
-    workspace evidence (then: perfect calibration, the latency target, no failures, no gate)."""
-
-    approval_rate: float | None = None  # undecayed, as GET /stats reports it
-    expected_calibration_error: float | None = None
-    mean_latency_ms: float | None = None
-    failure_rate: float | None = None  # failed + timed out, per tracked execution
-
-    @staticmethod
-    def for_mix(
-        shares: Mapping[str, float],
-        per_type_decayed: Mapping[str, Mapping[str, float]],
-        total_raw: Mapping[str, float],
-    ) -> Baseline:
-        """The baseline of an agent's all-types scope: the workspace doing the agent's mix of types
-        (``shares``: its tracked recommendations per type) for calibration, latency and failures,
-        and the workspace's overall approval rate (what GET /stats shows) for the strength gate."""
-        return Baseline.of(type_mix(shares, per_type_decayed), total_raw)
-
-    @staticmethod
-    def of(decayed: Mapping[str, float], raw: Mapping[str, float]) -> Baseline:
-        """The baseline of a scope's counters (decayed for the factors, raw for the approval rate)."""
-        tracked = decayed.get("tracked", 0.0)
-        failures = decayed.get("failed_executions", 0.0) + decayed.get("timed_out_executions", 0.0)
-        return Baseline(
-            approval_rate=_ratio(raw.get("success_sum", 0.0), raw.get("evaluated", 0.0)),
-            expected_calibration_error=expected_calibration_error(calibration_bins(decayed)),
-            mean_latency_ms=_ratio(decayed.get("latency_ms_sum", 0.0), decayed.get("latency_count", 0.0)),
-            failure_rate=_ratio(failures, tracked),
-        )
-
-
-def type_mix(shares: Mapping[str, float], per_type: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
-    """The workspace's per-type counters mixed in the proportions ``shares`` (an agent's tracked
-    recommendations per type), each type normalised per tracked recommendation: the workspace as it
-    would look doing the agent's mix of work, so a specialist in a slow or hard type is compared
-    with that type, not with everyone."""
-    mixed: dict[str, float] = {}
-    for recommendation_type, share in shares.items():
-        counters = per_type.get(recommendation_type, {})
-        scale = share / counters["tracked"] if counters.get("tracked", 0.0) > 0 else 0.0
-        for name, value in counters.items():
-            mixed[name] = mixed.get(name, 0.0) + scale * value
-    return mixed
-
-
-@dataclass(frozen=True)
-class OutcomeTrend:
-    """The trend over the order of outcomes: the split of the last outcomes where the success rate
-    changed most, with the rates and sizes of its two segments."""
-
-    trend: Trend
-    recent_success_rate: float | None
-    baseline_success_rate: float | None
-    recent_outcomes: int
-    baseline_outcomes: int
-    z: float
-
-
-@dataclass(frozen=True)
-class CalibrationBin:
-    lower: float
-    upper: float
-    count: float
-    mean_confidence: float | None
-    observed_success: float | None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The (decayed) counts behind a score, so it can be explained."""
-
-    evaluated: int
-    effective_evaluations: float
-    effective_successes: float
-    approved: int
-    partial: int
-    rejected: int
-    tracked: int
-    failed_executions: int
-    timed_out_executions: int
-    latency_observations: int
-
-
-@dataclass(frozen=True)
-class TrustScore:
-    accuracy_score: float
-    accuracy_lower_bound: float
-    accuracy_upper_bound: float
-    posterior_alpha: float
-    posterior_beta: float
-    consistency_score: float
-    calibration_score: float
-    expected_calibration_error: float | None
-    stability_score: float
-    timeliness_score: float
-    reliability_score: float
-    confidence_factor: float
-    overall_trust_score: float
-    overall_trust_lower_bound: float
-    overall_trust_upper_bound: float
-    approval_rate: float | None
-    avg_quality_score: float | None
-    avg_latency_ms: float | None
-    brier_score: float | None
-    trend: Trend
-    recent_success_rate: float | None
-    baseline_success_rate: float | None
-    recommendation_strength: Strength
-    provisional: bool
-    evidence: Evidence
-    calibration: list[CalibrationBin]
-    consistency_factor: float = 1.0
-    timeliness_factor: float = 1.0
-    reliability_factor: float = 1.0
-    workspace_approval_rate: float | None = None
-    trend_basis: str | None = None  # "days" or "outcomes": which test flagged the trend
-    trend_recent_outcomes: int | None = None  # sizes of the outcome trend's segments, when read
-    trend_baseline_outcomes: int | None = None
-
-
-# ---- Beta distribution ------------------------------------------------------------------------
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the regularized incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c if abs(1.0 + aa / c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c if abs(1.0 + aa / c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-12:
-            break
-    return h
-
-
-def beta_cdf(x: float, a: float, b: float) -> float:
-    """Regularized incomplete beta I_x(a, b): P(X <= x) for X ~ Beta(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def beta_quantile(q: float, a: float, b: float) -> float:
-    """Inverse of ``beta_cdf`` by bisection (exact to 1e-10; a few dozen CDF evaluations).
-
-    Written here rather than importing SciPy, which would add ~100 MB and ~0.3 s of cold start to
-    the layer for this one function.
-    """
-    low, high = 0.0, 1.0
-    for _ in range(60):
-        mid = (low + high) / 2
-        if beta_cdf(mid, a, b) < q:
-            low = mid
-        else:
-            high = mid
-    return (low + high) / 2
-
-
-# ---- the score --------------------------------------------------------------------------------
 def decay_weight(age_days: float, half_life_days: float) -> float:
     return 0.5 ** (max(age_days, 0.0) / half_life_days)
 
@@ -295,36 +63,6 @@ def decayed_counters(days: Iterable[DayCounters], today: date, half_life_days: f
 
 def _shrunk(score: float, n: float, k: float) -> float:
     return (n * score + k * NEUTRAL) / (n + k)
-
-
-def calibration_bins(counters: Mapping[str, float]) -> list[CalibrationBin]:
-    bins = []
-    for i in range(CALIBRATION_BINS):
-        n = counters.get(f"cal_{i}_n", 0.0)
-        bins.append(
-            CalibrationBin(
-                lower=i / CALIBRATION_BINS,
-                upper=(i + 1) / CALIBRATION_BINS,
-                count=n,
-                mean_confidence=counters.get(f"cal_{i}_confidence_sum", 0.0) / n if n > 0 else None,
-                observed_success=counters.get(f"cal_{i}_success_sum", 0.0) / n if n > 0 else None,
-            )
-        )
-    return bins
-
-
-def expected_calibration_error(bins: Sequence[CalibrationBin]) -> float | None:
-    total = sum(b.count for b in bins)
-    if total <= 0:
-        return None
-    return (
-        sum(
-            b.count * abs(b.mean_confidence - b.observed_success)
-            for b in bins
-            if b.count > 0 and b.mean_confidence is not None and b.observed_success is not None
-        )
-        / total
-    )
 
 
 def _trend(
@@ -442,10 +180,6 @@ def strength_of(
         or accuracy_lower_bound >= workspace_approval_rate
     )
     return Strength.VERY_STRONG if score >= very_strong and credibly_above else Strength.STRONG
-
-
-def _ratio(numerator: float, denominator: float) -> float | None:
-    return numerator / denominator if denominator > 0 else None
 
 
 @dataclass(frozen=True)
@@ -575,7 +309,7 @@ def score(
             recent_rate, baseline_rate = by_order.recent_success_rate, by_order.baseline_success_rate
     evaluated = round(raw.get("evaluated", 0.0))
     overall_score = overall(accuracy)
-    approval_rate = _ratio(raw.get("success_sum", 0.0), raw.get("evaluated", 0.0))
+    approval_rate = ratio_or_none(raw.get("success_sum", 0.0), raw.get("evaluated", 0.0))
     return TrustScore(
         accuracy_score=accuracy,
         accuracy_lower_bound=lower,
@@ -593,9 +327,9 @@ def score(
         overall_trust_lower_bound=overall(lower),
         overall_trust_upper_bound=overall(upper),
         approval_rate=approval_rate,
-        avg_quality_score=_ratio(raw.get("quality_sum", 0.0), raw.get("evaluated", 0.0)),
-        avg_latency_ms=_ratio(raw.get("latency_ms_sum", 0.0), raw.get("latency_count", 0.0)),
-        brier_score=_ratio(raw.get("brier_sum", 0.0), raw.get("evaluated", 0.0)),
+        avg_quality_score=ratio_or_none(raw.get("quality_sum", 0.0), raw.get("evaluated", 0.0)),
+        avg_latency_ms=ratio_or_none(raw.get("latency_ms_sum", 0.0), raw.get("latency_count", 0.0)),
+        brier_score=ratio_or_none(raw.get("brier_sum", 0.0), raw.get("evaluated", 0.0)),
         trend=trend,
         recent_success_rate=recent_rate,
         baseline_success_rate=baseline_rate,
@@ -632,63 +366,3 @@ def score(
 
 def _unit(value: float) -> float:
     return min(max(value, 0.0), 1.0)
-
-
-# ---- decisions --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ApprovalPosterior:
-    alpha: float
-    beta: float
-    lower_bound: float
-
-
-def approval_posterior(
-    type_days: Sequence[DayCounters],
-    agent_days: Sequence[DayCounters],
-    today: date,
-    config: TrustConfig | None = None,
-) -> ApprovalPosterior:
-    """The posterior routing samples from for one agent and type.
-
-    ``Beta(a + approved, b + evaluated - approved)`` over the type's decayed counts (half-life
-    ``routing_half_life_days``), where the prior ``(a, b)`` adds ``routing_pooling_strength``
-    pseudo-observations at the agent's all-types approval rate (``agent_days``: its all-types
-    buckets) — partial pooling, so a type the agent has not done yet starts from its record
-    elsewhere. Routing maximises approvals, so a partial outcome counts as a miss here, unlike the
-    reported accuracy where it is half a success.
-    """
-    config = config or TrustConfig()
-    overall = decayed_counters(agent_days, today, config.routing_half_life_days)
-    n_all, approved_all = overall.get("evaluated", 0.0), overall.get("approved", 0.0)
-    agent_rate = (config.prior_alpha + approved_all) / (config.prior_alpha + config.prior_beta + n_all)
-    prior_alpha = config.prior_alpha + config.routing_pooling_strength * agent_rate
-    prior_beta = config.prior_beta + config.routing_pooling_strength * (1 - agent_rate)
-    own = decayed_counters(type_days, today, config.routing_half_life_days)
-    n, approved = own.get("evaluated", 0.0), own.get("approved", 0.0)
-    alpha, beta = prior_alpha + approved, prior_beta + max(n - approved, 0.0)
-    tail = (1 - config.credible_level) / 2
-    return ApprovalPosterior(alpha, beta, beta_quantile(tail, alpha, beta))
-
-
-MAX_BOOST_DELTA = 0.5
-
-
-def decision_boost(trust: TrustScore, config: TrustConfig | None = None) -> float:
-    """Multiplier for an agent's say in a decision of one type, in [0.5, 1.5], from its trust for
-    that type.
-
-    ``1 + 0.5 * (overall - confidence_factor * par) / max(par, 1 - par)``, where ``par`` is the
-    workspace's approval rate for the type (the prior mean without one): the overall score of an
-    agent exactly as good as its workspace with the same evidence is ``confidence_factor * par``,
-    since every factor is then 1. So the boost is exactly 1.0 without evidence, above 1 precisely
-    when the agent's trust beats that of a par agent, below when it trails, it rises with the trust
-    score (for agents with the same confidence factor, strictly in the same order) and it never
-    leaves the bounds.
-    """
-    config = config or TrustConfig()
-    par = trust.workspace_approval_rate
-    if par is None:
-        par = config.prior_alpha / (config.prior_alpha + config.prior_beta)
-    edge = (trust.overall_trust_score - trust.confidence_factor * par) / max(par, 1 - par)
-    boost = 1.0 + MAX_BOOST_DELTA * edge
-    return min(max(boost, 1.0 - MAX_BOOST_DELTA), 1.0 + MAX_BOOST_DELTA)

@@ -19,7 +19,7 @@ from swarm_learning.config import Settings, get_settings
 from swarm_learning.dal.items import Bucket
 from swarm_learning.dal.learner_state import LearnerStateStore, get_learner_store
 from swarm_learning.dal.store import LearningStore, get_store
-from swarm_learning.domain import routing, trust
+from swarm_learning.domain import approval, routing, trust, trust_values
 from swarm_learning.domain.counters import add_counters
 from swarm_learning.domain.rules import unconditional_for_type
 from swarm_learning.errors import NotFoundError
@@ -46,11 +46,11 @@ MAX_TOTAL_ADJUSTMENT = 0.25
 _PARALLEL_READS = 16
 
 
-def _days(buckets: Iterable[Bucket]) -> list[trust.DayCounters]:
-    return [trust.DayCounters(b.day, b.counters) for b in buckets]
+def _days(buckets: Iterable[Bucket]) -> list[trust_values.DayCounters]:
+    return [trust_values.DayCounters(b.day, b.counters) for b in buckets]
 
 
-def _dimensions(score: trust.TrustScore) -> dict[str, Any]:
+def _dimensions(score: trust_values.TrustScore) -> dict[str, Any]:
     fields = asdict(score)
     fields.pop("calibration")
     fields.pop("posterior_alpha")
@@ -70,8 +70,8 @@ class _Workspace:
     raw: dict[str, dict[str, float]]
     total: dict[str, float]
 
-    def baseline(self, recommendation_type: str) -> trust.Baseline:
-        return trust.Baseline.of(
+    def baseline(self, recommendation_type: str) -> trust_values.Baseline:
+        return trust_values.Baseline.of(
             self.decayed.get(recommendation_type, {}), self.raw.get(recommendation_type, {})
         )
 
@@ -81,13 +81,13 @@ class TrustService:
         self,
         store: LearningStore,
         settings: Settings,
-        config: trust.TrustConfig | None = None,
+        config: trust_values.TrustConfig | None = None,
         clock: Clock = utcnow,
         learner: LearnerStateStore | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
-        self._config = config or trust.TrustConfig()
+        self._config = config or trust_values.TrustConfig()
         self._clock = clock
         self._learner = learner
 
@@ -145,7 +145,7 @@ class TrustService:
             overall_days,
             today,
             self._config,
-            baseline=trust.Baseline.for_mix(shares, workspace.decayed, workspace.total),
+            baseline=trust_values.Baseline.for_mix(shares, workspace.decayed, workspace.total),
             recent_outcomes=recent,
             accuracy_adjustment=accuracy_adj,
             consistency_adjustment=consistency_adj,
@@ -172,7 +172,7 @@ class TrustService:
                 "calibration": [asdict(b) for b in overall.calibration],
                 "by_type": by_type,
                 "decision_boosts": {
-                    rtype: trust.decision_boost(s, self._config) for rtype, s in type_scores.items()
+                    rtype: approval.decision_boost(s, self._config) for rtype, s in type_scores.items()
                 },
                 "computed_at": now,
             }
@@ -249,7 +249,7 @@ class TrustService:
 
     def _type_score(
         self, workspace_id: str, agent_id: str, recommendation_type: str, today: date
-    ) -> trust.TrustScore:
+    ) -> trust_values.TrustScore:
         first, last = self._window(today)
         buckets = self._store.agent_scope_buckets(
             workspace_id, agent_id, recommendation_type, first_day=first, last_day=last
@@ -266,7 +266,7 @@ class TrustService:
             workspace_id=workspace_id,
             agent_id=agent_id,
             recommendation_type=recommendation_type,
-            decision_boost=trust.decision_boost(score, self._config),
+            decision_boost=approval.decision_boost(score, self._config),
             accuracy_score=score.accuracy_score,
             confidence_factor=score.confidence_factor,
             evaluated=score.evidence.evaluated,
@@ -294,9 +294,9 @@ class TrustService:
             rules = self._routing_rules(request.workspace_id, request.recommendation_type)
             plan = routing.apply_rules(request.candidates, request.k, rules)
 
-        def posterior(agent: str) -> trust.ApprovalPosterior:
+        def posterior(agent: str) -> approval.ApprovalPosterior:
             buckets = self._store.agent_buckets(request.workspace_id, agent, first_day=first, last_day=last)
-            return trust.approval_posterior(
+            return approval.approval_posterior(
                 _days(b for b in buckets if b.recommendation_type == request.recommendation_type),
                 _days(b for b in buckets if b.recommendation_type is None),
                 today,
@@ -304,7 +304,7 @@ class TrustService:
             )
 
         with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(plan.candidates))) as pool:
-            posteriors: Sequence[trust.ApprovalPosterior] = list(pool.map(posterior, plan.candidates))
+            posteriors: Sequence[approval.ApprovalPosterior] = list(pool.map(posterior, plan.candidates))
         candidates = [
             routing.Candidate(agent, p.alpha, p.beta, p.lower_bound)
             for agent, p in zip(plan.candidates, posteriors, strict=True)
@@ -382,14 +382,14 @@ class TrustService:
         )
 
 
-def trust_config(settings: Settings) -> trust.TrustConfig:
+def trust_config(settings: Settings) -> trust_values.TrustConfig:
     """The trust model's tunables from the environment (defaults in docs/trust.md)."""
     accuracy, consistency, timeliness, reliability = settings.trust_weights
-    return trust.TrustConfig(
+    return trust_values.TrustConfig(
         prior_alpha=settings.trust_prior_alpha,
         prior_beta=settings.trust_prior_beta,
         half_life_days=settings.trust_half_life_days,
-        weights=trust.TrustWeights(accuracy, consistency, timeliness, reliability),
+        weights=trust_values.TrustWeights(accuracy, consistency, timeliness, reliability),
         confidence_k=settings.trust_confidence_k,
         latency_target_ms=settings.trust_latency_target_ms,
         min_sample=settings.trust_min_sample,
