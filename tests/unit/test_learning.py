@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from swarm_learning.domain import cycle as learning
-from swarm_learning.domain.patterns import PatternCategory
+from swarm_learning.vocabulary import PatternCategory
 from tests.helpers.mining import planted_table
 
 STARTED = datetime(2026, 11, 24, 2, tzinfo=UTC)

@@ -13,18 +13,18 @@ from typing import Any
 import numpy as np
 
 from swarm_learning.domain.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, FeatureTable
+from swarm_learning.domain.pattern_validation import rolling_validation
 from swarm_learning.domain.patterns import (
     MiningConfig,
     Pattern,
-    PatternCategory,
     benjamini_hochberg,
     mine,
     proportion_z,
-    rolling_validation,
     upper_tail,
     wilson_bounds,
 )
 from swarm_learning.domain.rules import CONDITION_NAMES, rule_applies
+from swarm_learning.vocabulary import PatternCategory
 
 PROFILE_MIN_SAMPLES = 10
 CONSENSUS_BUILDER_SHARE = 0.5

@@ -20,7 +20,8 @@ class PatternRefresh(LearnerBase):
         or a cycle holds the lease."""
         from swarm_learning.domain import cycle as learning  # numpy: see _cycle
         from swarm_learning.domain.features import FeatureBuilder
-        from swarm_learning.domain.patterns import MiningConfig, Pattern, revalidate
+        from swarm_learning.domain.pattern_validation import revalidate
+        from swarm_learning.domain.patterns import MiningConfig, Pattern
 
         marker = self._state.current_marker(workspace_id)
         if marker is None:

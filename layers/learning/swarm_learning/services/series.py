@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field
 from ulid import ULID
 
+from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings, get_settings
 from swarm_learning.dal.items import Bucket
 from swarm_learning.dal.store import LearningStore, get_store
@@ -23,7 +24,6 @@ from swarm_learning.domain.counters import add_counters
 from swarm_learning.ids import DECISION_PREFIX
 from swarm_learning.models.common import _Response
 from swarm_learning.models.trust import RoutingDecision
-from swarm_learning.services.tracking import Clock, utcnow
 
 MAX_SERIES_DAYS = 180
 DEFAULT_SERIES_DAYS = 30
