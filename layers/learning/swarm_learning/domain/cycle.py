@@ -1,4 +1,4 @@
-"""The learning cycle (the seed's MetaLearnerAgent), pure: features → patterns → agent profiles →
+"""The learning cycle (the specification's MetaLearnerAgent), pure: features → patterns → agent profiles →
 decision rules → the Learning Cycle Result, validated on a time split."""
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def rules(patterns: Sequence[Pattern]) -> list[DecisionRule]:
 
 
 def suggest(all_rules: Sequence[DecisionRule], context: Mapping[str, Any]) -> list[DecisionRule]:
-    """The seed's suggest_decision_rules: the rules that concern a decision in ``context``."""
+    """The specification's suggest_decision_rules: the rules that concern a decision in ``context``."""
     return [rule for rule in all_rules if rule_applies(rule.conditions, context)]
 
 
@@ -212,7 +212,7 @@ class PreviousCycle:
 
 @dataclass
 class CycleResult:
-    """The seed's Learning Cycle Result, with what the state keeps."""
+    """The specification's Learning Cycle Result, with what the state keeps."""
 
     iteration_id: str
     workspace_id: str
@@ -236,7 +236,7 @@ class CycleResult:
     rules: list[DecisionRule] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """The seed's Learning Cycle Result as JSON-ready values."""
+        """The specification's Learning Cycle Result as JSON-ready values."""
         fields = asdict(self)
         for bulky in ("patterns", "profiles", "rules"):
             fields.pop(bulky)

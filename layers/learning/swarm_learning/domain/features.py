@@ -4,14 +4,14 @@ The learning cycle reads tens of thousands to millions of evaluated recommendati
 never held as objects: ``FeatureBuilder`` interns each row into a few compact arrays as it streams
 by, and ``FeatureBuilder.build`` derives the per-row features with numpy:
 
-- **confidence band**: low (< 0.5), medium, high (>= 0.8, the seed's high-confidence threshold);
+- **confidence band**: low (< 0.5), medium, high (>= 0.8, the specification's high-confidence threshold);
 - **consensus size**: how many distinct agents proposed the same action in the same workflow
   (1 = alone; no workflow = alone);
 - **dissent**: the agent stood alone against the others of its workflow (other agents took part,
   and none of them proposed its action): consensus' mirror, since right answers tend to
   coincide and wrong ones to scatter;
 - **expert**: the agent's approval rate on its *earlier* evaluated recommendations was > 75 %
-  (the seed's expert), over at least ``EXPERT_MIN_EVALUATIONS`` of them;
+  (the specification's expert), over at least ``EXPERT_MIN_EVALUATIONS`` of them;
 - **content attributes**: which of the workspace's most frequent top-level content keys the
   recommendation carries.
 
@@ -32,9 +32,9 @@ import numpy.typing as npt
 
 from swarm_learning.domain.evaluated import EvaluatedRow
 
-HIGH_CONFIDENCE = 0.8  # the seed's high-confidence threshold
+HIGH_CONFIDENCE = 0.8  # the specification's high-confidence threshold
 LOW_CONFIDENCE = 0.5
-EXPERT_APPROVAL_RATE = 0.75  # the seed's expert: > 75 % approval
+EXPERT_APPROVAL_RATE = 0.75  # the specification's expert: > 75 % approval
 EXPERT_MIN_EVALUATIONS = 5
 MAX_CONTENT_KEYS = 16  # content attributes mined: the most frequent top-level keys …
 _TRACKED_CONTENT_KEYS = 64  # … among the first 64 distinct keys of the stream

@@ -1,4 +1,4 @@
-"""Pattern discovery and validation (pure): the seed's five pattern types as conditions on features.
+"""Pattern discovery and validation (pure): the specification's five pattern types as conditions on features.
 
 A candidate condition is one feature item or a pair of them (``confidence=high``,
 ``consensus=3+``, ``agent=STRAT-01 & type=strategy`` …): the frequent itemsets of size one and two
@@ -40,7 +40,7 @@ FloatArray = npt.NDArray[np.float64]
 @dataclass(frozen=True)
 class MiningConfig:
     min_support: int = 20  # matched recommendations
-    min_pattern_confidence: float = 0.7  # the seed's default, on 1 - the one-sided p-value
+    min_pattern_confidence: float = 0.7  # the specification's default, on 1 - the one-sided p-value
     false_discovery_rate: float = 0.05  # Benjamini-Hochberg level over every candidate tested
     min_lift: float = 1.1
     # A pair must beat each of its items by this many standard errors to be reported beside it.

@@ -1,4 +1,4 @@
-"""Routing (the seed's Phase 5 "apply trust scores to agent selection"), pure.
+"""Routing (the specification's Phase 5 "apply trust scores to agent selection"), pure.
 
 Thompson sampling over each candidate's Beta posterior of success for the task's type: one draw
 per candidate, the k highest draws win. New agents (wide posteriors) get explored; agents that keep

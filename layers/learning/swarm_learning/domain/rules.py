@@ -4,7 +4,7 @@ without loading the learning cycle's column maths).
 A rule's ``conditions`` name features of the decision: ``recommendation_type``,
 ``confidence_band`` (low / medium / high), ``consensus`` (1 / 2 / 3+), ``expert`` (yes / no),
 ``dissent`` (yes / no) and ``content_key``. A context that states a feature must agree with the rule on it; a feature the
-context leaves out does not exclude the rule (the seed's ``task_type`` is read as
+context leaves out does not exclude the rule (the specification's ``task_type`` is read as
 ``recommendation_type``).
 """
 

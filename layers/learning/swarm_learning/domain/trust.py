@@ -1,4 +1,4 @@
-"""Trust scoring (the seed's TrustScorer) as pure functions over statistics buckets.
+"""Trust scoring (the specification's TrustScorer) as pure functions over statistics buckets.
 
 Every score is derived from the day buckets of sufficient statistics that tracking and evaluation
 ``ADD`` to, so it can be recomputed at any time, explained by its counts, and never loses an update.
@@ -14,7 +14,7 @@ Every score is derived from the day buckets of sufficient statistics that tracki
   workspace earns nothing), failed and timed-out executions (reliability) — each shrunk toward the
   workspace while evidence is thin. A dimension on which every agent is alike therefore sits at the
   agent's accuracy and does not pull everyone's overall score toward one value.
-- Overall: the seed's weighted sum (0.40 / 0.25 / 0.15 / 0.20) times a confidence factor
+- Overall: the specification's weighted sum (0.40 / 0.25 / 0.15 / 0.20) times a confidence factor
   ``n / (n + k)`` that grows with the decayed number of evaluations.
 - Strength: from the overall score, but ``strong`` and ``very_strong`` only for agents whose approval
   rate is at least the workspace's (``very_strong``: credibly above it).

@@ -153,7 +153,7 @@ class LearnedReads(LearnerBase):
         return [rule for rule in current[1]["rules"] if rule_applies(rule["conditions"], context)]
 
     def should_trigger(self, workspace_id: str) -> ShouldTriggerResponse:
-        """The seed's should_trigger_learning_cycle: yes when no cycle is running and either
+        """The specification's should_trigger_learning_cycle: yes when no cycle is running and either
         ``LEARNING_TRIGGER_MIN_OUTCOMES`` outcomes arrived since the last cycle started, or
         ``LEARNING_TRIGGER_MAX_HOURS`` passed since it with at least one new outcome. Before any
         cycle, the outcomes of the lookback window count as new."""

@@ -1,4 +1,4 @@
-"""The seed's MetaLearnerAgent as a service: triggers and runs learning cycles, refreshes patterns,
+"""The specification's MetaLearnerAgent as a service: triggers and runs learning cycles, refreshes patterns,
 and serves what the cycles learned (patterns, agent profiles, decision rules, should-trigger).
 
 A cycle streams the workspace's evaluated recommendations into columns, runs the pure cycle

@@ -1,4 +1,4 @@
-"""The weekly cleanup (the seed's cleanup_old_recommendations): delete what is past retention
+"""The weekly cleanup (the specification's cleanup_old_recommendations): delete what is past retention
 that DynamoDB's TTL has not removed yet (TTL can lag by days).
 
 Finding is key-range and partition queries (``LearningStore.expired_*``), never a scan of live

@@ -86,7 +86,7 @@ class TrackedReads:
         return first, now.date(), StatsWindow(since=since, until=now)
 
     def agent_stats(self, workspace_id: str, agent_id: str, *, days: int | None = None) -> AgentStats:
-        """The seed's ``get_agent_stats``, from the agent's day buckets (no scan)."""
+        """The specification's ``get_agent_stats``, from the agent's day buckets (no scan)."""
         entry = self._store.agent_directory_entry(workspace_id, agent_id)
         if entry is None:
             raise NotFoundError(f"agent {agent_id} not found", field="agent_id")
@@ -105,7 +105,7 @@ class TrackedReads:
         )
 
     def workspace_stats(self, workspace_id: str, *, days: int | None = None) -> WorkspaceStats:
-        """The seed's ``GET /stats``: the workspace's totals, from its sharded day buckets."""
+        """The specification's ``GET /stats``: the workspace's totals, from its sharded day buckets."""
         first, last, window = self._window(days)
         buckets = self._store.workspace_buckets(workspace_id, first_day=first, last_day=last)
         return WorkspaceStats(

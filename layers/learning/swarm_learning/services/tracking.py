@@ -1,4 +1,4 @@
-"""Recommendation tracking and outcome evaluation: the seed's RecommendationTracker and the
+"""Recommendation tracking and outcome evaluation: the specification's RecommendationTracker and the
 tracking side of LearningIntegration, over ``LearningStore``."""
 
 from __future__ import annotations

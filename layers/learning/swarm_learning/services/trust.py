@@ -1,4 +1,4 @@
-"""The seed's TrustScorer and the trust side of LearningIntegration, over ``LearningStore``."""
+"""The specification's TrustScorer and the trust side of LearningIntegration, over ``LearningStore``."""
 
 from __future__ import annotations
 

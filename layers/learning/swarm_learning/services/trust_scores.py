@@ -185,7 +185,7 @@ class TrustScores:
         sort_by: TrustSortKey = TrustSortKey.OVERALL,
         descending: bool = True,
     ) -> TrustScoreList:
-        """Every agent's trust; ``min_trust`` (the seed's get_trusted_agents) keeps the agents whose
+        """Every agent's trust; ``min_trust`` (the specification's get_trusted_agents) keeps the agents whose
         ``overall_trust_score`` reaches it (thin evidence is already discounted by the confidence
         factor). The workspace's totals are read once for all agents."""
         now = self._clock()
@@ -199,7 +199,7 @@ class TrustScores:
         return TrustScoreList(workspace_id=workspace_id, items=scores, count=len(scores))
 
     def initialize(self, request: InitializeTrustRequest) -> tuple[TrustScoreResponse, bool]:
-        """The seed's initialize_trust_score: register the agent (idempotent); True if new."""
+        """The specification's initialize_trust_score: register the agent (idempotent); True if new."""
         now = self._clock()
         created = self._store.register_agent(
             request.workspace_id, request.agent_id, request.agent_name, now=now
@@ -207,7 +207,7 @@ class TrustScores:
         return self.get(request.workspace_id, request.agent_id), created
 
     def adjust(self, agent_id: str, update: TrustScoreUpdate) -> TrustAdjustmentResponse:
-        """The seed's update_trust_score: ``delta = learning_rate * (quality_factor + impact)``
+        """The specification's update_trust_score: ``delta = learning_rate * (quality_factor + impact)``
         with ``quality_factor = overall_quality / 100 - 0.5``, each delta bounded by the learning
         rate and recorded with its reason."""
         now = self._clock()
@@ -252,7 +252,7 @@ class TrustScores:
     def decision_boost(
         self, workspace_id: str, agent_id: str, recommendation_type: str
     ) -> DecisionBoostResponse:
-        """The seed's get_agent_decision_boost, from the agent's trust for that type."""
+        """The specification's get_agent_decision_boost, from the agent's trust for that type."""
         score = self._type_score(workspace_id, agent_id, recommendation_type, self._clock().date())
         return DecisionBoostResponse(
             workspace_id=workspace_id,
