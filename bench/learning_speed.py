@@ -1,6 +1,6 @@
 """Learning speed benchmark: how fast the learning cycle turns evaluated recommendations into patterns.
 
-    python bench/learning_speed.py [--sizes 10000,100000,1000000] [--fpgrowth-max 1000000]
+    python -m bench.learning_speed [--sizes 10000,100000,1000000] [--fpgrowth-max 1000000]
                                    [--e2e 10000] [--strict]       (from the repository root)
 
 It prints a machine line, the command and markdown tables:
@@ -31,40 +31,35 @@ measured in the same run. docs/benchmarks.md explains the method and records a r
 
 from __future__ import annotations
 
+import argparse
+import gc
+import itertools
+import json
+import math
+import os
+import random
+import resource
+import statistics
+import subprocess
 import sys
+import time
+import tracemalloc
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.report import machine_line, markdown_table, verdict
+from swarm_learning.domain.cycle import run_cycle
+from swarm_learning.domain.evaluated import EvaluatedRow
+from swarm_learning.domain.features import FeatureBuilder, FeatureTable
+from swarm_learning.domain.patterns import MiningConfig, frequent_itemsets
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER = ROOT / "layers" / "learning"
-for _path in (str(LAYER), str(ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections import deque  # noqa: E402
-from collections.abc import Callable, Iterable, Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager, redirect_stdout  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from io import StringIO  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
-
-from bench.report import machine_line, markdown_table, verdict  # noqa: E402
-from swarm_learning.domain.cycle import run_cycle  # noqa: E402
-from swarm_learning.domain.evaluated import EvaluatedRow  # noqa: E402
-from swarm_learning.domain.features import FeatureBuilder, FeatureTable  # noqa: E402
-from swarm_learning.domain.patterns import MiningConfig, frequent_itemsets  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -832,7 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(child_cycle(args.child_cycle, args.seed)))
         return 0
 
-    command = "python bench/learning_speed.py" + "".join(
+    command = "python -m bench.learning_speed" + "".join(
         [
             f" --sizes {','.join(map(str, args.sizes))}" if args.sizes != list(DEFAULT_SIZES) else "",
             f" --fpgrowth-max {args.fpgrowth_max}" if args.fpgrowth_max != 1_000_000 else "",

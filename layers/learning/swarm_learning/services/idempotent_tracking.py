@@ -2,8 +2,6 @@
 with the same key and body gets the first answer and writes nothing; the same key with another body
 is refused, and so is a retry while the first request is still running."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -40,6 +38,7 @@ class _KeyedTrack(BaseModel):
     request: TrackRecommendationRequest
 
 
+# No ``from __future__ import annotations`` here: the serializer reads ``track``'s return type.
 @cache
 def _track_once() -> Callable[..., TrackRecommendationResponse]:
     persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
