@@ -22,6 +22,7 @@ import contextvars
 import copy
 import cProfile
 import gc
+import hashlib
 import json
 import math
 import os
@@ -285,6 +286,8 @@ class RawDynamoDB:
             "latency_ms": body.get("latency_ms"),
             "status": "pending",
             "created_at": now.isoformat(),
+            # what a retry with the same client-minted id is checked against
+            "request_fingerprint": hashlib.sha256(_json_text(body).encode()).hexdigest(),
             "pk": recommendation_key(ws, rid),
             "sk": REC_SK,
             "agent_pk": agent_key(ws, agent),
@@ -313,7 +316,7 @@ class RawDynamoDB:
                 "Key": serialize({"pk": agent_key(ws, agent), "sk": AGENT_SK}),
                 "UpdateExpression": (
                     "SET agent_name = :name, agent_id = :agent, workspace_pk = :ws, "
-                    "last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :now), "
+                    "last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :first), "
                     "expires_at = :exp"
                 ),
                 "ExpressionAttributeValues": serialize(
@@ -322,6 +325,7 @@ class RawDynamoDB:
                         ":agent": agent,
                         ":ws": workspace_key(ws),
                         ":now": created_at,
+                        ":first": created_at,
                         ":exp": expires_at,
                     }
                 ),
@@ -335,6 +339,7 @@ class RawDynamoDB:
                 "TableName": self._recommendations,
                 "Item": serialize(item),
                 "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
         self.client.transact_write_items(
@@ -361,6 +366,8 @@ class RawDynamoDB:
         quality = scores["overall_quality_score"]
         outcome = derive_outcome(quality, approved_min=self._approved_min, partial_min=self._partial_min)
         outcome_id = new_outcome_id(now)
+        request = {"workspace_id": workspace_id, "recommendation_id": recommendation_id, **scores}
+        fingerprint = hashlib.sha256(_json_text(request).encode()).hexdigest()
         evaluated_at = now.isoformat()
         expires_at = epoch(now + timedelta(days=self._retention_days))
         settle = {
@@ -369,7 +376,7 @@ class RawDynamoDB:
                 "Key": serialize({"pk": pk, "sk": REC_SK}),
                 "UpdateExpression": (
                     "SET #status = :outcome, outcome_id = :oid, evaluated_at = :at, "
-                    "overall_quality_score = :q, expires_at = :exp"
+                    "overall_quality_score = :q, expires_at = :exp, evaluation_fingerprint = :fp"
                 ),
                 "ConditionExpression": "attribute_exists(pk) AND #status = :pending",
                 "ExpressionAttributeNames": {"#status": "status"},
@@ -381,6 +388,7 @@ class RawDynamoDB:
                         ":q": quality,
                         ":exp": expires_at,
                         ":pending": "pending",
+                        ":fp": fingerprint,
                     }
                 ),
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -397,8 +405,8 @@ class RawDynamoDB:
             "overall_quality_score": quality,
             "evaluator_feedback": scores["evaluator_feedback"],
             "alternatives": [],
-            "workspace_id": workspace_id,
             "evaluated_at": evaluated_at,
+            "workspace_id": workspace_id,
             "pk": pk,
             "sk": OUTCOME_SK,
             "expires_at": expires_at,
