@@ -23,7 +23,13 @@ $(BIN)/.installed: requirements-dev.txt layers/learning/requirements.txt clients
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-setup: $(BIN)/.installed ## create .venv with the app's and the tests' dependencies
+# The layer's package on the venv's path, as Lambda puts the layer on it, so `python -m bench.<name>`
+# needs no sys.path edits (a .pth file in site-packages; pytest and localdev put the layer first).
+$(BIN)/.layer-path: $(BIN)/.installed
+	echo "$(CURDIR)/layers/learning" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/swarm-learning-layer.pth"
+	touch $@
+
+setup: $(BIN)/.installed $(BIN)/.layer-path ## create .venv with the app's and the tests' dependencies
 
 browser: ## Chromium for the dashboard's browser tests (Debian package; installed when root and missing)
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
@@ -76,13 +82,13 @@ openapi: setup ## regenerate docs/openapi.json from the handlers
 
 bench: setup browser ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/pip install --quiet -r requirements-bench.txt
-	$(BIN)/python bench/api.py
-	$(BIN)/python bench/trust_quality.py
-	$(BIN)/python bench/trust_demo.py
-	$(BIN)/python bench/learning_quality.py
-	$(BIN)/python bench/learning_speed.py
-	$(BIN)/python bench/client.py
-	$(BIN)/python bench/dashboard.py
+	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.trust_quality
+	$(BIN)/python -m bench.trust_demo
+	$(BIN)/python -m bench.learning_quality
+	$(BIN)/python -m bench.learning_speed
+	$(BIN)/python -m bench.client
+	$(BIN)/python -m bench.dashboard
 
 invoke: setup ## invoke a function in-process: make invoke FUNCTION=TrackFunction EVENT=events/track_recommendation.json
 	$(BIN)/python -m localdev invoke $(FUNCTION) -e $(EVENT)

@@ -21,8 +21,8 @@ from datetime import timedelta
 from pydantic import ValidationError
 
 from admin.keys import KeyAdmin, LocalKeys, StackKeys
-from swarm_learning.apikeys import KeyRequest
 from swarm_learning.errors import LearningError
+from swarm_learning.services.api_keys import KeyRequest
 
 
 def _target(args: argparse.Namespace) -> KeyAdmin:

@@ -1,1 +1,1 @@
-"""Benchmarks: one command each (``python bench/<name>.py``), results recorded in docs/benchmarks.md."""
+"""Benchmarks: one command each (``python -m bench.<name>``), results recorded in docs/benchmarks.md."""

@@ -1,6 +1,6 @@
 """API benchmark: the Lambda handlers against the raw DynamoDB calls they imply.
 
-    python bench/api.py [--calls 1000]        (from the repository root)
+    python -m bench.api [--calls 1000]        (from the repository root)
 
 Everything runs on the embedded AWS of ``localdev.runtime`` (moto's DynamoDB with the tables of
 template.yaml, the handlers loaded as Lambda loads them). The command prints a machine line, the
@@ -17,54 +17,68 @@ docs/benchmarks.md explains the method and records a run.
 
 from __future__ import annotations
 
+import argparse
+import contextvars
+import copy
+import cProfile
+import gc
+import hashlib
+import json
+import math
+import os
+import shlex
+import statistics
+import subprocess
 import sys
+import sysconfig
+import time
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
+from typing import Any, cast
+
+import boto3
+from botocore.client import BaseClient
+from botocore.handlers import BUILTIN_HANDLERS
+from moto.core.model_instances import reset_model_data
+
+from bench.report import machine_line, markdown_table, verdict
+from localdev import runtime
+from localdev import template as tpl
+from localdev.lambda_context import LocalLambdaContext
+from swarm_learning.config import get_settings
+from swarm_learning.dal.items import CLIENT_CONFIG, serialize
+from swarm_learning.dal.keys import (
+    AGENT_SK,
+    ALL_SCOPE,
+    BY_AGENT,
+    OUTCOME_SK,
+    REC_SK,
+    agent_key,
+    agent_type_key,
+    bucket_sort_key,
+    day_of,
+    epoch,
+    recommendation_key,
+    shard_key,
+    shard_of,
+    stats_key,
+    workflow_key,
+    workspace_key,
+)
+from swarm_learning.domain.counters import derive_outcome, evaluation_counters, tracking_counters
+from swarm_learning.domain.evaluated import canonical_action, content_keys
+from swarm_learning.ids import new_outcome_id, new_recommendation_id
+from swarm_learning.vocabulary import ExecutionStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "learning"
-for _path in (str(LAYER), str(ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import argparse  # noqa: E402
-import contextvars  # noqa: E402
-import copy  # noqa: E402
-import cProfile  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import shlex  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sysconfig  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections import Counter, defaultdict  # noqa: E402
-from collections.abc import Callable, Iterator, Sequence  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from types import FrameType  # noqa: E402
-from typing import Any, cast  # noqa: E402
-
-import boto3  # noqa: E402
-from botocore.client import BaseClient  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.handlers import BUILTIN_HANDLERS  # noqa: E402
-from moto.core.model_instances import reset_model_data  # noqa: E402
-
-from bench.report import machine_line, markdown_table, verdict  # noqa: E402
-from localdev import runtime  # noqa: E402
-from localdev import template as tpl  # noqa: E402
-from localdev.lambda_context import LocalLambdaContext  # noqa: E402
-from swarm_learning.config import get_settings  # noqa: E402
-from swarm_learning.counters import derive_outcome, evaluation_counters, tracking_counters  # noqa: E402
-from swarm_learning.evaluated import canonical_action, content_keys  # noqa: E402
-from swarm_learning.ids import new_outcome_id, new_recommendation_id  # noqa: E402
-from swarm_learning.models import ExecutionStatus  # noqa: E402
-from swarm_learning.storage import serialize, shard_of  # noqa: E402
 
 PREFIX = "/api/v1/learning"
 TRACK_PATH = f"{PREFIX}/recommendations/track"
@@ -96,9 +110,6 @@ TARGET_TRACK_RATIO = 1.3
 TARGET_EVALUATE_RATIO = 1.5
 TARGET_ROUND_TRIPS = 2
 TARGET_IMPORT_RATIO = 2.0
-
-# The same client settings as swarm_learning.storage.LearningStore.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
 
 
 class BenchmarkError(RuntimeError):
@@ -236,15 +247,11 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
-def _epoch(at: datetime) -> int:
-    return int(at.timestamp())
-
-
 class RawDynamoDB:
     """The DynamoDB requests each operation implies, built by hand with the items, keys and
-    expressions of ``swarm_learning.storage`` and sent with a plain boto3 client: no handler,
+    expressions of ``swarm_learning.dal`` and sent with a plain boto3 client: no handler,
     resolver, validation, logging, metrics or domain service. It reuses only pure helpers
-    (``serialize``, ``shard_of``, the counter formulas and the id minting)."""
+    (``serialize``, the keys of ``dal.keys``, the counter formulas and the id minting)."""
 
     def __init__(self) -> None:
         settings = get_settings()
@@ -279,13 +286,15 @@ class RawDynamoDB:
             "latency_ms": body.get("latency_ms"),
             "status": "pending",
             "created_at": now.isoformat(),
-            "pk": f"WS#{ws}#REC#{rid}",
-            "sk": "RECOMMENDATION",
-            "agent_pk": f"WS#{ws}#AGENT#{agent}",
-            "agent_type_pk": f"WS#{ws}#AGENT#{agent}#TYPE#{rtype}",
-            "workflow_pk": f"WS#{ws}#WF#{workflow}" if workflow else None,
-            "shard_pk": f"WS#{ws}#SHARD#{shard_of(rid, self._shards)}",
-            "expires_at": _epoch(now + timedelta(days=self._retention_days)),
+            # what a retry with the same client-minted id is checked against
+            "request_fingerprint": hashlib.sha256(_json_text(body).encode()).hexdigest(),
+            "pk": recommendation_key(ws, rid),
+            "sk": REC_SK,
+            "agent_pk": agent_key(ws, agent),
+            "agent_type_pk": agent_type_key(ws, agent, rtype),
+            "workflow_pk": workflow_key(ws, workflow) if workflow else None,
+            "shard_pk": shard_key(ws, shard_of(rid, self._shards)),
+            "expires_at": epoch(now + timedelta(days=self._retention_days)),
         }
 
     def seed(self, body: dict[str, Any]) -> str:
@@ -304,18 +313,19 @@ class RawDynamoDB:
         directory = {
             "Update": {
                 "TableName": self._statistics,
-                "Key": serialize({"pk": f"WS#{ws}#AGENT#{agent}", "sk": "AGENT"}),
+                "Key": serialize({"pk": agent_key(ws, agent), "sk": AGENT_SK}),
                 "UpdateExpression": (
                     "SET agent_name = :name, agent_id = :agent, workspace_pk = :ws, "
-                    "last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :now), "
+                    "last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :first), "
                     "expires_at = :exp"
                 ),
                 "ExpressionAttributeValues": serialize(
                     {
                         ":name": body["agent_name"],
                         ":agent": agent,
-                        ":ws": f"WS#{ws}",
+                        ":ws": workspace_key(ws),
                         ":now": created_at,
+                        ":first": created_at,
                         ":exp": expires_at,
                     }
                 ),
@@ -329,6 +339,7 @@ class RawDynamoDB:
                 "TableName": self._recommendations,
                 "Item": serialize(item),
                 "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
         self.client.transact_write_items(
@@ -342,10 +353,10 @@ class RawDynamoDB:
 
     def evaluate(self, workspace_id: str, recommendation_id: str, scores: dict[str, Any]) -> str:
         """GetItem (consistent) + one TransactWriteItems: settle, outcome, 3 buckets."""
-        pk = f"WS#{workspace_id}#REC#{recommendation_id}"
+        pk = recommendation_key(workspace_id, recommendation_id)
         found = self.client.get_item(
             TableName=self._recommendations,
-            Key=serialize({"pk": pk, "sk": "RECOMMENDATION"}),
+            Key=serialize({"pk": pk, "sk": REC_SK}),
             ConsistentRead=True,
         )["Item"]
         agent, rtype = found["agent_id"]["S"], found["recommendation_type"]["S"]
@@ -355,15 +366,17 @@ class RawDynamoDB:
         quality = scores["overall_quality_score"]
         outcome = derive_outcome(quality, approved_min=self._approved_min, partial_min=self._partial_min)
         outcome_id = new_outcome_id(now)
+        request = {"workspace_id": workspace_id, "recommendation_id": recommendation_id, **scores}
+        fingerprint = hashlib.sha256(_json_text(request).encode()).hexdigest()
         evaluated_at = now.isoformat()
-        expires_at = _epoch(now + timedelta(days=self._retention_days))
+        expires_at = epoch(now + timedelta(days=self._retention_days))
         settle = {
             "Update": {
                 "TableName": self._recommendations,
-                "Key": serialize({"pk": pk, "sk": "RECOMMENDATION"}),
+                "Key": serialize({"pk": pk, "sk": REC_SK}),
                 "UpdateExpression": (
                     "SET #status = :outcome, outcome_id = :oid, evaluated_at = :at, "
-                    "overall_quality_score = :q, expires_at = :exp"
+                    "overall_quality_score = :q, expires_at = :exp, evaluation_fingerprint = :fp"
                 ),
                 "ConditionExpression": "attribute_exists(pk) AND #status = :pending",
                 "ExpressionAttributeNames": {"#status": "status"},
@@ -375,6 +388,7 @@ class RawDynamoDB:
                         ":q": quality,
                         ":exp": expires_at,
                         ":pending": "pending",
+                        ":fp": fingerprint,
                     }
                 ),
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -391,10 +405,10 @@ class RawDynamoDB:
             "overall_quality_score": quality,
             "evaluator_feedback": scores["evaluator_feedback"],
             "alternatives": [],
-            "workspace_id": workspace_id,
             "evaluated_at": evaluated_at,
+            "workspace_id": workspace_id,
             "pk": pk,
-            "sk": "OUTCOME",
+            "sk": OUTCOME_SK,
             "expires_at": expires_at,
         }
         put = {
@@ -414,12 +428,12 @@ class RawDynamoDB:
         """One Query on the by_agent index, newest first, expired items filtered out."""
         response = self.client.query(
             TableName=self._recommendations,
-            IndexName="by_agent",
+            IndexName=BY_AGENT,
             KeyConditionExpression="#p = :p",
             FilterExpression="(attribute_not_exists(#e) OR #e > :now)",
             ExpressionAttributeNames={"#p": "agent_pk", "#e": "expires_at"},
             ExpressionAttributeValues=serialize(
-                {":p": f"WS#{workspace_id}#AGENT#{agent_id}", ":now": _epoch(datetime.now(UTC))}
+                {":p": agent_key(workspace_id, agent_id), ":now": epoch(datetime.now(UTC))}
             ),
             ScanIndexForward=False,
             Limit=limit,
@@ -429,9 +443,9 @@ class RawDynamoDB:
     def delete(self, workspace_id: str, recommendation_ids: Sequence[str]) -> None:
         """Remove recommendations and their outcomes (housekeeping between timed calls)."""
         keys = [
-            serialize({"pk": f"WS#{workspace_id}#REC#{rid}", "sk": sk})
+            serialize({"pk": recommendation_key(workspace_id, rid), "sk": sk})
             for rid in recommendation_ids
-            for sk in ("RECOMMENDATION", "OUTCOME")
+            for sk in (REC_SK, OUTCOME_SK)
         ]
         self.client.batch_write_item(
             RequestItems={self._recommendations: [{"DeleteRequest": {"Key": key}} for key in keys]}
@@ -446,22 +460,22 @@ class RawDynamoDB:
         at: datetime,
         counters: dict[str, float],
     ) -> list[dict[str, Any]]:
-        day = at.date().isoformat()
-        expires_at = _epoch(datetime.fromisoformat(day).replace(tzinfo=UTC)) + 86_400 * (
+        day = day_of(at)
+        expires_at = epoch(datetime.fromisoformat(day).replace(tzinfo=UTC)) + 86_400 * (
             self._retention_days + 1
         )
         names = {f"#c{i}": name for i, name in enumerate(counters)}
         values: dict[str, Any] = {f":c{i}": value for i, value in enumerate(counters.values())}
         adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
         shard = shard_of(recommendation_id, self._shards)
-        agent_pk = f"WS#{workspace_id}#AGENT#{agent_id}"
+        agent_pk = agent_key(workspace_id, agent_id)
         names["#scope"] = "scope"
         keys = [
-            (agent_pk, f"DAY#{day}#ALL", "ALL"),
-            (agent_pk, f"DAY#{day}#TYPE#{recommendation_type}", recommendation_type),
+            (agent_pk, bucket_sort_key(day, None), ALL_SCOPE),
+            (agent_pk, bucket_sort_key(day, recommendation_type), recommendation_type),
             (
-                f"WS#{workspace_id}#STATS#{shard}",
-                f"DAY#{day}#TYPE#{recommendation_type}",
+                stats_key(workspace_id, shard),
+                bucket_sort_key(day, recommendation_type),
                 recommendation_type,
             ),
         ]
@@ -1407,7 +1421,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
-    command = shlex.join(["python", "bench/api.py", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(["python", "-m", "bench.api", *(sys.argv[1:] if argv is None else argv)])
     # The Query function flushes no application metric; Powertools warns about it once per process.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     traffic = DynamoDBTraffic()

@@ -1,6 +1,6 @@
 """Client benchmark: what tracking costs the orchestrator, and what batching buys.
 
-    python bench/client.py [--calls 5000] [--rate 2000] [--events 400]     (from the repository root)
+    python -m bench.client [--calls 5000] [--rate 2000] [--events 400]     (from the repository root)
 
 The local server (embedded DynamoDB, the real handlers) runs in a child process, so the measured
 caller shares its interpreter only with the client's own worker thread, as in an orchestrator.
@@ -19,28 +19,21 @@ docs/benchmarks.md records a run.
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing
+import shlex
+import statistics
 import sys
-from pathlib import Path
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (str(ROOT / "layers" / "learning"), str(ROOT), str(ROOT / "clients" / "python" / "src")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+import httpx
 
-import argparse  # noqa: E402
-import multiprocessing  # noqa: E402
-import shlex  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
-
-from bench.report import machine_line, markdown_table, verdict  # noqa: E402
-from swarm_learning_client import SwarmLearningClient, new_outcome_id, new_recommendation_id  # noqa: E402
+from bench.report import machine_line, markdown_table, verdict
+from swarm_learning_client import SwarmLearningClient, new_outcome_id, new_recommendation_id
 
 WORKSPACE = "ws_bench"
 AGENTS = ("STRAT-01", "CONTENT-02", "ANALYST-03")
@@ -59,7 +52,7 @@ def _serve(connection: Any) -> None:
 
     runtime.configure_environment()
     from localdev.server import serving
-    from swarm_learning.apikeys import KeyRequest, get_key_service
+    from swarm_learning.services.api_keys import KeyRequest, get_key_service
 
     with runtime.embedded_aws() as functions, serving(functions, port=0, quiet=True) as server:
         key = get_key_service().issue(KeyRequest(name="bench", workspaces=[WORKSPACE])).api_key
@@ -209,7 +202,7 @@ def dynamodb_requests() -> list[tuple[str, int, int]]:
     assert boto3.DEFAULT_SESSION is None, "count before any boto3 session exists"
     BUILTIN_HANDLERS.insert(0, ("provide-client-params.dynamodb", count))
     runtime.configure_environment()
-    from swarm_learning.apikeys import KeyRequest, get_key_service
+    from swarm_learning.services.api_keys import KeyRequest, get_key_service
 
     rows = []
     with runtime.embedded_aws() as functions:
@@ -292,7 +285,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=400, help="events per throughput run")
     args = parser.parse_args()
     print(machine_line(["httpx", "boto3", "moto", "aws-lambda-powertools"]))
-    print("command: python bench/client.py " + shlex.join(sys.argv[1:]))
+    print("command: python -m bench.client " + shlex.join(sys.argv[1:]))
 
     with local_server() as (url, key):
         paced = caller_cost(url, key, args.calls, args.rate)

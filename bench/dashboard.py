@@ -1,7 +1,7 @@
 """Dashboard benchmark: how long each view takes to load in headless Chromium, and how many API
 requests it makes, against the local server seeded with simulated history.
 
-    python bench/dashboard.py [--days 21] [--workflows-per-day 12] [--runs 5]   (from the repository root)
+    python -m bench.dashboard [--days 21] [--workflows-per-day 12] [--runs 5]   (from the repository root)
 
 Seeds ``ws_demo`` as ``python -m localdev serve --history`` does, opens every view ``--runs``
 times in one page (after one warm-up pass) and measures, in the page, from the hash change to the
@@ -11,23 +11,18 @@ Needs Chromium (``make browser``) and Playwright (dev requirements).
 
 from __future__ import annotations
 
+import argparse
+import os
+import platform
+import shlex
+import statistics
 import sys
+import time
 from pathlib import Path
 
+from localdev import runtime
+
 ROOT = Path(__file__).resolve().parent.parent
-LAYER = ROOT / "layers" / "learning"
-for _path in (str(LAYER), str(ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import shlex  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-
-from localdev import runtime  # noqa: E402
 
 runtime.configure_environment()
 
@@ -108,7 +103,7 @@ def main() -> int:
         f"machine: {platform.machine()}, {os.cpu_count()} cpus, load average "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}, Python {platform.python_version()}"
     )
-    print(f"command: python bench/dashboard.py {shlex.join(sys.argv[1:])}".rstrip())
+    print(f"command: python -m bench.dashboard {shlex.join(sys.argv[1:])}".rstrip())
     print(
         f"seeded: {seeded.days} days, {seeded.tracked} recommendations, {seeded.routing_decisions} routing "
         f"decisions, {seeded.learning_cycles} cycles, 8 agents ({seeding:.0f} s)\n"

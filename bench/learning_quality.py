@@ -23,35 +23,27 @@ times cannot be asked for), and the noise swarm at the same sizes over ``--noise
 (false patterns per cycle). Targets at 250: accuracy >= 0.80, coverage >= 0.70 (the
 specification's), recall >= 0.75; noise <= 0.05 false patterns per cycle at every size.
 
-Run: ``python bench/learning_quality.py`` (``--seeds``, ``--workflows``, ``--small-seeds``,
+Run: ``python -m bench.learning_quality`` (``--seeds``, ``--workflows``, ``--small-seeds``,
 ``--noise-seeds`` to change the run).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import platform
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-_ROOT = Path(__file__).resolve().parent.parent
-for _path in (str(_ROOT), str(_ROOT / "layers" / "learning")):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+import numpy as np
 
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from bench.report import markdown_table  # noqa: E402
-from localdev.planted import PLANTED, planted_workflows  # noqa: E402
-from swarm_learning import learning  # noqa: E402
-from swarm_learning.evaluated import EvaluatedRow, canonical_action, content_keys  # noqa: E402
-from swarm_learning.features import FeatureBuilder, FeatureTable  # noqa: E402
-from swarm_learning.patterns import Pattern  # noqa: E402
+from bench.report import markdown_table
+from localdev.planted import PLANTED, planted_workflows
+from swarm_learning.domain import cycle as learning
+from swarm_learning.domain.evaluated import EvaluatedRow, canonical_action, content_keys
+from swarm_learning.domain.features import FeatureBuilder, FeatureTable
+from swarm_learning.domain.patterns import Pattern
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 TRUTH_MARGIN = 1.05

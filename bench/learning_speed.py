@@ -1,6 +1,6 @@
 """Learning speed benchmark: how fast the learning cycle turns evaluated recommendations into patterns.
 
-    python bench/learning_speed.py [--sizes 10000,100000,1000000] [--fpgrowth-max 1000000]
+    python -m bench.learning_speed [--sizes 10000,100000,1000000] [--fpgrowth-max 1000000]
                                    [--e2e 10000] [--strict]       (from the repository root)
 
 It prints a machine line, the command and markdown tables:
@@ -31,40 +31,35 @@ measured in the same run. docs/benchmarks.md explains the method and records a r
 
 from __future__ import annotations
 
+import argparse
+import gc
+import itertools
+import json
+import math
+import os
+import random
+import resource
+import statistics
+import subprocess
 import sys
+import time
+import tracemalloc
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.report import machine_line, markdown_table, verdict
+from swarm_learning.domain.cycle import run_cycle
+from swarm_learning.domain.evaluated import EvaluatedRow
+from swarm_learning.domain.features import FeatureBuilder, FeatureTable
+from swarm_learning.domain.patterns import MiningConfig, frequent_itemsets
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYER = ROOT / "layers" / "learning"
-for _path in (str(LAYER), str(ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from collections import deque  # noqa: E402
-from collections.abc import Callable, Iterable, Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager, redirect_stdout  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from io import StringIO  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
-
-from bench.report import machine_line, markdown_table, verdict  # noqa: E402
-from swarm_learning.evaluated import EvaluatedRow  # noqa: E402
-from swarm_learning.features import FeatureBuilder, FeatureTable  # noqa: E402
-from swarm_learning.learning import run_cycle  # noqa: E402
-from swarm_learning.patterns import MiningConfig, frequent_itemsets  # noqa: E402
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -445,17 +440,17 @@ def stored_item(
 ) -> dict[str, Any]:
     """The recommendation item as ``LearningStore.insert_recommendation`` writes it for the
     tracker's record, after ``record_evaluation`` settled it (approved or rejected)."""
-    from swarm_learning.evaluated import canonical_action, content_keys
-    from swarm_learning.ids import new_outcome_id, new_recommendation_id
-    from swarm_learning.storage import (
+    from swarm_learning.dal.keys import (
         REC_SK,
-        _agent_pk,
-        _agent_type_pk,
-        _rec_pk,
-        _shard_pk,
-        _workflow_pk,
+        agent_key,
+        agent_type_key,
+        recommendation_key,
+        shard_key,
         shard_of,
+        workflow_key,
     )
+    from swarm_learning.domain.evaluated import canonical_action, content_keys
+    from swarm_learning.ids import new_outcome_id, new_recommendation_id
 
     created_at = recommendation.created_at
     evaluated_at = created_at + timedelta(minutes=5)
@@ -480,12 +475,12 @@ def stored_item(
         "execution_status": "completed",
         "created_at": created_at.isoformat(),
         # insert_recommendation's keys
-        "pk": _rec_pk(ws, rid),
+        "pk": recommendation_key(ws, rid),
         "sk": REC_SK,
-        "agent_pk": _agent_pk(ws, agent),
-        "agent_type_pk": _agent_type_pk(ws, agent, rtype),
-        "workflow_pk": _workflow_pk(ws, workflow),
-        "shard_pk": _shard_pk(ws, shard_of(rid, shards)),
+        "agent_pk": agent_key(ws, agent),
+        "agent_type_pk": agent_type_key(ws, agent, rtype),
+        "workflow_pk": workflow_key(ws, workflow),
+        "shard_pk": shard_key(ws, shard_of(rid, shards)),
         # record_evaluation's settlement
         "status": "approved" if recommendation.approved else "rejected",
         "outcome_id": new_outcome_id(evaluated_at),
@@ -496,7 +491,7 @@ def stored_item(
 
 
 def batch_write(client: Any, table: str, items: Iterable[dict[str, Any]]) -> None:
-    from swarm_learning.storage import serialize
+    from swarm_learning.dal.items import serialize
 
     pending = [{"PutRequest": {"Item": serialize(item)}} for item in items]
     while pending:
@@ -512,8 +507,9 @@ def measure_end_to_end(count: int, seed: int, runs: int = E2E_RUNS) -> EndToEnd:
 
     with runtime.embedded_aws() as functions:
         from swarm_learning.config import get_settings
-        from swarm_learning.meta_learner import new_iteration_id
-        from swarm_learning.storage import get_learner_store, get_store
+        from swarm_learning.dal.learner_state import get_learner_store
+        from swarm_learning.dal.store import get_store
+        from swarm_learning.services.learner_base import new_iteration_id
 
         settings = get_settings()
         client = boto3.client("dynamodb", region_name=runtime.REGION)
@@ -831,7 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(child_cycle(args.child_cycle, args.seed)))
         return 0
 
-    command = "python bench/learning_speed.py" + "".join(
+    command = "python -m bench.learning_speed" + "".join(
         [
             f" --sizes {','.join(map(str, args.sizes))}" if args.sizes != list(DEFAULT_SIZES) else "",
             f" --fpgrowth-max {args.fpgrowth_max}" if args.fpgrowth_max != 1_000_000 else "",

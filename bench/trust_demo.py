@@ -1,6 +1,6 @@
 """Trust and learning on the demo swarm, through the API: what a user sees after `make demo`.
 
-    python bench/trust_demo.py [--workflows 300] [--seed 7] [--strict]   (from the repository root)
+    python -m bench.trust_demo [--workflows 300] [--seed 7] [--strict]   (from the repository root)
 
 Runs ``make demo``'s default workload in-process: the embedded AWS (moto) and the local HTTP server
 (``localdev.runtime.embedded_aws`` + ``localdev.server.serving``), a development key, then
@@ -25,27 +25,20 @@ The demo's clock is the wall clock (it is a real server), so everything lands on
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
+import json
+import statistics
 import sys
-from pathlib import Path
+import time
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (str(ROOT / "layers" / "learning"), str(ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
-
-from bench.report import machine_line, markdown_table, verdict  # noqa: E402
-from bench.trust_quality import spearman  # noqa: E402
+from bench.report import machine_line, markdown_table, verdict
+from bench.trust_quality import spearman
 
 DEGRADING_AGENT = "ANLY-01"
 MIN_TRUST = 0.7
@@ -235,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         + markdown_table(["category", "patterns", "strongest (approved, of)"], learning_rows)
     )
     command = (
-        "python bench/trust_demo.py"
+        "python -m bench.trust_demo"
         + "".join(f" --{name} {value}" for name, value in options.items())
         + (" --strict" if args.strict else "")
     )

@@ -1,7 +1,7 @@
 """Trust quality benchmark: does the trust maths agree with the ground truth of a simulated swarm?
 
     pip install -r requirements-bench.txt           (MABWiser, the routing baseline)
-    python bench/trust_quality.py [--strict]        (from the repository root)
+    python -m bench.trust_quality [--strict]        (from the repository root)
 
 Everything is simulated in memory with ``localdev.swarm`` and scored with the service's own pure
 functions: each simulated recommendation adds exactly the counters the API adds
@@ -27,30 +27,23 @@ docs/benchmarks.md explains the method and records a run.
 
 from __future__ import annotations
 
+import argparse
+import math
+import random
+import statistics
 import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-LAYER = ROOT / "layers" / "learning"
-for _path in (str(LAYER), str(ROOT)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+from mabwiser.mab import MAB, LearningPolicy
 
-import argparse  # noqa: E402
-import math  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from collections.abc import Callable, Mapping, Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import date, timedelta  # noqa: E402
-
-from mabwiser.mab import MAB, LearningPolicy  # noqa: E402
-
-from bench.report import machine_line, markdown_table, verdict  # noqa: E402
-from localdev import swarm  # noqa: E402
-from localdev.swarm import (  # noqa: E402
+from bench.report import machine_line, markdown_table, verdict
+from localdev import swarm
+from localdev.swarm import (
     APPROVED_MIN,
     DEGRADED_EXECUTION_FACTOR,
     PARTIAL_MIN,
@@ -60,15 +53,20 @@ from localdev.swarm import (  # noqa: E402
     SimulatedRecommendation,
     Swarm,
 )
-from swarm_learning import routing, trust  # noqa: E402
-from swarm_learning.counters import (  # noqa: E402
+from swarm_learning.domain import approval, routing, trust, trust_values
+from swarm_learning.domain.counters import (
     add_counters,
     derive_outcome,
     evaluation_counters,
     tracking_counters,
 )
-from swarm_learning.models import ExecutionStatus  # noqa: E402
-from swarm_learning.trust import DayCounters, Trend, TrustConfig, TrustWeights  # noqa: E402
+from swarm_learning.domain.trust_values import DayCounters, TrustConfig, TrustWeights
+from swarm_learning.vocabulary import (
+    ExecutionStatus,
+    Trend,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 WORKSPACE = "ws_bench"
 FIRST_DAY = date(2026, 11, 1)
@@ -308,7 +306,7 @@ def percentile(values: Sequence[float], share: float) -> float:
 @dataclass(frozen=True)
 class AgentResult:
     agent: AgentProfile
-    score: trust.TrustScore
+    score: trust_values.TrustScore
     totals: dict[str, float]
     mean_hidden_probability: float  # of the recommendations it actually made (failures included)
 
@@ -354,7 +352,7 @@ def ranking_run(
                         buckets[agent.agent_id].days(),
                         today,
                         config,
-                        baseline=trust.Baseline.for_mix(shares[agent.agent_id], decayed, total),
+                        baseline=trust_values.Baseline.for_mix(shares[agent.agent_id], decayed, total),
                         recent_outcomes=outcomes[agent.agent_id][::-1],
                     ),
                     buckets[agent.agent_id].totals(),
@@ -403,7 +401,7 @@ def calibration_of(result: AgentResult) -> CalibrationResult:
         recovered_bias=confidence - observed,
         approvals_bias=result.totals["confidence_sum"] / evaluated
         - result.totals.get("approved", 0.0) / evaluated,
-        ece=trust.expected_calibration_error(bins),
+        ece=trust_values.expected_calibration_error(bins),
     )
 
 
@@ -469,7 +467,7 @@ class RandomPolicy(Policy):
 
 class TrustPolicy(Policy):
     """``routing.select`` over candidates built as the service builds them: the approval posterior
-    (``trust.approval_posterior``) of each agent x type scope.
+    (``approval.approval_posterior``) of each agent x type scope.
 
     A scope is re-scored when its counters change or the day turns (decay); otherwise its last
     score is reused, which is the number ``trust.score`` would return again.
@@ -503,7 +501,9 @@ class TrustPolicy(Policy):
         # What the service's routing does (TrustService.route): the approval posterior of the type,
         # pooled with the agent's all-types record (the sum of its type scopes here).
         agent_days = [d for (agent, _), b in self.buckets.items() if agent == scope[0] for d in b.days()]
-        posterior = trust.approval_posterior(self.buckets[scope].days(), agent_days, day_of(day), self.config)
+        posterior = approval.approval_posterior(
+            self.buckets[scope].days(), agent_days, day_of(day), self.config
+        )
         return routing.Candidate(scope[0], posterior.alpha, posterior.beta, posterior.lower_bound)
 
     def candidate(self, agent_id: str, recommendation_type: str, day: int) -> routing.Candidate:
@@ -1211,7 +1211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
     args = parser.parse_args(argv)
-    command = "python bench/trust_quality.py" + (" --strict" if args.strict else "")
+    command = "python -m bench.trust_quality" + (" --strict" if args.strict else "")
     progress = progress_printer()
     agents = bench_agents()
 

@@ -48,12 +48,16 @@ def seed_history(
     evaluated, a few routing decisions made, trust refreshed (a snapshot per agent); a learning
     cycle runs every week and on the last day. Call inside ``localdev.runtime.embedded_aws()``."""
     from swarm_learning.config import get_settings
-    from swarm_learning.learning_models import TriggerLearningCycleRequest
-    from swarm_learning.meta_learner import MetaLearner
-    from swarm_learning.models import EvaluateOutcomeRequest, RoutingRequest, TrackRecommendationRequest
-    from swarm_learning.storage import get_learner_store, get_store
-    from swarm_learning.tracking import RecommendationTracker
-    from swarm_learning.trust_service import TrustService, trust_config
+    from swarm_learning.dal.learner_state import get_learner_store
+    from swarm_learning.dal.store import get_store
+    from swarm_learning.models.evaluation import EvaluateOutcomeRequest
+    from swarm_learning.models.learning import TriggerLearningCycleRequest
+    from swarm_learning.models.tracking import TrackRecommendationRequest
+    from swarm_learning.models.trust import RoutingRequest
+    from swarm_learning.services.meta_learner import MetaLearner
+    from swarm_learning.services.tracking import RecommendationTracker
+    from swarm_learning.services.trust import TrustService
+    from swarm_learning.services.trust_scores import trust_config
 
     settings = get_settings()
     store, learner_store = get_store(), get_learner_store()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from swarm_learning.evaluated import EvaluatedRow, canonical_action, content_keys
+from swarm_learning.domain.evaluated import EvaluatedRow, canonical_action, content_keys
 
 TYPES = ("strategy", "content", "research", "analytics", "campaign")
 EXPERT = "EXPERT-01"

@@ -49,7 +49,7 @@ def api(functions: runtime.LocalFunctions) -> Api:
 @pytest.fixture
 def dynamodb_calls() -> Iterator[list[str]]:
     """The DynamoDB operations the service sends, by name."""
-    from swarm_learning.storage import get_store
+    from swarm_learning.dal.store import get_store
 
     calls: list[str] = []
     events = get_store().client.meta.events

@@ -16,15 +16,14 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from swarm_learning.api.observability import logger, metrics, tracer
-from swarm_learning.apikeys import InvalidApiKeyError, bearer_token, caller_context, get_key_service
+from swarm_learning.api.handler import observed
+from swarm_learning.api.observability import logger, metrics
+from swarm_learning.services.api_keys import InvalidApiKeyError, bearer_token, caller_context, get_key_service
 
 ANONYMOUS = "anonymous"
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)  # the event carries the secret
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@observed(log_event=False)  # the event carries the secret
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict:
     token = bearer_token(event.headers.get("Authorization"))  # headers are case-insensitive

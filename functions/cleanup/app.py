@@ -1,22 +1,21 @@
-"""Cleanup function (weekly, Sunday 03:00 UTC; the seed's cleanup_old_recommendations): delete
+"""Cleanup function (weekly, Sunday 03:00 UTC; the specification's cleanup_old_recommendations): delete
 what is past retention that DynamoDB's TTL has not removed yet. ``{"dry_run": true}`` in the
 event counts without deleting."""
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
-from swarm_learning.api.observability import logger, metrics, tracer
-from swarm_learning.retention import get_cleanup
+from swarm_learning.api.observability import logger, metrics
+from swarm_learning.services.retention import get_cleanup
 
 
 def _metric_name(kind: str) -> str:
     return "CleanupDeleted" + "".join(word.capitalize() for word in kind.split("_"))
 
 
-@logger.inject_lambda_context(log_event=True, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@job_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     run_at = scheduled_time(event)
     dry_run = event.get("dry_run") is True

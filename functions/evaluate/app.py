@@ -1,40 +1,33 @@
 """Evaluate function: POST /outcomes/evaluate and POST /outcomes/evaluate-workflow."""
 
-from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from swarm_learning.api.access import refusal
+from swarm_learning.api.handler import api_handler
 from swarm_learning.api.http import (
     API_PREFIX,
     CONFLICT_RESPONSE,
     ERROR_RESPONSES,
     NOT_FOUND_RESPONSE,
     OK_RESPONSE,
-    cors_config,
     register_error_handlers,
+    resolver_options,
 )
-from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
-from swarm_learning.models import (
+from swarm_learning.api.observability import logger, metrics
+from swarm_learning.models.evaluation import (
     EvaluateOutcomeRequest,
     EvaluateOutcomeResponse,
     EvaluateWorkflowRequest,
     EvaluateWorkflowResponse,
-    Outcome,
     WorkflowItemStatus,
 )
-from swarm_learning.tracking import get_tracker
+from swarm_learning.services.tracking import get_tracker
+from swarm_learning.vocabulary import Outcome
 
-app = APIGatewayRestResolver(
-    cors=cors_config(),
-    enable_validation=True,
-    # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
-    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
-)
+app = APIGatewayRestResolver(**resolver_options())
 register_error_handlers(app)
 
 
@@ -101,9 +94,4 @@ def evaluate_workflow_outcome(
     return summary
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    # Refused requests (no caller, oversized body, another workspace) never reach a route.
-    return refusal(event) or app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -6,19 +6,14 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from swarm_learning.api.access import refusal
-from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, register_error_handlers
-from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
-from swarm_learning.ingestion import get_ingestor
-from swarm_learning.models import EventType, IngestBatchRequest, IngestBatchResponse
+from swarm_learning.api.handler import api_handler
+from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, register_error_handlers, resolver_options
+from swarm_learning.api.observability import logger, metrics
+from swarm_learning.models.ingestion import EventType, IngestBatchRequest, IngestBatchResponse
+from swarm_learning.services.ingestion import get_ingestor
 
-app = APIGatewayRestResolver(
-    enable_validation=True,
-    # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
-    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
-)
+app = APIGatewayRestResolver(**resolver_options(cors=False))  # the dashboard never sends events
 register_error_handlers(app)
 
 
@@ -45,9 +40,4 @@ def ingest_batch(request: Annotated[IngestBatchRequest, Body()]) -> Response[Ing
     return Response(status_code=207, content_type=content_types.APPLICATION_JSON, body=answer)
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    # Refused requests (no caller, oversized body, another workspace) never reach a route.
-    return refusal(event) or app.resolve(event, context)
+lambda_handler = api_handler(app)

@@ -10,15 +10,15 @@
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
-from swarm_learning.api.observability import logger, metrics, tracer
-from swarm_learning.learning_models import LearningCycleRequestedDetail
-from swarm_learning.meta_learner import CYCLE_REQUESTED, get_meta_learner
+from swarm_learning.api.observability import logger, metrics
+from swarm_learning.models.learning import LearningCycleRequestedDetail
+from swarm_learning.services.learner_base import CYCLE_REQUESTED
+from swarm_learning.services.meta_learner import get_meta_learner
 
 
-@logger.inject_lambda_context(log_event=True, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@job_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     learner = get_meta_learner()
     if event.get("detail-type") == CYCLE_REQUESTED:

@@ -4,14 +4,13 @@ low-confidence patterns and re-validate the rest against the lookback window's d
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
-from swarm_learning.api.observability import logger, metrics, tracer
-from swarm_learning.meta_learner import get_meta_learner
+from swarm_learning.api.observability import logger, metrics
+from swarm_learning.services.meta_learner import get_meta_learner
 
 
-@logger.inject_lambda_context(log_event=True, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@job_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     run_at = scheduled_time(event)
     try:

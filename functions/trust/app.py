@@ -1,25 +1,23 @@
 """Trust function: register agents, manual trust updates, and routing decisions."""
 
-from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from swarm_learning.api.access import refusal
+from swarm_learning.api.handler import api_handler
 from swarm_learning.api.http import (
     API_PREFIX,
     ERROR_RESPONSES,
     NOT_FOUND_RESPONSE,
     OK_RESPONSE,
-    cors_config,
     register_error_handlers,
+    resolver_options,
 )
-from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
+from swarm_learning.api.observability import logger, metrics
 from swarm_learning.api.params import AgentId
-from swarm_learning.models import (
+from swarm_learning.models.trust import (
     InitializeTrustRequest,
     RoutingDecision,
     RoutingRequest,
@@ -27,14 +25,9 @@ from swarm_learning.models import (
     TrustScoreResponse,
     TrustScoreUpdate,
 )
-from swarm_learning.trust_service import get_trust_service
+from swarm_learning.services.trust import get_trust_service
 
-app = APIGatewayRestResolver(
-    cors=cors_config(),
-    enable_validation=True,
-    # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
-    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
-)
+app = APIGatewayRestResolver(**resolver_options())
 register_error_handlers(app)
 
 
@@ -103,9 +96,4 @@ def select_agents(request: Annotated[RoutingRequest, Body()]) -> RoutingDecision
     return decision
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    # Refused requests (no caller, oversized body, another workspace) never reach a route.
-    return refusal(event) or app.resolve(event, context)
+lambda_handler = api_handler(app)

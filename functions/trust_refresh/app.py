@@ -5,16 +5,15 @@ import time
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
-from swarm_learning.api.observability import logger, metrics, tracer
-from swarm_learning.trust_service import get_trust_service
+from swarm_learning.api.observability import logger, metrics
+from swarm_learning.services.trust import get_trust_service
 
 REFRESH_PERIOD_HOURS = 6
 
 
-@logger.inject_lambda_context(log_event=True, clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler
+@job_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     run_at = scheduled_time(event, period_minutes=REFRESH_PERIOD_HOURS * 60)
     started = time.perf_counter()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from swarm_learning import evaluated as ev
-from swarm_learning import features as ft
+from swarm_learning.domain import evaluated as ev
+from swarm_learning.domain import features as ft
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from localdev.planted import planted_workflows
-from swarm_learning.models import EvaluateOutcomeRequest, TrackRecommendationRequest
-from swarm_learning.tracking import get_tracker
+from swarm_learning.models.evaluation import EvaluateOutcomeRequest
+from swarm_learning.models.tracking import TrackRecommendationRequest
+from swarm_learning.services.tracking import get_tracker
 from tests.helpers.api import WORKSPACE, evaluation, recommendation
 
 START = datetime(2026, 11, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from swarm_learning.tracking import get_tracker
+from swarm_learning.services.tracking import get_tracker
 from tests.helpers.api import WORKSPACE, Api, recommendation
 from tests.helpers.ids import minted
 from tests.helpers.store import store_snapshot
@@ -221,7 +221,7 @@ def test_an_id_minted_too_long_ago_is_refused_on_its_own(api: Api) -> None:
 def test_throttled_writes_answer_503_and_store_nothing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.exceptions import ClientError
 
-    from swarm_learning.storage import get_store
+    from swarm_learning.dal.store import get_store
 
     def throttled(**_: Any) -> None:
         raise ClientError(

@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localdev import runtime
-from swarm_learning import retention
-from swarm_learning.storage import get_store
-from swarm_learning.tracking import get_tracker
+from swarm_learning.dal.store import get_store
+from swarm_learning.services import retention
+from swarm_learning.services.tracking import get_tracker
 from tests.helpers.api import EVENTS_DIR, WORKSPACE, Api
 from tests.helpers.clock import FIXED_NOW
 
@@ -168,7 +168,7 @@ def test_a_renewed_item_is_never_deleted(api: Api) -> None:
 
 
 def test_the_learners_history_expires_but_its_current_state_stays(api: Api) -> None:
-    from swarm_learning.storage import get_learner_store
+    from swarm_learning.dal.learner_state import get_learner_store
 
     learner = get_learner_store()
     learner.create_iteration(

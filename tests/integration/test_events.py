@@ -196,7 +196,7 @@ def test_scheduled_learning_cycle_fans_out_one_cycle_per_workspace(api: Api) -> 
 def test_requested_learning_cycle_event_runs_its_queued_iteration(api: Api) -> None:
     from datetime import UTC, datetime
 
-    from swarm_learning.storage import get_learner_store
+    from swarm_learning.dal.learner_state import get_learner_store
 
     get_learner_store().create_iteration(
         "ws_123",

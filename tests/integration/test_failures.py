@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from botocore.stub import Stubber
 
+from swarm_learning.dal.store import get_store
 from swarm_learning.errors import AlreadyEvaluatedError, NotFoundError
-from swarm_learning.storage import get_store
 from tests.helpers.api import Api, recommendation
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)

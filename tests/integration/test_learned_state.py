@@ -13,9 +13,9 @@ import boto3
 import pytest
 
 from localdev import runtime
-from swarm_learning import meta_learner
 from swarm_learning.clock import utcnow
-from swarm_learning.storage import get_learner_store
+from swarm_learning.dal.learner_state import get_learner_store
+from swarm_learning.services import meta_learner
 from tests.helpers.api import Api
 from tests.helpers.learning import PREFIX, WS, get, trigger
 from tests.helpers.seeding import seed

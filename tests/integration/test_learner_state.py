@@ -8,8 +8,8 @@ import pytest
 from botocore.stub import Stubber
 
 from swarm_learning.config import get_settings
+from swarm_learning.dal.learner_state import LearnerStateStore, LeaseHeldError
 from swarm_learning.errors import ConflictError
-from swarm_learning.storage import LearnerStateStore, LeaseHeldError
 
 NOW = datetime(2026, 11, 24, 2, tzinfo=UTC)
 

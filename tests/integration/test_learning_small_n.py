@@ -14,8 +14,9 @@ import pytest
 
 from localdev import runtime
 from localdev.swarm import Swarm, default_swarm
-from swarm_learning.models import EvaluateOutcomeRequest, TrackRecommendationRequest
-from swarm_learning.tracking import get_tracker
+from swarm_learning.models.evaluation import EvaluateOutcomeRequest
+from swarm_learning.models.tracking import TrackRecommendationRequest
+from swarm_learning.services.tracking import get_tracker
 from tests.helpers.api import Api
 
 PREFIX = "/api/v1/learning"
@@ -161,7 +162,7 @@ def test_with_too_few_outcomes_the_cycle_says_so_and_claims_no_experts(
 
 
 def test_the_cycle_time_covers_reading_learning_and_writing(cycle: tuple[Api, dict[str, Any]]) -> None:
-    from swarm_learning import meta_learner
+    from swarm_learning.services import meta_learner
 
     api, _ = cycle
 

@@ -11,7 +11,8 @@ import pytest
 
 from localdev import runtime
 from localdev.lambda_context import LocalLambdaContext
-from swarm_learning import series, tracking, trust_service
+from swarm_learning.services import series, tracking
+from swarm_learning.services import trust as trust_service
 from tests.helpers.api import WORKSPACE, Api, issue_key
 from tests.helpers.store import store_snapshot
 

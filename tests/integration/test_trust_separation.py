@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from swarm_learning.tracking import get_tracker
-from swarm_learning.trust_service import get_trust_service
+from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.trust import get_trust_service
 from tests.helpers.api import WORKSPACE, Api
 
 TRUST = "/api/v1/learning/trust-scores"

@@ -52,7 +52,7 @@ def test_data_tables_expire_on_the_attribute_the_code_writes() -> None:
 
 
 def test_indexes_the_storage_module_queries_exist() -> None:
-    from swarm_learning import storage
+    from swarm_learning.dal import keys as storage
 
     recommendation_indexes = {
         i["IndexName"] for i in TABLES["RecommendationsTable"]["GlobalSecondaryIndexes"]

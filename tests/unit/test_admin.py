@@ -16,8 +16,8 @@ from admin import __main__ as cli
 from admin.keys import StackKeys
 from localdev import runtime
 from localdev.server import serving
-from swarm_learning.apikeys import ApiKeyService, KeyRequest
-from swarm_learning.storage import ApiKeyStore
+from swarm_learning.dal.api_keys import ApiKeyStore
+from swarm_learning.services.api_keys import ApiKeyService, KeyRequest
 
 TABLE = "ApiKeysTable"  # the local table name (the template's logical id)
 

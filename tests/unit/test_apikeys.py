@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from localdev import runtime
-from swarm_learning.apikeys import (
+from swarm_learning.dal.api_keys import get_key_store
+from swarm_learning.errors import ConflictError, InvalidRequestError, NotFoundError
+from swarm_learning.services.api_keys import (
     ApiKeyService,
     InvalidApiKeyError,
     KeyRequest,
@@ -20,8 +22,6 @@ from swarm_learning.apikeys import (
     parse_token,
     secret_matches,
 )
-from swarm_learning.errors import ConflictError, InvalidRequestError, NotFoundError
-from swarm_learning.storage import get_key_store
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swarm_learning.counters import (
+from swarm_learning.domain.counters import (
     CALIBRATION_BINS,
     SUCCESS_VALUE,
     add_counters,
@@ -17,8 +17,8 @@ from swarm_learning.counters import (
     evaluation_counters,
     tracking_counters,
 )
-from swarm_learning.models import ExecutionStatus, Outcome
-from swarm_learning.statistics import summarize
+from swarm_learning.domain.statistics import summarize
+from swarm_learning.vocabulary import ExecutionStatus, Outcome
 
 settings.register_profile("ci", derandomize=True, max_examples=150, deadline=None)
 settings.load_profile("ci")
@@ -120,7 +120,7 @@ def test_execution_failures_and_latency_are_counted() -> None:
 
 
 def test_numbers_too_small_for_dynamodb_are_stored_as_zero() -> None:
-    from swarm_learning.storage import deserialize, serialize
+    from swarm_learning.dal.items import deserialize, serialize
 
     item = serialize({"tiny": 5e-324, "negative_tiny": -1e-200, "small": 1e-100, "plain": 0.25})
     assert deserialize(item) == {"tiny": 0, "negative_tiny": 0, "small": 1e-100, "plain": 0.25}

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from swarm_learning.dal.items import PageToken
+from swarm_learning.dal.keys import shard_of
 from swarm_learning.errors import InvalidRequestError
 from swarm_learning.ids import (
     highest_recommendation_id,
@@ -15,7 +17,6 @@ from swarm_learning.ids import (
     new_recommendation_id,
     recommendation_time,
 )
-from swarm_learning.storage import PageToken, shard_of
 
 instants = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)

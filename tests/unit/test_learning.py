@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from swarm_learning import learning
-from swarm_learning.patterns import PatternCategory
+from swarm_learning.domain import cycle as learning
+from swarm_learning.vocabulary import PatternCategory
 from tests.helpers.mining import planted_table
 
 STARTED = datetime(2026, 11, 24, 2, tzinfo=UTC)
@@ -63,7 +63,7 @@ def test_cycle_result_carries_the_seed_fields_and_confirms_repeated_patterns() -
 
 
 def test_rules_keep_the_patterns_other_items_as_conditions() -> None:
-    from swarm_learning.patterns import Pattern
+    from swarm_learning.domain.patterns import Pattern
     from swarm_learning.vocabulary import Strength
 
     failing = Pattern(
@@ -82,8 +82,8 @@ def test_rules_keep_the_patterns_other_items_as_conditions() -> None:
 
 
 def test_routing_acts_only_on_rules_that_hold_for_the_whole_type() -> None:
-    from swarm_learning.decisions import unconditional_for_type
-    from swarm_learning.routing import apply_rules
+    from swarm_learning.domain.routing import apply_rules
+    from swarm_learning.domain.rules import unconditional_for_type
 
     assert unconditional_for_type({}, "strategy")
     assert unconditional_for_type({"recommendation_type": "strategy"}, "strategy")

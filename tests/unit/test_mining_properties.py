@@ -8,9 +8,9 @@ from itertools import combinations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swarm_learning import features as ft
-from swarm_learning import patterns as pt
-from swarm_learning.evaluated import EvaluatedRow
+from swarm_learning.domain import features as ft
+from swarm_learning.domain import patterns as pt
+from swarm_learning.domain.evaluated import EvaluatedRow
 
 _rows = st.lists(
     st.builds(

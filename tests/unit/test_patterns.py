@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from swarm_learning import evaluated as ev
-from swarm_learning import features as ft
-from swarm_learning import patterns as pt
+from swarm_learning.domain import evaluated as ev
+from swarm_learning.domain import features as ft
+from swarm_learning.domain import pattern_validation as pv
+from swarm_learning.domain import patterns as pt
 from tests.helpers.mining import planted_table, row
 
 
@@ -40,7 +41,7 @@ def test_expertise_is_judged_on_earlier_outcomes_only() -> None:
 
 def test_planted_patterns_are_found_and_validate_on_later_data() -> None:
     rows = planted_table(seed=11)
-    train, test = pt.time_split(rows)
+    train, test = pv.time_split(rows)
     found = pt.mine(train)
     conditions = {p.condition for p in found}
     assert ("consensus=3+",) in conditions
@@ -51,7 +52,7 @@ def test_planted_patterns_are_found_and_validate_on_later_data() -> None:
     for pattern in found:
         assert 0 <= pattern.confidence_level <= 1
         assert pattern.frequency_count >= pt.MiningConfig().min_support
-    validation = pt.validate(found, test)
+    validation = pv.validate(found, test)
     assert validation.model_accuracy is not None
     # About 30 % of the rows are coin flips (p = 0.5) nothing can call: the oracle scores ~0.80.
     assert validation.model_accuracy > 0.75
@@ -129,7 +130,7 @@ def test_validation_never_sees_the_rows_it_judges() -> None:
     # A's advice is always right in the first half of time and always wrong in the second: patterns
     # mined on the past predict the future wrong, and an honest out-of-sample accuracy says so.
     rows = [row(i, "A" if i % 2 else "B", (i % 2 == 1) == (i < 300), workflow=f"w{i}") for i in range(600)]
-    validation = pt.rolling_validation(ft.build(rows))
+    validation = pv.rolling_validation(ft.build(rows))
     assert validation.evaluated == 300  # the later half, fold by fold
     assert validation.matched > 0
     assert validation.model_accuracy is not None
@@ -146,4 +147,4 @@ def test_a_pattern_whose_call_is_a_coin_flip_does_not_judge() -> None:
     sure = pt.Pattern(
         ("consensus=3+",), pt.PatternCategory.CONSENSUS, 0.95, 40, 0.99, 1.4, pt.Strength.STRONG
     )
-    assert pt.prediction_order([mild, sharp, sure]) == [sure, sharp]
+    assert pv.prediction_order([mild, sharp, sure]) == [sure, sharp]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from swarm_learning.statistics import halves_trend
+from swarm_learning.domain.statistics import halves_trend
 from swarm_learning.vocabulary import Trend
 
 

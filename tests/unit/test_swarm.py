@@ -19,8 +19,8 @@ from localdev.swarm import (
     Swarm,
     default_swarm,
 )
-from swarm_learning.counters import derive_outcome
-from swarm_learning.models import TrackRecommendationRequest
+from swarm_learning.domain.counters import derive_outcome
+from swarm_learning.models.tracking import TrackRecommendationRequest
 
 WORKSPACE = "ws_sim"
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swarm_learning import routing, trust
-from swarm_learning.counters import add_counters, evaluation_counters, tracking_counters
-from swarm_learning.models import ExecutionStatus, Outcome
+from swarm_learning.domain import approval, beta, routing, trust, trust_values
+from swarm_learning.domain.counters import add_counters, evaluation_counters, tracking_counters
+from swarm_learning.vocabulary import ExecutionStatus, Outcome
 
 TODAY = date(2026, 11, 24)
 outcomes = st.sampled_from(list(Outcome))
@@ -23,7 +23,7 @@ day_evidence = st.lists(
 )
 
 
-def _days(evidence) -> list[trust.DayCounters]:
+def _days(evidence) -> list[trust_values.DayCounters]:
     by_day: dict[int, list[dict[str, float]]] = {}
     for age, outcome, confidence, quality in evidence:
         by_day.setdefault(age, []).extend(
@@ -32,22 +32,24 @@ def _days(evidence) -> list[trust.DayCounters]:
                 evaluation_counters(outcome, confidence, quality, 60.0),
             ]
         )
-    return [trust.DayCounters(TODAY - timedelta(days=age), add_counters(c)) for age, c in by_day.items()]
+    return [
+        trust_values.DayCounters(TODAY - timedelta(days=age), add_counters(c)) for age, c in by_day.items()
+    ]
 
 
-def _uniform(n: int, outcome: Outcome, age: int = 0) -> list[trust.DayCounters]:
+def _uniform(n: int, outcome: Outcome, age: int = 0) -> list[trust_values.DayCounters]:
     return _days([(age, outcome, 0.7, 80.0 if outcome is Outcome.APPROVED else 20.0)] * n)
 
 
 def test_no_evidence_gives_the_prior_and_a_neutral_boost() -> None:
-    config = trust.TrustConfig(prior_alpha=2, prior_beta=3)
+    config = trust_values.TrustConfig(prior_alpha=2, prior_beta=3)
     score = trust.score([], TODAY, config)
     assert score.accuracy_score == pytest.approx(2 / 5)
     assert score.confidence_factor == 0
     assert score.overall_trust_score == 0
     assert score.provisional
     assert score.trend is trust.Trend.STABLE
-    assert trust.decision_boost(score, config) == 1.0
+    assert approval.decision_boost(score, config) == 1.0
 
 
 @given(day_evidence)
@@ -67,7 +69,7 @@ def test_scores_stay_in_range(evidence) -> None:
         assert 0 <= value <= 1
     assert score.accuracy_lower_bound <= score.accuracy_score <= score.accuracy_upper_bound
     assert score.overall_trust_lower_bound <= score.overall_trust_score + 1e-12
-    assert 0.5 <= trust.decision_boost(score) <= 1.5
+    assert 0.5 <= approval.decision_boost(score) <= 1.5
 
 
 @given(day_evidence, st.integers(min_value=0, max_value=120), confidences)
@@ -106,13 +108,13 @@ def test_confidence_factor_grows_with_evidence() -> None:
     st.floats(min_value=0.001, max_value=0.999),
 )
 def test_beta_quantile_inverts_the_cdf(a: float, b: float, q: float) -> None:
-    x = trust.beta_quantile(q, a, b)
-    assert trust.beta_cdf(x, a, b) == pytest.approx(q, abs=1e-6)
+    x = beta.beta_quantile(q, a, b)
+    assert beta.beta_cdf(x, a, b) == pytest.approx(q, abs=1e-6)
 
 
 def test_beta_quantiles_match_known_values() -> None:
-    assert trust.beta_quantile(0.05, 1, 1) == pytest.approx(0.05)
-    assert trust.beta_quantile(0.5, 2, 5) == pytest.approx(0.26445, abs=1e-5)
+    assert beta.beta_quantile(0.05, 1, 1) == pytest.approx(0.05)
+    assert beta.beta_quantile(0.5, 2, 5) == pytest.approx(0.26445, abs=1e-5)
 
 
 def test_trend_needs_a_significant_difference() -> None:
@@ -140,12 +142,12 @@ def test_miscalibration_lowers_consistency() -> None:
 
 def test_failures_lower_reliability_and_slowness_lowers_timeliness() -> None:
     ok = [
-        trust.DayCounters(
+        trust_values.DayCounters(
             TODAY, add_counters([tracking_counters(ExecutionStatus.COMPLETED, 0.5, 1000.0)] * 20)
         )
     ]
     bad = [
-        trust.DayCounters(
+        trust_values.DayCounters(
             TODAY, add_counters([tracking_counters(ExecutionStatus.FAILED, 0.5, 120_000.0)] * 20)
         )
     ]
@@ -214,20 +216,22 @@ def test_k_outside_the_candidates_is_rejected() -> None:
 
 
 def test_approval_posterior_pools_the_agents_record_and_counts_partials_as_misses() -> None:
-    nothing = trust.approval_posterior([], [], TODAY)
+    nothing = approval.approval_posterior([], [], TODAY)
     assert nothing.alpha / (nothing.alpha + nothing.beta) == pytest.approx(0.5)
     strong_elsewhere = _uniform(40, Outcome.APPROVED)
-    new_type = trust.approval_posterior([], strong_elsewhere, TODAY)
+    new_type = approval.approval_posterior([], strong_elsewhere, TODAY)
     assert new_type.alpha / (new_type.alpha + new_type.beta) > 0.7  # starts from its record
-    assert new_type.alpha + new_type.beta == pytest.approx(2 + trust.TrustConfig().routing_pooling_strength)
-    partials = trust.approval_posterior(_uniform(10, Outcome.PARTIAL), [], TODAY)
+    assert new_type.alpha + new_type.beta == pytest.approx(
+        2 + trust_values.TrustConfig().routing_pooling_strength
+    )
+    partials = approval.approval_posterior(_uniform(10, Outcome.PARTIAL), [], TODAY)
     assert partials.alpha / (partials.alpha + partials.beta) < 0.5
 
 
 # ---- against the workspace ----------------------------------------------------------------------
-def _own_baseline(days: list[trust.DayCounters]) -> trust.Baseline:
+def _own_baseline(days: list[trust_values.DayCounters]) -> trust_values.Baseline:
     """The baseline of a workspace that does exactly what this agent does."""
-    return trust.Baseline.of(
+    return trust_values.Baseline.of(
         trust.decayed_counters(days, TODAY, 30.0), add_counters(d.counters for d in days)
     )
 
@@ -250,7 +254,7 @@ def test_an_agent_like_its_workspace_scores_its_accuracy_on_every_dimension(evid
 @settings(deadline=None)  # scores take Beta quantiles: slow on a loaded machine, not wrong
 @given(day_evidence, st.floats(min_value=100, max_value=200_000), st.floats(min_value=0, max_value=1))
 def test_dimensions_stay_in_range_against_any_workspace(evidence, latency, failure_rate) -> None:
-    baseline = trust.Baseline(0.6, 0.1, latency, min(failure_rate, 0.99))
+    baseline = trust_values.Baseline(0.6, 0.1, latency, min(failure_rate, 0.99))
     score = trust.score(_days(evidence), TODAY, baseline=baseline)
     for value in (
         score.consistency_score,
@@ -265,13 +269,13 @@ def test_dimensions_stay_in_range_against_any_workspace(evidence, latency, failu
 
 
 def test_slower_and_less_reliable_than_the_workspace_costs_timeliness_and_reliability() -> None:
-    def agent(latency_ms: float, status: ExecutionStatus) -> list[trust.DayCounters]:
+    def agent(latency_ms: float, status: ExecutionStatus) -> list[trust_values.DayCounters]:
         counters = [tracking_counters(status, 0.7, latency_ms) for _ in range(40)]
         counters += [evaluation_counters(Outcome.APPROVED, 0.7, 85.0, 60.0) for _ in range(30)]
         counters += [evaluation_counters(Outcome.REJECTED, 0.7, 15.0, 60.0) for _ in range(10)]
-        return [trust.DayCounters(TODAY, add_counters(counters))]
+        return [trust_values.DayCounters(TODAY, add_counters(counters))]
 
-    workspace = trust.Baseline(
+    workspace = trust_values.Baseline(
         approval_rate=0.75, expected_calibration_error=0.05, mean_latency_ms=2_000, failure_rate=0.02
     )
     par = trust.score(agent(2_000, ExecutionStatus.COMPLETED), TODAY, baseline=workspace)
@@ -287,7 +291,7 @@ def test_slower_and_less_reliable_than_the_workspace_costs_timeliness_and_reliab
 def test_type_mix_compares_an_agent_with_the_workspace_doing_the_same_work() -> None:
     fast = {"tracked": 10.0, "latency_count": 10.0, "latency_ms_sum": 10_000.0}
     slow = {"tracked": 20.0, "latency_count": 20.0, "latency_ms_sum": 200_000.0}
-    mixed = trust.type_mix({"chat": 3.0, "research": 1.0}, {"chat": fast, "research": slow})
+    mixed = trust_values.type_mix({"chat": 3.0, "research": 1.0}, {"chat": fast, "research": slow})
     assert mixed["tracked"] == pytest.approx(4.0)
     assert mixed["latency_ms_sum"] / mixed["latency_count"] == pytest.approx((3 * 1_000 + 10_000) / 4)
 
@@ -303,7 +307,7 @@ def test_an_agent_under_the_workspace_approval_rate_is_never_strong(
 ) -> None:
     strength = trust.strength_of(
         score,
-        trust.TrustConfig(),
+        trust_values.TrustConfig(),
         approval_rate=approval,
         workspace_approval_rate=workspace,
         accuracy_lower_bound=lower,
@@ -322,7 +326,7 @@ def _order(pattern: str) -> list[float]:
 
 
 def test_a_lasting_drop_in_the_order_of_outcomes_is_declining() -> None:
-    config = trust.TrustConfig()
+    config = trust_values.TrustConfig()
     found = trust.outcome_trend(_order("AAAAR" * 10 + "ARRRR" * 10), config)
     assert found.trend is trust.Trend.DECLINING
     assert found.baseline_success_rate == pytest.approx(0.8, abs=0.05)
@@ -333,7 +337,7 @@ def test_a_lasting_drop_in_the_order_of_outcomes_is_declining() -> None:
 
 
 def test_the_outcome_trend_needs_enough_outcomes_and_a_lasting_change() -> None:
-    config = trust.TrustConfig()
+    config = trust_values.TrustConfig()
     assert trust.outcome_trend(_order("A" * 20 + "R" * 15), config).trend is trust.Trend.STABLE  # too few
     assert trust.outcome_trend(_order("AAAR" * 25), config).trend is trust.Trend.STABLE
     # A fresh streak of 25 failures after 75 approvals is a change, but it is not confirmed without
@@ -346,7 +350,7 @@ def test_the_outcome_trend_needs_enough_outcomes_and_a_lasting_change() -> None:
 @settings(deadline=None)  # scores take Beta quantiles: slow on a loaded machine, not wrong
 @given(st.lists(st.booleans(), max_size=150), st.lists(st.booleans(), max_size=150))
 def test_the_outcome_trend_only_reads_its_window(recent, older) -> None:
-    config = trust.TrustConfig(outcome_trend_window=60, outcome_trend_confirm_lag=10)
+    config = trust_values.TrustConfig(outcome_trend_window=60, outcome_trend_confirm_lag=10)
     values = [float(v) for v in recent + older]
     window = config.outcome_trend_window + config.outcome_trend_confirm_lag
     assert trust.outcome_trend(values, config) == trust.outcome_trend(values[:window], config)
@@ -360,12 +364,12 @@ def test_the_order_of_outcomes_speaks_only_where_the_day_windows_cannot_judge() 
         [(6 + i % 20, outcome, 0.7, 70.0) for i, outcome in enumerate(letters[:50])]
         + [(i % 5, outcome, 0.7, 70.0) for i, outcome in enumerate(letters[50:])]
     )
-    assert trust.day_windows_can_judge(spread, TODAY, trust.TrustConfig())
+    assert trust.day_windows_can_judge(spread, TODAY, trust_values.TrustConfig())
     read = trust.score(spread, TODAY, recent_outcomes=_order(pattern))
     assert read.trend is trust.Trend.DECLINING
     assert read.trend_basis == "days"
     assert read.trend_recent_outcomes is None
-    assert not trust.day_windows_can_judge(_uniform(10, Outcome.APPROVED), TODAY, trust.TrustConfig())
+    assert not trust.day_windows_can_judge(_uniform(10, Outcome.APPROVED), TODAY, trust_values.TrustConfig())
 
 
 def test_score_reports_a_drop_within_one_day_from_the_order_of_outcomes() -> None:
@@ -389,9 +393,9 @@ def test_score_reports_a_drop_within_one_day_from_the_order_of_outcomes() -> Non
 )
 def test_boost_follows_the_trust_order_for_the_same_evidence(n: int, a: int, b: int) -> None:
     a, b = min(a, n), min(b, n)
-    workspace = trust.Baseline(approval_rate=0.6)
+    workspace = trust_values.Baseline(approval_rate=0.6)
 
-    def scored(approvals: int) -> trust.TrustScore:
+    def scored(approvals: int) -> trust_values.TrustScore:
         return trust.score(
             _days(
                 [(0, Outcome.APPROVED, 0.7, 80.0)] * approvals
@@ -403,8 +407,8 @@ def test_boost_follows_the_trust_order_for_the_same_evidence(n: int, a: int, b: 
 
     first, second = scored(a), scored(b)
     if first.overall_trust_score > second.overall_trust_score + 1e-12:
-        assert trust.decision_boost(first) >= trust.decision_boost(second)
+        assert approval.decision_boost(first) >= approval.decision_boost(second)
     par = first.confidence_factor * 0.6
-    assert (trust.decision_boost(first) > 1.0) == (first.overall_trust_score > par + 1e-12) or abs(
+    assert (approval.decision_boost(first) > 1.0) == (first.overall_trust_score > par + 1e-12) or abs(
         first.overall_trust_score - par
     ) < 1e-9

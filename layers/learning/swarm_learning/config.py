@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class Settings(BaseModel):
-    """Every tunable of the service, with its documented default (see docs/configuration.md)."""
+    """Every tunable of the service, with its documented default (docs/configuration.md)."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 

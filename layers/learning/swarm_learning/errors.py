@@ -58,3 +58,16 @@ class IdReusedError(ConflictError):
     """A client-minted id was already used with a different body."""
 
     code = "id_reused"
+
+
+class IdempotencyKeyReusedError(LearningError):
+    """An ``Idempotency-Key`` was already used with a different body."""
+
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
+class RequestInProgressError(ConflictError):
+    """A request with the same ``Idempotency-Key`` is still being served."""
+
+    code = "request_in_progress"

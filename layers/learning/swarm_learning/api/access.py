@@ -16,9 +16,10 @@ from typing import Any
 
 from swarm_learning.api.http import API_PREFIX, cors_config
 from swarm_learning.api.observability import logger
-from swarm_learning.apikeys import CONTEXT_KEY_ID, CONTEXT_WORKSPACES
 from swarm_learning.ids import IDENTIFIER_PATTERN
-from swarm_learning.models import ErrorDetail, ErrorResponse, json_depth
+from swarm_learning.models.common import json_depth
+from swarm_learning.models.reads import ErrorDetail, ErrorResponse
+from swarm_learning.services.api_keys import CONTEXT_KEY_ID, CONTEXT_WORKSPACES
 
 HEALTH_PATH = f"{API_PREFIX}/health"
 # Resources API Gateway serves without the authorizer (template.yaml: Auth Authorizer NONE).

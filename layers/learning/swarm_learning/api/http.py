@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -15,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.errors import LearningError
-from swarm_learning.models import ErrorDetail, ErrorResponse
+from swarm_learning.models.reads import ErrorDetail, ErrorResponse
 
 API_PREFIX = "/api/v1/learning"
 # The dashboard's origin (https://host, no path): the only origin a browser may call the API from.
@@ -36,7 +37,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 # Every authenticated route can answer these; listed in the OpenAPI document of each operation.
-ERROR_RESPONSES: dict[int | str, Any] = {
+ERROR_RESPONSES: dict[int, Any] = {
     400: _error("Malformed request (bad JSON, body nested too deeply)"),
     401: _error("Missing, invalid, revoked or expired API key"),
     403: _error("The API key may not use the workspace the request names"),
@@ -47,9 +48,9 @@ ERROR_RESPONSES: dict[int | str, Any] = {
 }
 # A route that lists its error responses must list its success too (Powertools then documents the
 # return type under it); without it the document would say the route never answers 200.
-OK_RESPONSE: dict[int | str, Any] = {200: {"description": "OK"}}
-NOT_FOUND_RESPONSE: dict[int | str, Any] = {404: _error("Unknown id (in this workspace)")}
-CONFLICT_RESPONSE: dict[int | str, Any] = {409: _error("Conflicts with the current state")}
+OK_RESPONSE: dict[int, Any] = {200: {"description": "OK"}}
+NOT_FOUND_RESPONSE: dict[int, Any] = {404: _error("Unknown id (in this workspace)")}
+CONFLICT_RESPONSE: dict[int, Any] = {409: _error("Conflicts with the current state")}
 
 
 def _field(location: tuple[Any, ...]) -> str:
@@ -144,3 +145,15 @@ def register_error_handlers(app: APIGatewayRestResolver) -> APIGatewayRestResolv
         return answer(500, "internal_error", "internal error; quote the request_id when reporting it")
 
     return app
+
+
+def resolver_options(*, cors: bool = True) -> dict[str, Any]:
+    """The settings of every API function's resolver (``APIGatewayRestResolver(**resolver_options())``
+    in each handler, where the OpenAPI merge finds it): request validation on, and CORS for the
+    dashboard unless the dashboard never calls the function. ``register_error_handlers`` follows."""
+    return {
+        "cors": cors_config() if cors else None,
+        "enable_validation": True,
+        # A response that breaks its own schema is our bug: a 500 we see, not a 422 for the client.
+        "response_validation_error_http_code": HTTPStatus.INTERNAL_SERVER_ERROR,
+    }

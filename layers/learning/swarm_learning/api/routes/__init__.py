@@ -1,0 +1,1 @@
+"""Groups of routes (Powertools ``Router``s) that a function's resolver includes."""

@@ -1,0 +1,1 @@
+"""The API contract: request and response models, by area."""

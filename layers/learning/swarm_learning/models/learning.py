@@ -1,0 +1,193 @@
+"""Request and response models of the meta-learning API (the learning cycle's contract).
+
+Kept apart from ``swarm_learning.models`` so the functions that never learn do not pay for
+defining them at import (about 15 ms of every cold start, measured with ``bench/api.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from swarm_learning.models.common import Identifier, JsonObject, ShownFloat, _Request, _Response
+from swarm_learning.vocabulary import CycleTrigger, IterationStatus, PatternCategory, Strength, Trend
+
+# ---- meta-learning -----------------------------------------------------------------------------
+MAX_LOOKBACK_DAYS = 90
+MAX_PATTERN_PAGE = 500
+DEFAULT_PATTERN_PAGE = 100
+MAX_ITERATION_PAGE = 50
+
+
+class TriggerLearningCycleRequest(_Request):
+    workspace_id: Identifier
+    lookback_days: int = Field(default=7, ge=1, le=MAX_LOOKBACK_DAYS, description="The seed's default: 7.")
+    min_pattern_confidence: float = Field(
+        default=0.7, ge=0.5, le=0.99, description="Lowest confidence_level a pattern may have (seed: 0.7)."
+    )
+
+
+class LearningCycleAccepted(_Response):
+    iteration_id: str
+    workspace_id: str
+    status: IterationStatus
+    requested_at: datetime
+    status_path: str = Field(description="Where to follow the iteration (GET).")
+
+
+class LearningCycleResult(_Response):
+    """The seed's Learning Cycle Result, plus coverage."""
+
+    iteration_id: str
+    workspace_id: str
+    samples_analyzed: int
+    patterns_discovered: int
+    patterns_confirmed: int
+    rules_updated: int
+    iteration_accuracy: float | None = Field(
+        description="Share of held-out later recommendations whose outcome the patterns predicted."
+    )
+    coverage: float = Field(description="Share of held-out later recommendations matched by a pattern.")
+    validation_samples: int = Field(
+        default=0, description="Held-out recommendations judged out of sample (coverage's denominator)."
+    )
+    validation_judged: int = Field(
+        default=0, description="Of those, the ones a pattern matched (iteration_accuracy's denominator)."
+    )
+    pattern_confidence_improvement: float | None
+    rule_effectiveness_improvement: float | None
+    key_insights: list[str]
+    recommendations_for_swarm: list[str]
+    started_at: datetime
+    completed_at: datetime
+    processing_time_seconds: float
+
+
+class LearningIteration(_Response):
+    iteration_id: str
+    workspace_id: str
+    status: IterationStatus
+    trigger: CycleTrigger
+    lookback_days: int
+    min_pattern_confidence: float
+    requested_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: str | None = None
+    result: LearningCycleResult | None = None
+
+
+class LearningIterationList(_Response):
+    workspace_id: str
+    items: list[LearningIteration] = Field(description="Newest first.")
+
+
+class PatternView(_Response):
+    pattern_id: str
+    category: PatternCategory
+    condition: list[str] = Field(description='Feature items that must all hold, e.g. ["consensus=3+"].')
+    description: str
+    success_rate: float
+    frequency_count: int
+    confidence_level: float = Field(
+        description="The learner's confidence that the pattern is real: 1 - its one-sided p-value "
+        "against the other recommendations (discoveries are also held to a 5 % false-discovery rate)."
+    )
+    lift: float = Field(description="success_rate over the workspace's approval rate.")
+    recommendation_strength: Strength
+    status: str = Field(description="`new`, or `confirmed` once a later cycle found it again.")
+    confirmations: int
+    first_seen_at: datetime
+    last_confirmed_at: datetime
+    last_validated_at: datetime | None = None
+
+
+class PatternList(_Response):
+    workspace_id: str
+    version: str | None = Field(description="The learner state served; null before the first cycle.")
+    learned_at: datetime | None
+    items: list[PatternView]
+    next_token: str | None = None
+
+
+class TypeStandingView(_Response):
+    recommendation_type: str
+    evaluated: int
+    approval_rate: ShownFloat
+    baseline: ShownFloat = Field(description="The workspace's approval rate for this type.")
+    lower_bound: ShownFloat
+    upper_bound: ShownFloat
+
+
+class AgentProfileView(_Response):
+    workspace_id: str
+    agent_id: str
+    evaluated: int
+    approval_rate: ShownFloat
+    strengths: list[TypeStandingView]
+    weaknesses: list[TypeStandingView]
+    calibration_gap: ShownFloat = Field(
+        description="Mean stated confidence minus approval rate (> 0: over-confident)."
+    )
+    trend: Trend = Field(
+        description=(
+            "improving, declining or stable, as in the trust responses: `trend_slope` tested as the "
+            "trust trend is (pooled two-proportion z and a minimum difference)."
+        )
+    )
+    trend_slope: ShownFloat = Field(description="Approval rate of its later half minus its earlier half.")
+    consensus_share: ShownFloat
+    consensus_builder: bool
+    iteration_id: str
+    learned_at: datetime
+
+
+class SuggestDecisionRulesRequest(_Request):
+    workspace_id: Identifier
+    context: JsonObject = Field(
+        default_factory=dict,
+        description="The decision: `recommendation_type` (or the seed's `task_type`); other keys are ignored.",
+    )
+
+
+class DecisionRuleView(_Response):
+    rule_id: str
+    conditions: dict[str, Any]
+    action: str = Field(
+        description=(
+            "prefer_agents, avoid_agents, require_consensus, minimum_confidence, "
+            "fast_track_high_confidence or prefer_experts"
+        )
+    )
+    parameters: dict[str, Any]
+    expected_success: float
+    support: int
+    source: list[str] = Field(description="The pattern condition the rule comes from.")
+
+
+class DecisionRuleList(_Response):
+    workspace_id: str
+    version: str | None
+    learned_at: datetime | None
+    context: dict[str, Any]
+    items: list[DecisionRuleView]
+
+
+class ShouldTriggerResponse(_Response):
+    workspace_id: str
+    should_trigger: bool
+    reason: str
+    new_outcomes: int = Field(description="Outcomes recorded since the last cycle started.")
+    last_cycle_at: datetime | None
+    hours_since_last_cycle: float | None
+    cycle_running: bool
+    min_new_outcomes: int
+    max_hours_between_cycles: float
+
+
+class LearningCycleRequestedDetail(TriggerLearningCycleRequest):
+    """The ``detail`` of a ``LearningCycleRequested`` event (the trigger's request and its iteration)."""
+
+    iteration_id: Annotated[str, StringConstraints(pattern=r"^iter_[0-9A-HJKMNP-TV-Z]{26}$")]

@@ -1,0 +1,1 @@
+"""Use cases: what the handlers call (tracking, trust, routing, learning, ingestion, retention, keys)."""

@@ -1,0 +1,70 @@
+"""The trust-refresh job and the history it leaves: a snapshot of every agent's scores per run."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from swarm_learning.errors import NotFoundError
+from swarm_learning.models.trust import (
+    TrustHistory,
+    TrustSnapshot,
+)
+from swarm_learning.services.trust_scores import PARALLEL_READS, TrustScores, WorkspaceBaselines
+
+# A manual update moves a dimension by at most the learning rate; all of them together by at most
+# this much, so adjustments can correct a score but never replace the evidence.
+
+
+class TrustRefresh(TrustScores):
+    """Snapshots every agent's trust once per run; serves the snapshots."""
+
+    def refresh_all(self, run_at: datetime) -> dict[str, int]:
+        """Recompute every agent's trust and store a snapshot per agent (the trust-refresh job)."""
+        workspaces: dict[str, WorkspaceBaselines] = {}
+        lock = threading.Lock()
+
+        def workspace_of(workspace_id: str) -> WorkspaceBaselines:
+            # Each workspace's totals are read once per run, whichever thread gets there first.
+            with lock:
+                if workspace_id not in workspaces:
+                    workspaces[workspace_id] = self._workspace(workspace_id, run_at.date())
+                return workspaces[workspace_id]
+
+        def refresh(entry: dict[str, Any]) -> str:
+            workspace_id = entry["workspace_id"]
+            score = self._score(workspace_id, entry, run_at, workspace_of(workspace_id))
+            self._store.put_trust_snapshot(
+                workspace_id,
+                entry["agent_id"],
+                {
+                    **score.model_dump(mode="json", exclude={"computed_at", "calibration"}),
+                    "computed_at": run_at,
+                },
+            )
+            return workspace_id
+
+        refreshed: dict[str, int] = {}
+        with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+            for workspace_id in pool.map(refresh, self._store.iter_all_agents()):
+                refreshed[workspace_id] = refreshed.get(workspace_id, 0) + 1
+        return refreshed
+
+    def history(self, workspace_id: str, agent_id: str, *, limit: int) -> TrustHistory:
+        """The refresh job's snapshots, newest first (for trends and charts)."""
+        if self._store.agent_directory_entry(workspace_id, agent_id) is None:
+            raise NotFoundError(f"agent {agent_id} not found", field="agent_id")
+        snapshots = self._store.trust_history(workspace_id, agent_id, limit=limit)
+        fields = set(TrustSnapshot.model_fields) - {"evaluated"}
+        return TrustHistory(
+            workspace_id=workspace_id,
+            agent_id=agent_id,
+            items=[
+                TrustSnapshot.model_validate(
+                    {**{k: s[k] for k in fields if k in s}, "evaluated": s["evidence"]["evaluated"]}
+                )
+                for s in snapshots
+            ],
+        )
