@@ -239,7 +239,9 @@ def _roster() -> list[AgentProfile]:
             "MetricSage",
             {"analytics": 0.84, "research": 0.7, "campaign": 0.66},
             mean_latency_ms=1_800,
-            drift=Drift(40, {"analytics": 0.38, "research": 0.32, "campaign": 0.3}),
+            # A regression, not a wobble: at the demo's size (~35 outcomes before the drop, ~55 after)
+            # a drop to ~0.35 is within chance of a stable agent on some seeds; to ~0.2, it shows.
+            drift=Drift(40, {"analytics": 0.25, "research": 0.2, "campaign": 0.2}),
         ),
         AgentProfile("CONT-01", "StoryWeaver", {"content": 0.83, "campaign": 0.68}, mean_latency_ms=2_100),
         AgentProfile(
