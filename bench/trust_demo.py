@@ -12,7 +12,7 @@ recommendations, as the demo prints it). Targets (issue 11):
 - Spearman(overall_trust_score, hidden success) >= 0.9 over all agents;
 - the trusted list at ``min_trust=0.7`` holds no agent below the median hidden success, and is not empty;
 - no agent whose approval rate is under the workspace's is ``strong`` or ``very_strong``;
-- the degrading agent (ANLY-01, 0.84 -> 0.38 after 40 recommendations) is ``declining``.
+- the degrading agent (ANLY-01, ~0.8 -> ~0.2 after 40 recommendations) is ``declining``.
 
 Then it triggers a learning cycle at the documented defaults (``POST /learning-cycles/trigger``: 7
 days, ``min_pattern_confidence`` 0.7), runs it, and reports what it published: patterns per category

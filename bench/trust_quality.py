@@ -130,6 +130,11 @@ DRIFT_CONFIGS: dict[str, TrendReader] = {
     "both, outcome_trend_z=3.5": TrendReader(TrustConfig(outcome_trend_z=3.5)),
     "both, outcome_trend_z=4.5": TrendReader(TrustConfig(outcome_trend_z=4.5)),
     "both, outcome_trend_min_segment=30": TrendReader(TrustConfig(outcome_trend_min_segment=30)),
+    # What catching weaker drops at the demo's size would cost on stable agents.
+    "order of outcomes only, outcome_trend_z=2.75": TrendReader(TrustConfig(outcome_trend_z=2.75), "outcomes"),
+    "order of outcomes only, outcome_trend_z=2.5, no confirmation": TrendReader(
+        TrustConfig(outcome_trend_z=2.5, outcome_trend_confirm_lag=0), "outcomes"
+    ),
 }
 
 
@@ -1156,7 +1161,7 @@ DEGRADING_AGENT = "ANLY-01"
 
 
 def demo_trend_section() -> tuple[str, float, float]:
-    """The demo's shape: ``default_swarm`` (8 agents; ANLY-01 drops from ~0.84 to ~0.38 after 40
+    """The demo's shape: ``default_swarm`` (8 agents; ANLY-01 drops from ~0.8 to ~0.2 after 40
     recommendations), 300 workflows, every outcome on the same day (the demo runs in minutes).
     Day windows cannot see a change within one day; the order of outcomes can. Returns the text,
     the share of seeds where ANLY-01 reads ``declining`` and the share of the other agents' reads

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from localdev.swarm import Swarm, default_swarm
+from swarm_learning.models.evaluation import EvaluateOutcomeRequest
+from swarm_learning.models.tracking import TrackRecommendationRequest
 from swarm_learning.services.tracking import get_tracker
 from swarm_learning.services.trust import get_trust_service
 from tests.helpers.api import WORKSPACE, Api
@@ -167,3 +170,30 @@ def test_decision_boost_agrees_with_the_trust_for_the_type(api: Api, clock: Tick
     # under it.
     assert boosts["TOP"] > 1.0 > boosts["LOW"]
     assert boost("NOBODY") == 1.0
+
+
+def test_the_demo_swarms_degrading_agent_reads_declining_at_the_demos_size(
+    api: Api, clock: TickingClock
+) -> None:
+    # make demo's default run (300 workflows, seed 7), every recommendation evaluated in order:
+    # ANLY-01 regresses after its 40th recommendation; STRAT-01 holds steady.
+    tracker = get_tracker()
+    followed = {"ANLY-01", "STRAT-01"}
+    for workflow in Swarm(default_swarm(seed=7), seed=7).workflows(WORKSPACE, 300):
+        for simulated in workflow.recommendations:
+            if simulated.agent_id not in followed:
+                continue
+            tracked = tracker.track(TrackRecommendationRequest.model_validate(simulated.request))
+            tracker.evaluate(
+                EvaluateOutcomeRequest(
+                    workspace_id=WORKSPACE,
+                    recommendation_id=tracked.recommendation_id,
+                    overall_quality_score=simulated.evaluation.overall_quality_score,
+                )
+            )
+    scores = _listing(api)
+    degrading = scores["ANLY-01"]
+    assert degrading["trend"] == "declining"
+    assert degrading["trend_basis"] == "outcomes"
+    assert degrading["recent_success_rate"] < degrading["baseline_success_rate"] - 0.2
+    assert scores["STRAT-01"]["trend"] == "stable"
