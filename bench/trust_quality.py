@@ -131,7 +131,9 @@ DRIFT_CONFIGS: dict[str, TrendReader] = {
     "both, outcome_trend_z=4.5": TrendReader(TrustConfig(outcome_trend_z=4.5)),
     "both, outcome_trend_min_segment=30": TrendReader(TrustConfig(outcome_trend_min_segment=30)),
     # What catching weaker drops at the demo's size would cost on stable agents.
-    "order of outcomes only, outcome_trend_z=2.75": TrendReader(TrustConfig(outcome_trend_z=2.75), "outcomes"),
+    "order of outcomes only, outcome_trend_z=2.75": TrendReader(
+        TrustConfig(outcome_trend_z=2.75), "outcomes"
+    ),
     "order of outcomes only, outcome_trend_z=2.5, no confirmation": TrendReader(
         TrustConfig(outcome_trend_z=2.5, outcome_trend_confirm_lag=0), "outcomes"
     ),
