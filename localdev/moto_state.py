@@ -11,6 +11,7 @@ since (API Gateway, CloudFormation ...) is reset. Local tooling only, like ``mot
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ class Baseline:
     """What the embedded AWS held when it was built."""
 
     region: str
-    tables: dict[str, Table]  # empty copies, never handed out (each restore copies again)
+    tables: dict[str, Table]  # copies, never handed out (each restore copies again)
     queues: frozenset[str]
     services: frozenset[str]  # the moto backends in use then (their state is restored above, or kept)
 
@@ -45,7 +46,9 @@ def _in_use() -> list[BackendDict[Any]]:
 
 
 def capture(region: str) -> Baseline:
-    """Record the current state: call once the tables and queues exist and hold nothing."""
+    """Record the current state: the tables as they are (copied, items included), the queues and
+    services that exist. ``embedded_aws()`` calls it once the tables and queues exist and hold
+    nothing; a test module may call it on a store it seeded (``runtime.save_aws``)."""
     return Baseline(
         region=region,
         tables={name: copy.deepcopy(table) for name, table in _dynamodb(region).tables.items()},
@@ -55,7 +58,8 @@ def capture(region: str) -> Baseline:
 
 
 def restore(baseline: Baseline) -> None:
-    """Back to ``baseline``: the same tables, empty; the same queues, empty; nothing else."""
+    """Back to ``baseline``: the same tables with the items they had; the same queues, empty;
+    nothing else."""
     tables = _dynamodb(baseline.region).tables
     tables.clear()
     tables.update({name: copy.deepcopy(table) for name, table in baseline.tables.items()})
@@ -86,3 +90,10 @@ def table_items(region: str) -> dict[str, list[dict[str, Any]]]:
         name: [item.to_json()["Attributes"] for item in table.all_items()]
         for name, table in _dynamodb(region).tables.items()
     }
+
+
+def messages_waiting(region: str, queue_urls: Iterable[str]) -> int:
+    """How many messages the queues hold that a receive could get now (moto's own
+    ``ApproximateNumberOfMessages``), read from moto directly."""
+    queues = _sqs(region).queues
+    return sum(len(queues[url.rsplit("/", 1)[-1]].messages) for url in queue_urls)

@@ -163,15 +163,12 @@ class LocalFunctions:
         return self.handler(logical_id)(event, context)
 
     def events_pending(self) -> bool:
-        sqs = boto3.client("sqs", region_name=REGION)
-        return any(
-            int(
-                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
-                    "Attributes"
-                ]["ApproximateNumberOfMessages"]
-            )
-            for url in self.event_queues.values()
-        )
+        """Whether an event waits in a function's queue. Asked before and after every request the
+        local server answers, so it reads moto's queues directly (what ``ApproximateNumberOfMessages``
+        counts) instead of building a client and asking each queue through botocore."""
+        from localdev import moto_state
+
+        return moto_state.messages_waiting(REGION, self.event_queues.values()) > 0
 
     def deliver_events(self) -> int:
         """Invoke the functions whose rules matched the events published so far, until none are left
@@ -313,11 +310,27 @@ def empty_aws(functions: LocalFunctions) -> None:
     Gateway, CloudFormation ...) forgotten, a new gateway (no cached authorizer decisions) and no
     cached settings or clients. Tests sharing one embedded AWS call it between tests: milliseconds,
     where building one costs a second."""
-    from localdev import moto_state
-
     if functions.baseline is None:
         raise RuntimeError("empty_aws() needs the LocalFunctions of an embedded_aws() block")
-    moto_state.restore(functions.baseline)
+    restore_aws(functions, functions.baseline)
+
+
+def save_aws() -> moto_state.Baseline:
+    """The embedded AWS's tables as they are now, items included (copied), and its queues and
+    services: for ``restore_aws``. Tests that share a store seeded once for a module save it once
+    and put it back before each test instead of seeding again."""
+    from localdev import moto_state
+
+    return moto_state.capture(REGION)
+
+
+def restore_aws(functions: LocalFunctions, saved: moto_state.Baseline) -> None:
+    """Back to ``saved`` (``save_aws``) as ``empty_aws`` goes back to the empty one: the tables as
+    saved (copied again, so the saved state stays as it was), the queues empty, services used since
+    forgotten, no cached settings, clients or authorizer decisions."""
+    from localdev import moto_state
+
+    moto_state.restore(saved)
     os.environ.update(functions.environment)
     reset_process_state()
     functions.gateway = LocalGateway(functions, functions.gateway.auth)

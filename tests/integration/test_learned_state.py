@@ -1,8 +1,9 @@
 """What a learning cycle learned, served through the API; confirmation, paging, redelivery,
 a failure mid-cycle and the pattern refresh.
 
-Seeding a planted swarm is slow on moto (its update-expression parser), so one store is seeded
-per module; each test starts from an empty learner-state table and runs its own cycle on it."""
+Seeding a planted swarm and running a cycle on it are slow on moto, so both are done once per
+module and saved (``runtime.save_aws``); each test starts from that store put back as saved: one
+finished cycle on the seeded swarm."""
 
 from __future__ import annotations
 
@@ -24,25 +25,23 @@ pytestmark = pytest.mark.slow  # seeds a planted swarm of 220 workflows
 
 
 @pytest.fixture(scope="module")
-def seeded(embedded_aws: runtime.LocalFunctions) -> tuple[runtime.LocalFunctions, int]:
+def seeded(embedded_aws: runtime.LocalFunctions) -> tuple[runtime.LocalFunctions, Any, str, int]:
+    """The planted swarm tracked and evaluated, one cycle run on it, the store saved."""
     runtime.empty_aws(embedded_aws)
-    return embedded_aws, seed(220)
+    evaluated = seed(220)
+    runtime.reset_process_state()
+    status, accepted = trigger(Api(embedded_aws))
+    assert status == 202, accepted
+    assert embedded_aws.deliver_events() == 1
+    return embedded_aws, runtime.save_aws(), accepted["iteration_id"], evaluated
 
 
 @pytest.fixture
-def learned(seeded: tuple[runtime.LocalFunctions, int]) -> tuple[Api, str, int]:
-    """The seeded store with a fresh learner state and one finished cycle."""
-    functions, evaluated = seeded
-    client = boto3.client("dynamodb", region_name=runtime.REGION)
-    for page in client.get_paginator("scan").paginate(TableName="LearnerStateTable"):
-        for item in page["Items"]:
-            client.delete_item(TableName="LearnerStateTable", Key={"pk": item["pk"], "sk": item["sk"]})
-    runtime.reset_process_state()
-    api = Api(functions)
-    status, accepted = trigger(api)
-    assert status == 202, accepted
-    assert api.functions.deliver_events() == 1
-    return api, accepted["iteration_id"], evaluated
+def learned(seeded: tuple[runtime.LocalFunctions, Any, str, int]) -> tuple[Api, str, int]:
+    """The seeded store with one finished cycle, as saved (whatever the previous test changed)."""
+    functions, saved, iteration_id, evaluated = seeded
+    runtime.restore_aws(functions, saved)
+    return Api(functions), iteration_id, evaluated
 
 
 def test_the_cycle_serves_planted_patterns_profiles_and_rules(learned: tuple[Api, str, int]) -> None:

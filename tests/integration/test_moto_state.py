@@ -1,6 +1,6 @@
 """The shared embedded AWS: ``empty_aws`` puts it back as ``embedded_aws()`` built it, and the
-cached update-expression parse gives every update its own values (localdev/moto_state.py,
-localdev/moto_expressions.py)."""
+cached update-expression parse, its copy and its walk give every update its own values as moto's
+own would (localdev/moto_state.py, localdev/moto_expressions.py)."""
 
 from __future__ import annotations
 
@@ -138,3 +138,82 @@ def test_update_expressions_breaking_a_whole_expression_rule_are_still_refused(
         )
     assert message in str(refused.value)
     assert "Item" not in client.get_item(TableName="StatisticsTable", Key=_item("A", "1"))
+
+
+@pytest.mark.usefixtures("functions")  # moto started, the patches installed
+@pytest.mark.parametrize(
+    ("expression", "names"),
+    [
+        ("SET #m.#k = :s, #c = #c + :one ADD #n :one", {"#m": "m", "#k": "k", "#c": "c", "#n": "n"}),
+        ("SET #l = list_append(#l, :list), #x = if_not_exists(#x, :s)", {"#l": "l", "#x": "x"}),
+        ("ADD #tags :set REMOVE #c SET #l[0] = :s", {"#tags": "tags", "#c": "c", "#l": "l"}),
+        ("DELETE #tags :one_tag SET #m.#new = :s", {"#tags": "tags", "#m": "m", "#new": "new"}),
+    ],
+)
+def test_the_patched_copy_and_walk_update_an_item_as_moto_does(
+    expression: str, names: dict[str, str]
+) -> None:
+    """moto_expressions replaces the validator's deepcopy and its tree walk: the same expression on
+    the same item gives the same item as moto's own deepcopy and recursive walk."""
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    table = dynamodb_backends["123456789012"][runtime.REGION].tables["StatisticsTable"]
+    attribute_values = {
+        ":s": {"S": "new"},
+        ":one": {"N": "1"},
+        ":list": {"L": [{"S": "z"}]},
+        ":set": {"SS": ["b", "c"]},
+        ":one_tag": {"SS": ["a"]},
+    }
+    used = {key: value for key, value in attribute_values.items() if key in expression}
+
+    def item() -> Item:
+        return Item(
+            DynamoType({"S": "A"}),
+            DynamoType({"S": "1"}),
+            attrs={
+                "pk": {"S": "A"},
+                "sk": {"S": "1"},
+                "m": {"M": {"k": {"S": "old"}}},
+                "c": {"N": "41"},
+                "l": {"L": [{"S": "x"}, {"S": "y"}]},
+                "tags": {"SS": ["a", "b"]},
+            },
+        )
+
+    tree = UpdateExpressionParser.make(expression)  # the cached parse, as update_item gets it
+    expected = item()
+    validator = UpdateExpressionValidator(tree, names, used, expected, table)
+    walked = copy.deepcopy(tree)  # moto's own copy and walk
+    for processor in validator.processors:
+        walked = processor.traverse_node_recursively(walked)
+    walked.normalize()
+    UpdateExpressionExecutor(walked, expected, names).execute()
+
+    for _ in range(2):  # twice: the cached tree is not changed by a validation
+        patched = item()
+        validated = UpdateExpressionValidator(tree, names, used, patched, table).validate()
+        validated.normalize()
+        UpdateExpressionExecutor(validated, patched, names).execute()
+        assert patched.to_json() == expected.to_json()
+    assert expected.to_json() != item().to_json()  # the expression changed something
+
+
+def test_a_saved_store_comes_back_as_saved_each_time(functions: runtime.LocalFunctions) -> None:
+    client = boto3.client("dynamodb", region_name=runtime.REGION)
+    client.put_item(TableName="StatisticsTable", Item=_item("A", "1", value="saved"))
+    saved = runtime.save_aws()
+    for _ in range(2):  # the saved state is copied back, never handed out
+        client.put_item(TableName="StatisticsTable", Item=_item("A", "1", value="changed"))
+        client.put_item(TableName="StatisticsTable", Item=_item("B", "1"))
+        runtime.restore_aws(functions, saved)
+        items = client.scan(TableName="StatisticsTable")["Items"]
+        assert items == [_item("A", "1", value="saved")]
+    runtime.empty_aws(functions)
+    assert client.scan(TableName="StatisticsTable")["Items"] == []
