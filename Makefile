@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
 PORT ?= 3000
 # pytest processes for `make test` and `make integration` (each builds its own embedded AWS; test
-# files are not split across them); WORKERS=0 runs in one. The tests marked `serial` (the fuzz
-# run) run in one more process beside them (`make test`) or after them. See docs/testing.md.
+# files are not split across them, and are handed out in collection order, the slow files first:
+# tests/conftest.py); WORKERS=0 runs in one. The tests marked `serial` (the fuzz run) run in one
+# more process beside them (`make test`) or after them. See docs/testing.md.
 WORKERS ?= 2
-PYTEST_PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile) -m "not serial"
+PYTEST_PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile --no-loadscope-reorder) -m "not serial"
 
 .DEFAULT_GOAL := help
 .PHONY: help setup browser run reset demo test unit integration lint format typecheck openapi bench validate build deploy invoke clean

@@ -18,6 +18,15 @@ runtime.configure_environment()
 from swarm_learning import clock  # noqa: E402 - after the environment is configured
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files with a test marked ``slow`` first, each file's tests in their order. pytest-xdist
+    (``make test`` runs it with ``--dist loadfile --no-loadscope-reorder``) hands the files to its
+    workers in this order as they free up: a slow file handed out last would run alone on one
+    worker while the other idles."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fixed_clock() -> Iterator[clock.SteppingClock]:
     """The service's clock for the module: ``FIXED_NOW``, stepping 1 ms per reading."""

@@ -22,6 +22,8 @@ from localdev.history import seed_history
 from localdev.runtime import embedded_aws
 from localdev.server import LocalApiServer, serving
 
+pytestmark = pytest.mark.slow  # a browser, and weeks of history seeded
+
 WORKSPACE = "ws_demo"
 HOSTILE = "<img src=x onerror=alert(1)> \u202etxt.exe"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -19,6 +19,8 @@ from swarm_learning.models.tracking import TrackRecommendationRequest
 from swarm_learning.services.tracking import get_tracker
 from tests.helpers.api import Api
 
+pytestmark = pytest.mark.slow  # seeds the demo swarm (about 330 evaluated recommendations)
+
 PREFIX = "/api/v1/learning"
 WS = "ws_learn"
 WORKFLOWS = 150  # about 330 evaluated recommendations

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # real server processes
+
 ROOT = Path(__file__).resolve().parents[2]
 STATS = "/api/v1/learning/stats?workspace_id=ws_demo"
 START_TIMEOUT_SECONDS = 180

@@ -18,6 +18,8 @@ from swarm_learning.services.tracking import get_tracker
 from swarm_learning.services.trust import get_trust_service
 from tests.helpers.api import WORKSPACE, Api
 
+pytestmark = pytest.mark.slow  # each test tracks and evaluates 100-200 recommendations
+
 TRUST = "/api/v1/learning/trust-scores"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
