@@ -16,6 +16,9 @@ from tests.helpers.clock import FIXED_NOW
 # Before anything imports a handler: environment from the template, fake credentials.
 runtime.configure_environment()
 from swarm_learning import clock  # noqa: E402 - after the environment is configured
+from tests.helpers import untraced  # noqa: E402
+
+untraced.install()  # botocore and moto run without coverage's tracer (half the CPU under --cov)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
