@@ -10,6 +10,7 @@ PORT ?= 3000
 # tests/conftest.py); WORKERS=0 runs in one. The tests marked `serial` (the fuzz run) run in one
 # more process beside them (`make test`) or after them. See docs/testing.md.
 WORKERS ?= 2
+PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 PYTEST_PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile --no-loadscope-reorder) -m "not serial"
 
 .DEFAULT_GOAL := help
@@ -30,7 +31,15 @@ $(BIN)/.layer-path: $(BIN)/.installed
 	echo "$(CURDIR)/layers/learning" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/swarm-learning-layer.pth"
 	touch $@
 
-setup: $(BIN)/.installed $(BIN)/.layer-path ## create .venv with the app's and the tests' dependencies
+# Bytecode caches written once: Python's for the project's modules, pytest's for the modules it
+# rewrites (the tests and its plugins' packages, schemathesis and hypothesis: ~400 modules). With
+# PYTHONDONTWRITEBYTECODE set in the environment nothing would write them, and every pytest process
+# would compile all of them again (~4 s of CPU each). The test targets' pytest runs refresh them.
+$(BIN)/.compiled: $(BIN)/.layer-path
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest --collect-only -q -p no:cacheprovider > /dev/null || true
+	touch $@
+
+setup: $(BIN)/.installed $(BIN)/.layer-path $(BIN)/.compiled ## create .venv with the app's and the tests' dependencies
 
 browser: ## Chromium for the dashboard's browser tests (Debian package; installed when root and missing)
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
@@ -52,19 +61,19 @@ test: setup browser ## lint, check the template, type-check and run every test (
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/mypy
 	rm -f .coverage .coverage.*
-	COVERAGE_FILE=.coverage.serial $(BIN)/pytest -m serial --cov --cov-report= > .pytest-serial.log 2>&1 & \
-	COVERAGE_FILE=.coverage.parallel $(BIN)/pytest $(PYTEST_PARALLEL) --cov --cov-report=; parallel=$$?; \
+	COVERAGE_FILE=.coverage.serial $(PYTEST) -m serial --cov --cov-report= > .pytest-serial.log 2>&1 & \
+	COVERAGE_FILE=.coverage.parallel $(PYTEST) $(PYTEST_PARALLEL) --cov --cov-report=; parallel=$$?; \
 	wait $$!; serial=$$?; cat .pytest-serial.log; rm -f .pytest-serial.log; \
 	test $$parallel -eq 0 && test $$serial -eq 0
 	$(BIN)/coverage combine --quiet .coverage.parallel .coverage.serial
 	$(BIN)/coverage report --skip-covered --fail-under=90
 
 unit: setup ## the unit and template tests only (pure code, keys on the embedded store; seconds)
-	$(BIN)/pytest tests/unit tests/template
+	$(PYTEST) tests/unit tests/template
 
 integration: setup ## the integration tests only (handlers behind the local API Gateway, on moto)
-	$(BIN)/pytest $(PYTEST_PARALLEL) tests/integration
-	$(BIN)/pytest -m serial tests/integration
+	$(PYTEST) $(PYTEST_PARALLEL) tests/integration
+	$(PYTEST) -m serial tests/integration
 
 lint: setup ## ruff and cfn-lint only
 	$(BIN)/ruff check .
