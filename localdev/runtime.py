@@ -340,10 +340,11 @@ def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[Lo
         return
     from moto import mock_aws
 
-    from localdev import moto_expressions, moto_state, moto_transactions
+    from localdev import moto_expressions, moto_reads, moto_state, moto_transactions
 
     moto_transactions.install()
     moto_expressions.install()
+    moto_reads.install()
     with mock_aws():
         create_tables(template)
         reset_process_state()
