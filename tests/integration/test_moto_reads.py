@@ -74,6 +74,23 @@ QUERIES: list[dict[str, Any]] = [
         "ProjectionExpression": "evidence.evaluated, history[1]",
         "ExpressionAttributeValues": {":pk": {"S": "P#2"}},
     },
+    *(  # ten items between two others: with Limit 5 the second page ends at the range's end
+        {
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": "P#2"},
+                ":lo": {"S": "DAY#01"},
+                ":hi": {"S": "DAY#10#~"},
+            },
+            "ScanIndexForward": forward,
+        }
+        for forward in (True, False)
+    ),
+    {
+        "KeyConditionExpression": "pk = :pk AND sk > :lo",
+        "ExpressionAttributeValues": {":pk": {"S": "P#3"}, ":lo": {"S": "DAY#06"}},
+        "ScanIndexForward": False,
+    },
     {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "P#none"}}},
     {
         "IndexName": "by_workspace",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,13 +27,13 @@ from swarm_learning.models.trust import (
     TrustScoreUpdate,
     TrustSortKey,
 )
+from swarm_learning.parallel import AGENT_READS, map_all
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.
 
 
 MAX_TOTAL_ADJUSTMENT = 0.25
-PARALLEL_READS = 16
 
 
 def day_counters(buckets: Iterable[Bucket]) -> list[trust_values.DayCounters]:
@@ -191,8 +190,7 @@ class TrustScores:
         now = self._clock()
         agents = self._store.list_agents(workspace_id)
         workspace = self._workspace(workspace_id, now.date())
-        with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
-            scores = list(pool.map(lambda entry: self._score(workspace_id, entry, now, workspace), agents))
+        scores = map_all(AGENT_READS, lambda entry: self._score(workspace_id, entry, now, workspace), agents)
         if min_trust is not None:
             scores = [s for s in scores if s.overall_trust_score >= min_trust]
         scores.sort(key=lambda s: getattr(s, sort_by.value), reverse=descending)
