@@ -88,9 +88,12 @@ class TrustScores:
 
     def _workspace(self, workspace_id: str, today: date) -> WorkspaceBaselines:
         """The workspace's per-type totals over the window: one Query per statistics shard, run
-        concurrently; read once per request, however many agents it scores."""
+        concurrently, of the counters a baseline reads; read once per request, however many agents
+        it scores."""
         first, last = self._window(today)
-        buckets = self._store.workspace_buckets(workspace_id, first_day=first, last_day=last)
+        buckets = self._store.workspace_buckets(
+            workspace_id, first_day=first, last_day=last, counters=trust_values.BASELINE_COUNTERS
+        )
         types = {b.recommendation_type for b in buckets if b.recommendation_type is not None}
         decayed = {
             rtype: trust.decayed_counters(
