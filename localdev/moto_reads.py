@@ -14,10 +14,13 @@ day buckets taking ~0.25 s, which DynamoDB answers in milliseconds:
 - A projection (``ProjectionExpression``) converts the whole item to plain Python and back once
   per projected name; a projection of top-level names copies those attributes instead (nested
   paths still take moto's way).
-- moto 5.2's response serialiser looks every member of a structure up on the value under several
-  candidate names (``S``, ``StringAttributeValue``, ``string_attribute_value`` ...). An attribute
-  value is a one-key dict in wire form (``{"N": "3"}``), so its members are looked up by name; each
-  member is still serialised by moto (strings, numbers, base64 for binaries, nested maps and lists).
+- moto 5.2's response serialiser walks the operation's output shape and looks every member of a
+  structure up on the value under several candidate names (``S``, ``StringAttributeValue``,
+  ``string_attribute_value`` ...). The reads' answers (GetItem, BatchGetItem, Query, Scan) are
+  already dicts in wire form, so they are written as JSON directly: binaries base64-encoded as the
+  serialiser does, absent (None) members left out; the client reads only the shape's members.
+  Any other answer keeps moto's serialiser, with attribute values (one-key dicts, ``{"N": "3"}``)
+  looked up by name.
 
 Results, their order, paging and errors are unchanged; ``tests/integration/test_moto_reads.py``
 compares both paths. Local tooling only, like ``moto_transactions`` and ``moto_expressions``.
@@ -25,19 +28,25 @@ compares both paths. Local tooling only, like ``moto_transactions`` and ``moto_e
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import threading
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 
 ATTRIBUTE_VALUE_SHAPE = "AttributeValue"
 _original_all_items = Table.all_items
 _original_query = Table.query
 _original_project = Item.project
 _original_structure = BaseJSONSerializer._serialize_type_structure
+_original_serialized = DynamoHandler.serialized
+READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan"})
 _querying = threading.local()  # what a Query on this thread reads, while it runs
 _WHOLE_TABLE = object()
 _installed = False
@@ -127,14 +136,33 @@ def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any
         self._default_serialize(serialized, wrapper, shape, key)
 
 
+def _wire(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def _serialized(self: DynamoHandler, action_result: ActionResult) -> Any:
+    result = action_result.result
+    if self._get_action() not in READS or not isinstance(result, dict):
+        return _original_serialized(self, action_result)  # errors, writes, table operations
+    headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+    return 200, headers, json.dumps(_wire(result))
+
+
 def install() -> None:
-    """Replace the three (idempotent)."""
+    """Replace moto's (idempotent)."""
     global _installed
     if not _installed:
         Table.all_items = _all_items  # type: ignore[method-assign]
         Table.query = _query  # type: ignore[method-assign]
         Item.project = _project  # type: ignore[method-assign]
         BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+        DynamoHandler.serialized = _serialized  # type: ignore[method-assign,assignment]
         _installed = True
 
 
@@ -145,4 +173,5 @@ def uninstall() -> None:
     Table.query = _original_query  # type: ignore[method-assign]
     Item.project = _original_project  # type: ignore[method-assign]
     BaseJSONSerializer._serialize_type_structure = _original_structure  # type: ignore[method-assign]
+    DynamoHandler.serialized = _original_serialized  # type: ignore[method-assign]
     _installed = False

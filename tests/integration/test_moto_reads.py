@@ -29,6 +29,7 @@ def _item(rng: random.Random, pk: str, sk: str) -> dict[str, Any]:
         "nothing": {"NULL": True},
         "tags": {"SS": sorted({rng.choice("abcdef") for _ in range(3)})},
         "numbers": {"NS": sorted({str(rng.randint(1, 9)) for _ in range(3)})},
+        "blobs": {"BS": [bytes([n, rng.randrange(256)]) for n in range(2)]},
         "evidence": {
             "M": {
                 "evaluated": {"N": str(rng.randint(0, 40))},
@@ -140,7 +141,7 @@ def test_a_query_answers_as_motos_own(store: Any, query: dict[str, Any], limit: 
     }
 
 
-def test_get_item_scan_and_a_projected_get_answer_as_motos_own(store: Any) -> None:
+def test_get_batch_get_scan_and_consumed_capacity_answer_as_motos_own(store: Any) -> None:
     key = {"pk": {"S": "P#2"}, "sk": store.query(**{"TableName": TABLE, **QUERIES[0]})["Items"][0]["sk"]}
 
     def reads() -> list[Any]:
@@ -149,6 +150,12 @@ def test_get_item_scan_and_a_projected_get_answer_as_motos_own(store: Any) -> No
             store.get_item(TableName=TABLE, Key=key, ProjectionExpression="ratio, raw_bytes").get("Item"),
             store.scan(TableName=TABLE)["Items"],
             store.scan(TableName=TABLE, IndexName="by_workspace", Limit=7)["Items"],
+            store.batch_get_item(RequestItems={TABLE: {"Keys": [key]}})["Responses"],
+            {
+                k: v
+                for k, v in store.query(TableName=TABLE, **QUERIES[0], ReturnConsumedCapacity="TOTAL").items()
+                if k != "ResponseMetadata"
+            },
         ]
 
     own, cheaper = _both(reads)
