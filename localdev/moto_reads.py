@@ -21,6 +21,9 @@ day buckets taking ~0.25 s, which DynamoDB answers in milliseconds:
   serialiser does, absent (None) members left out; the client reads only the shape's members.
   Any other answer keeps moto's serialiser, with attribute values (one-key dicts, ``{"N": "3"}``)
   looked up by name.
+- moto keeps every model object it ever makes, for its web dashboard (``BaseModel.__new__``),
+  and so every copy of an item a read returns: a local server's heap grew by each answer, and the
+  interpreter's full collections with it. Nothing else reads that list; here it stays empty.
 
 Results, their order, paging and errors are unchanged; ``tests/integration/test_moto_reads.py``
 compares both paths. Local tooling only, like ``moto_transactions`` and ``moto_expressions``.
@@ -34,6 +37,7 @@ import json
 import threading
 from typing import Any
 
+from moto.core.common_models import BaseModel
 from moto.core.responses import ActionResult
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.models.dynamo_type import Item
@@ -46,6 +50,7 @@ _original_query = Table.query
 _original_project = Item.project
 _original_structure = BaseJSONSerializer._serialize_type_structure
 _original_serialized = DynamoHandler.serialized
+_original_new = BaseModel.__new__
 READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan"})
 _querying = threading.local()  # what a Query on this thread reads, while it runs
 _WHOLE_TABLE = object()
@@ -154,6 +159,10 @@ def _serialized(self: DynamoHandler, action_result: ActionResult) -> Any:
     return 200, headers, json.dumps(_wire(result))
 
 
+def _untracked(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:
+    return object.__new__(cls)
+
+
 def install() -> None:
     """Replace moto's (idempotent)."""
     global _installed
@@ -163,6 +172,7 @@ def install() -> None:
         Item.project = _project  # type: ignore[method-assign]
         BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
         DynamoHandler.serialized = _serialized  # type: ignore[method-assign,assignment]
+        BaseModel.__new__ = _untracked  # type: ignore[method-assign]
         _installed = True
 
 
@@ -174,4 +184,5 @@ def uninstall() -> None:
     Item.project = _original_project  # type: ignore[method-assign]
     BaseJSONSerializer._serialize_type_structure = _original_structure  # type: ignore[method-assign]
     DynamoHandler.serialized = _original_serialized  # type: ignore[method-assign]
+    BaseModel.__new__ = _original_new  # type: ignore[method-assign]
     _installed = False
