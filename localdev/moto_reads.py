@@ -13,7 +13,9 @@ day buckets taking ~0.25 s, which DynamoDB answers in milliseconds:
   paid for each of its trust snapshots, which DynamoDB never reads for it.
 - A projection (``ProjectionExpression``) converts the whole item to plain Python and back once
   per projected name; a projection of top-level names copies those attributes instead (nested
-  paths still take moto's way).
+  paths still take moto's way). moto copies each item whole before projecting it; a base-table
+  Query without a filter copies only the attributes the projection keeps.
+- moto measures an item's size twice per item it passes; once per query is enough.
 - moto 5.2's response serialiser walks the operation's output shape and looks every member of a
   structure up on the value under several candidate names (``S``, ``StringAttributeValue``,
   ``string_attribute_value`` ...). The reads' answers (GetItem, BatchGetItem, Query, Scan) are
@@ -40,7 +42,7 @@ from typing import Any
 from moto.core.common_models import BaseModel
 from moto.core.responses import ActionResult
 from moto.core.serialize import BaseJSONSerializer
-from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
@@ -48,6 +50,8 @@ ATTRIBUTE_VALUE_SHAPE = "AttributeValue"
 _original_all_items = Table.all_items
 _original_query = Table.query
 _original_project = Item.project
+_original_size = Item.size
+_original_deepcopy = Item.__deepcopy__
 _original_structure = BaseJSONSerializer._serialize_type_structure
 _original_serialized = DynamoHandler.serialized
 _original_new = BaseModel.__new__
@@ -94,13 +98,22 @@ def _query(
     scan_index_forward: Any,
     projection_expressions: Any,
     index_name: str | None = None,
-    *args: Any,
+    consistent_read: bool = False,
+    filter_expression: Any = None,
     **kwargs: Any,
 ) -> Any:
+    base_table = not index_name and hash_key is not None
     _querying.partition = (
-        _WHOLE_TABLE
-        if index_name or hash_key is None
-        else (hash_key, range_comparison, range_objs, scan_index_forward is not False)
+        (hash_key, range_comparison, range_objs, scan_index_forward is not False)
+        if base_table
+        else _WHOLE_TABLE
+    )
+    _querying.sizes = {}
+    top_level = projection_expressions and all(len(path) == 1 for path in projection_expressions)
+    _querying.kept = (
+        {path[0] for path in projection_expressions} | {self.hash_key_attr, self.range_key_attr}
+        if base_table and top_level and filter_expression is None
+        else None
     )
     try:
         return _original_query(
@@ -113,19 +126,44 @@ def _query(
             scan_index_forward,
             projection_expressions,
             index_name,
-            *args,
+            consistent_read,
+            filter_expression,
             **kwargs,
         )
     finally:
-        _querying.partition = None
+        _querying.partition = _querying.sizes = _querying.kept = None
+
+
+def _size(self: Item) -> int:
+    sizes = getattr(_querying, "sizes", None)
+    if sizes is None:
+        return _original_size(self)
+    if id(self) not in sizes:  # the item is kept too, so its id is not reused during the query
+        sizes[id(self)] = (self, _original_size(self))
+    return int(sizes[id(self)][1])
+
+
+def _deepcopy(self: Item, memo: dict[int, Any]) -> Item:
+    kept = getattr(_querying, "kept", None)
+    if kept is None:
+        return _original_deepcopy(self, memo)
+    view: Any = Item.__new__(Item)  # the attributes the projection will keep, copied by moto
+    view.hash_key, view.range_key = self.hash_key, self.range_key
+    view.attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.update(view.attrs, ((name, value) for name, value in self.attrs.items() if name in kept))
+    return _original_deepcopy(view, memo)
 
 
 def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
     if any(len(path) != 1 for path in projection_expressions):
         return _original_project(self, projection_expressions)
+    projected = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
     names = [path[0] for path in projection_expressions]
-    attrs = {name: copy.deepcopy(self.attrs[name]) for name in names if name in self.attrs}
-    return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=attrs)
+    # Straight into the dict: a part of a stored item is within the size limit it passed.
+    dict.update(
+        projected.attrs, ((name, copy.deepcopy(self.attrs[name])) for name in names if name in self.attrs)
+    )
+    return projected
 
 
 def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
@@ -168,8 +206,10 @@ def install() -> None:
     global _installed
     if not _installed:
         Table.all_items = _all_items  # type: ignore[method-assign]
-        Table.query = _query  # type: ignore[method-assign]
+        Table.query = _query  # type: ignore[method-assign,assignment]
         Item.project = _project  # type: ignore[method-assign]
+        Item.size = _size  # type: ignore[method-assign]
+        Item.__deepcopy__ = _deepcopy  # type: ignore[method-assign]
         BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
         DynamoHandler.serialized = _serialized  # type: ignore[method-assign,assignment]
         BaseModel.__new__ = _untracked  # type: ignore[method-assign]
@@ -182,6 +222,8 @@ def uninstall() -> None:
     Table.all_items = _original_all_items  # type: ignore[method-assign]
     Table.query = _original_query  # type: ignore[method-assign]
     Item.project = _original_project  # type: ignore[method-assign]
+    Item.size = _original_size  # type: ignore[method-assign]
+    Item.__deepcopy__ = _original_deepcopy  # type: ignore[method-assign]
     BaseJSONSerializer._serialize_type_structure = _original_structure  # type: ignore[method-assign]
     DynamoHandler.serialized = _original_serialized  # type: ignore[method-assign]
     BaseModel.__new__ = _original_new  # type: ignore[method-assign]

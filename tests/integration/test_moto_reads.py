@@ -70,6 +70,12 @@ QUERIES: list[dict[str, Any]] = [
         "ExpressionAttributeNames": {"#c": "count"},
         "ExpressionAttributeValues": {":pk": {"S": "P#1"}},
     },
+    {  # a filter on an attribute the projection leaves out
+        "KeyConditionExpression": "pk = :pk",
+        "FilterExpression": "flag = :yes",
+        "ProjectionExpression": "ratio, history",
+        "ExpressionAttributeValues": {":pk": {"S": "P#3"}, ":yes": {"BOOL": True}},
+    },
     {  # a nested path: moto's own projection
         "KeyConditionExpression": "pk = :pk",
         "ProjectionExpression": "evidence.evaluated, history[1]",
