@@ -3,6 +3,7 @@ loaded exactly as Lambda loads them (``<CodeUri>/<module>.<function>`` with the 
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import logging
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # moto is imported when an embedded AWS starts
     from localdev import moto_state
 
 REGION = "us-east-1"
+LOCAL_GC_THRESHOLD = 50_000  # allocations between young collections (CPython's default: 700)
 log = logging.getLogger("localdev")
 
 # Fake credentials so no call can ever reach a real account, plus quiet local defaults.
@@ -353,21 +355,31 @@ def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[Lo
         return
     from moto import mock_aws
 
-    from localdev import moto_expressions, moto_state, moto_transactions
+    from localdev import moto_expressions, moto_reads, moto_state, moto_transactions
 
     moto_transactions.install()
     moto_expressions.install()
-    with mock_aws():
-        create_tables(template)
-        reset_process_state()
-        specs = tpl.functions(template)
-        functions = LocalFunctions(specs, create_event_routes(specs), tpl.api_auth(template))
-        for spec in functions.specs:
-            load_handler(spec)
-        functions.baseline = moto_state.capture(REGION)
-        functions.environment = local_environment(template, extra_environment)
-        _active = functions
-        try:
-            yield functions
-        finally:
-            _active = None
+    moto_reads.install()
+    # The embedded tables are a large, long-lived heap (~300,000 objects for the dashboard's demo
+    # workspace) and a read allocates thousands of short-lived ones: at the interpreter's default
+    # threshold (700) collections took about a fifth of a trust listing's time, the full ones
+    # rescanning the tables. Collect young objects less often while the embedded AWS runs.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(LOCAL_GC_THRESHOLD, *thresholds[1:])
+    try:
+        with mock_aws():
+            create_tables(template)
+            reset_process_state()
+            specs = tpl.functions(template)
+            functions = LocalFunctions(specs, create_event_routes(specs), tpl.api_auth(template))
+            for spec in functions.specs:
+                load_handler(spec)
+            functions.baseline = moto_state.capture(REGION)
+            functions.environment = local_environment(template, extra_environment)
+            _active = functions
+            try:
+                yield functions
+            finally:
+                _active = None
+    finally:
+        gc.set_threshold(*thresholds)

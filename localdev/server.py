@@ -57,8 +57,12 @@ class LocalApiServer(ThreadingHTTPServer):
         self.local_token = local_token or secrets.token_urlsafe(32)
         self.on_change = on_change or (lambda: None)  # after anything that may have written
         self.access_log = True  # one line per request on stderr
-        # moto's in-memory backend is not built for concurrent writers: one request at a time,
-        # which is also what one warm Lambda instance does.
+        # One request at a time, as one warm Lambda instance runs them. Reads too: moto's in-memory
+        # backend is not built for concurrent writers; each function's resolver keeps the current
+        # event on itself and the Logger's keys and the Metrics are shared by every handler of the
+        # process, so two invocations at once would mix their context; redirect_stdout swaps the
+        # process's stdout. Nor would running reads at once make a view faster: the handlers and
+        # moto are Python under one interpreter lock.
         self.invoke_lock = threading.Lock()
 
     def deliver_events_later(self) -> None:

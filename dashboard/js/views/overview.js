@@ -1,5 +1,7 @@
 // Overview: daily activity, approval, pending outcomes, the last cycle against its targets, and
-// what deserves attention. Four requests, one per panel.
+// what deserves attention. Three requests: the daily series (the activity chart, and the figures
+// above it as its sums: the window of GET /stats, counted the same way), the cycles (the targets
+// chart) and the trust scores (the alarms and the number of agents).
 import { api } from "../api.js";
 import { axis, chart } from "../charts.js";
 import { apiText, fmt, h, kpi, panel } from "../dom.js";
@@ -9,13 +11,12 @@ export const COVERAGE_TARGET = 0.7;
 const DAYS = 30;
 
 export async function overviewView() {
-  const [stats, series, cycles, trust] = await Promise.all([
-    api.get("/stats", { days: DAYS }),
+  const [series, cycles, trust] = await Promise.all([
     api.get("/series/workspace", { days: DAYS }),
     api.get("/learning-cycles", { limit: 20 }),
     api.get("/trust-scores"),
   ]);
-  const overall = stats.overall;
+  const totals = windowTotals(series.days);
   const lastCycle = cycles.items.find((c) => c.status === "succeeded");
   const result = lastCycle ? lastCycle.result : null;
 
@@ -80,11 +81,11 @@ export async function overviewView() {
     h(
       "div",
       { class: "kpis" },
-      kpi("Tracked (30 days)", fmt.int(overall.counts.tracked)),
-      kpi("Evaluated", fmt.int(overall.counts.evaluated)),
-      kpi("Approval rate", fmt.pct(overall.approval_rate, 1), "approved + half of partial"),
-      kpi("Pending outcomes", fmt.int(overall.counts.pending)),
-      kpi("Agents", fmt.int(stats.agents)),
+      kpi("Tracked (30 days)", fmt.int(totals.tracked)),
+      kpi("Evaluated", fmt.int(totals.evaluated)),
+      kpi("Approval rate", fmt.pct(totals.approvalRate, 1), "approved + half of partial"),
+      kpi("Pending outcomes", fmt.int(totals.pending)),
+      kpi("Agents", fmt.int(trust.count)),
     ),
     panel("Activity", activity),
     h(
@@ -108,6 +109,20 @@ export async function overviewView() {
       panel("Worth knowing", alarms(trust.items, cycles.items, result)),
     ),
   );
+}
+
+/** The window's figures as GET /stats reports them: sums of the days, the approval rate
+ * (approved + partial / 2) / evaluated, pending = tracked - evaluated (at least 0). */
+export function windowTotals(days) {
+  const sum = (name) => days.reduce((total, day) => total + day[name], 0);
+  const tracked = sum("tracked");
+  const evaluated = sum("evaluated");
+  return {
+    tracked,
+    evaluated,
+    pending: Math.max(tracked - evaluated, 0),
+    approvalRate: evaluated ? (sum("approved") + 0.5 * sum("partial")) / evaluated : null,
+  };
 }
 
 function alarms(agents, cycles, result) {

@@ -21,12 +21,18 @@ from swarm_learning.errors import InvalidRequestError
 from swarm_learning.ids import (
     recommendation_time,
 )
+from swarm_learning.parallel import READ_WORKERS
 
 TRANSACTION_ATTEMPTS = 5
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 MAX_PAGES_PER_REQUEST = 5
-PARALLEL_SHARD_READS = 8
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+# A connection per thread of both read pools (botocore keeps 10 by default and drops the rest).
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=5,
+    max_pool_connections=2 * READ_WORKERS,
+)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()

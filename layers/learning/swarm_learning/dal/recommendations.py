@@ -5,14 +5,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from swarm_learning.dal.base import StoreBase
 from swarm_learning.dal.items import (
     MAX_PAGES_PER_REQUEST,
-    PARALLEL_SHARD_READS,
     TRANSACTION_ATTEMPTS,
     Page,
     PageToken,
@@ -40,6 +38,7 @@ from swarm_learning.ids import (
     highest_recommendation_id,
     lowest_recommendation_id,
 )
+from swarm_learning.parallel import PARTITION_READS, map_all
 
 
 class RecommendationReads(StoreBase):
@@ -235,11 +234,10 @@ class RecommendationReads(StoreBase):
                 request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
         shards = range(self._settings.workspace_shards)
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_SHARD_READS, len(shards))) as pool:
-            for pages in pool.map(shard_pages, shards):
-                for page in pages:
-                    for item in page:
-                        yield evaluated_row(item)
+        for pages in map_all(PARTITION_READS, shard_pages, shards):
+            for page in pages:
+                for item in page:
+                    yield evaluated_row(item)
 
     def _query_index(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from swarm_learning.dal.keys import (
     workspace_of,
 )
 from swarm_learning.errors import NotFoundError
+from swarm_learning.parallel import PARTITION_READS, map_all
 
 
 class StatisticsStore(StoreBase):
@@ -41,29 +41,46 @@ class StatisticsStore(StoreBase):
         """The agent's day buckets (all types and per type) in ``[first_day, last_day]``."""
         return list(self._buckets(agent_key(workspace_id, agent_id), first_day=first_day, last_day=last_day))
 
-    def workspace_buckets(self, workspace_id: str, *, first_day: date, last_day: date) -> list[Bucket]:
-        """Per-type day buckets of the whole workspace: one query per shard, run concurrently."""
+    def workspace_buckets(
+        self,
+        workspace_id: str,
+        *,
+        first_day: date,
+        last_day: date,
+        counters: tuple[str, ...] | None = None,
+    ) -> list[Bucket]:
+        """Per-type day buckets of the whole workspace: one query per shard, run concurrently;
+        only the named ``counters`` when given (a bucket holds ~20)."""
 
         def shard_buckets(shard: int) -> list[Bucket]:
-            return list(self._buckets(stats_key(workspace_id, shard), first_day=first_day, last_day=last_day))
+            return list(
+                self._buckets(
+                    stats_key(workspace_id, shard), first_day=first_day, last_day=last_day, only=counters
+                )
+            )
 
-        with ThreadPoolExecutor(max_workers=self._settings.workspace_shards) as pool:
-            return [
-                b
-                for buckets in pool.map(shard_buckets, range(self._settings.workspace_shards))
-                for b in buckets
-            ]
+        shards = map_all(PARTITION_READS, shard_buckets, range(self._settings.workspace_shards))
+        return [b for buckets in shards for b in buckets]
 
     def agent_scope_buckets(
-        self, workspace_id: str, agent_id: str, scope: str | None, *, first_day: date, last_day: date
+        self,
+        workspace_id: str,
+        agent_id: str,
+        scope: str | None,
+        *,
+        first_day: date,
+        last_day: date,
+        counters: tuple[str, ...] | None = None,
     ) -> list[Bucket]:
-        """One scope's day buckets: all types (``scope=None``) or one recommendation type."""
+        """One scope's day buckets: all types (``scope=None``) or one recommendation type; only
+        the named ``counters`` when given."""
         return list(
             self._buckets(
                 agent_key(workspace_id, agent_id),
                 first_day=first_day,
                 last_day=last_day,
                 scope=scope or ALL_SCOPE,
+                only=counters,
             )
         )
 
@@ -250,7 +267,13 @@ class StatisticsStore(StoreBase):
                 return total
 
     def _buckets(
-        self, pk: str, *, first_day: date, last_day: date, scope: str | None = None
+        self,
+        pk: str,
+        *,
+        first_day: date,
+        last_day: date,
+        scope: str | None = None,
+        only: tuple[str, ...] | None = None,
     ) -> Iterator[Bucket]:
         values: dict[str, Any] = {
             ":pk": pk,
@@ -261,10 +284,17 @@ class StatisticsStore(StoreBase):
             "TableName": self._statistics,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
         }
+        names: dict[str, str] = {}
         if scope is not None:
             request["FilterExpression"] = "#scope = :scope"
-            request["ExpressionAttributeNames"] = {"#scope": "scope"}
+            names["#scope"] = "scope"
             values[":scope"] = scope
+        if only is not None:  # these counters; the sort key says the day and the scope
+            projected = {f"#c{i}": name for i, name in enumerate(("sk", *only))}
+            request["ProjectionExpression"] = ", ".join(projected)
+            names.update(projected)
+        if names:
+            request["ExpressionAttributeNames"] = names
         request["ExpressionAttributeValues"] = serialize(values)
         while True:
             response = self._client.query(**request)

@@ -114,6 +114,21 @@ class Baseline:
         )
 
 
+# Every counter ``Baseline.of`` reads (``type_mix`` scales by ``tracked``): the workspace's buckets
+# are read with these only (a bucket holds ~20 counters; tests/unit/test_baseline_counters.py
+# checks the baseline is the same from them alone).
+BASELINE_COUNTERS: tuple[str, ...] = (
+    "tracked",
+    "evaluated",
+    "success_sum",
+    "failed_executions",
+    "timed_out_executions",
+    "latency_ms_sum",
+    "latency_count",
+    *(f"cal_{i}_{part}" for i in range(CALIBRATION_BINS) for part in ("n", "confidence_sum", "success_sum")),
+)
+
+
 def type_mix(shares: Mapping[str, float], per_type: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     """The workspace's per-type counters mixed in the proportions ``shares`` (an agent's tracked
     recommendations per type), each type normalised per tracked recommendation: the workspace as it

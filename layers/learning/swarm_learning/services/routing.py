@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import random
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -19,7 +18,8 @@ from swarm_learning.models.trust import (
     RoutingDecision,
     RoutingRequest,
 )
-from swarm_learning.services.trust_scores import PARALLEL_READS, TrustScores, day_counters
+from swarm_learning.parallel import AGENT_READS, map_all
+from swarm_learning.services.trust_scores import TrustScores, day_counters
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.
@@ -58,8 +58,7 @@ class Routing(TrustScores):
                 self._config,
             )
 
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_READS, len(plan.candidates))) as pool:
-            posteriors: Sequence[approval.ApprovalPosterior] = list(pool.map(posterior, plan.candidates))
+        posteriors: Sequence[approval.ApprovalPosterior] = map_all(AGENT_READS, posterior, plan.candidates)
         candidates = [
             routing.Candidate(agent, p.alpha, p.beta, p.lower_bound)
             for agent, p in zip(plan.candidates, posteriors, strict=True)

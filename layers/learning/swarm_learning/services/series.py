@@ -8,7 +8,6 @@ included, so a chart's x axis is the window and not just the days something happ
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -24,6 +23,7 @@ from swarm_learning.domain.counters import add_counters
 from swarm_learning.ids import DECISION_PREFIX
 from swarm_learning.models.common import _Response
 from swarm_learning.models.trust import RoutingDecision
+from swarm_learning.parallel import AGENT_READS, map_all
 
 MAX_SERIES_DAYS = 180
 DEFAULT_SERIES_DAYS = 30
@@ -31,7 +31,6 @@ MAX_AGENTS_PAGE = 100
 DEFAULT_AGENTS_PAGE = 50
 # A routing series counts at most this many decisions; beyond it the answer says it is partial.
 MAX_ROUTING_DECISIONS_COUNTED = 20_000
-_PARALLEL_READS = 16
 _TRUST_POINT_FIELDS = (
     "computed_at",
     "overall_trust_score",
@@ -39,6 +38,10 @@ _TRUST_POINT_FIELDS = (
     "overall_trust_upper_bound",
     "evidence",
 )
+
+
+# The counters a day point is made of (a bucket holds ~20; the series read only these).
+DAY_POINT_COUNTERS = ("tracked", "evaluated", "approved", "partial", "rejected", "quality_sum")
 
 
 class DayPoint(_Response):
@@ -165,7 +168,9 @@ class SeriesService:
     def workspace(self, workspace_id: str, *, days: int) -> WorkspaceSeries:
         window = self._window(days)
         # Workspace buckets are per type only: summing them per day counts each outcome once.
-        buckets = self._store.workspace_buckets(workspace_id, first_day=window[0], last_day=window[-1])
+        buckets = self._store.workspace_buckets(
+            workspace_id, first_day=window[0], last_day=window[-1], counters=DAY_POINT_COUNTERS
+        )
         return WorkspaceSeries(
             workspace_id=workspace_id,
             first_day=window[0],
@@ -179,7 +184,12 @@ class SeriesService:
 
         def series(entry: dict[str, Any]) -> AgentSeries:
             buckets = self._store.agent_scope_buckets(
-                workspace_id, entry["agent_id"], None, first_day=window[0], last_day=window[-1]
+                workspace_id,
+                entry["agent_id"],
+                None,
+                first_day=window[0],
+                last_day=window[-1],
+                counters=DAY_POINT_COUNTERS,
             )
             return AgentSeries(
                 agent_id=entry["agent_id"], agent_name=entry["agent_name"], days=daily_points(buckets, window)
@@ -273,10 +283,7 @@ class SeriesService:
 
     @staticmethod
     def _each(read: Any, entries: list[dict[str, Any]]) -> list[Any]:
-        if not entries:
-            return []
-        with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(entries))) as pool:
-            return list(pool.map(read, entries))
+        return map_all(AGENT_READS, read, entries)
 
 
 def _decision_day(decision_id: str) -> date:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,8 @@ from swarm_learning.models.trust import (
     TrustHistory,
     TrustSnapshot,
 )
-from swarm_learning.services.trust_scores import PARALLEL_READS, TrustScores, WorkspaceBaselines
+from swarm_learning.parallel import AGENT_READS, map_all
+from swarm_learning.services.trust_scores import TrustScores, WorkspaceBaselines
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.
@@ -47,9 +47,8 @@ class TrustRefresh(TrustScores):
             return workspace_id
 
         refreshed: dict[str, int] = {}
-        with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
-            for workspace_id in pool.map(refresh, self._store.iter_all_agents()):
-                refreshed[workspace_id] = refreshed.get(workspace_id, 0) + 1
+        for workspace_id in map_all(AGENT_READS, refresh, self._store.iter_all_agents()):
+            refreshed[workspace_id] = refreshed.get(workspace_id, 0) + 1
         return refreshed
 
     def history(self, workspace_id: str, agent_id: str, *, limit: int) -> TrustHistory:

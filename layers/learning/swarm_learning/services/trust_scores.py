@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,13 +27,13 @@ from swarm_learning.models.trust import (
     TrustScoreUpdate,
     TrustSortKey,
 )
+from swarm_learning.parallel import AGENT_READS, map_all
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.
 
 
 MAX_TOTAL_ADJUSTMENT = 0.25
-PARALLEL_READS = 16
 
 
 def day_counters(buckets: Iterable[Bucket]) -> list[trust_values.DayCounters]:
@@ -89,9 +88,12 @@ class TrustScores:
 
     def _workspace(self, workspace_id: str, today: date) -> WorkspaceBaselines:
         """The workspace's per-type totals over the window: one Query per statistics shard, run
-        concurrently; read once per request, however many agents it scores."""
+        concurrently, of the counters a baseline reads; read once per request, however many agents
+        it scores."""
         first, last = self._window(today)
-        buckets = self._store.workspace_buckets(workspace_id, first_day=first, last_day=last)
+        buckets = self._store.workspace_buckets(
+            workspace_id, first_day=first, last_day=last, counters=trust_values.BASELINE_COUNTERS
+        )
         types = {b.recommendation_type for b in buckets if b.recommendation_type is not None}
         decayed = {
             rtype: trust.decayed_counters(
@@ -191,8 +193,7 @@ class TrustScores:
         now = self._clock()
         agents = self._store.list_agents(workspace_id)
         workspace = self._workspace(workspace_id, now.date())
-        with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
-            scores = list(pool.map(lambda entry: self._score(workspace_id, entry, now, workspace), agents))
+        scores = map_all(AGENT_READS, lambda entry: self._score(workspace_id, entry, now, workspace), agents)
         if min_trust is not None:
             scores = [s for s in scores if s.overall_trust_score >= min_trust]
         scores.sort(key=lambda s: getattr(s, sort_by.value), reverse=descending)
