@@ -11,7 +11,6 @@ Needs Chromium (``make browser``) and Playwright (dev requirements).
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import shlex
@@ -20,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.report import seeded_workspace_arguments
 from localdev import runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,13 +57,7 @@ _MEASURE = """async (view) => {
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--days", type=int, default=21)
-    parser.add_argument("--workflows-per-day", type=int, default=12)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = seeded_workspace_arguments(__doc__).parse_args()
 
     from playwright.sync_api import sync_playwright
 

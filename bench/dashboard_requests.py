@@ -12,7 +12,6 @@ counted per operation by a botocore handler installed before any client exists.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import shlex
@@ -26,7 +25,7 @@ from typing import Any
 
 from botocore.handlers import BUILTIN_HANDLERS
 
-from bench.report import machine_line, markdown_table
+from bench.report import machine_line, markdown_table, seeded_workspace_arguments
 from localdev import runtime
 
 WORKSPACE = "ws_demo"
@@ -58,13 +57,7 @@ def _count(model: Any, **_: Any) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--days", type=int, default=21)
-    parser.add_argument("--workflows-per-day", type=int, default=12)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = seeded_workspace_arguments(__doc__).parse_args()
 
     # Into botocore's built-in handlers before any session exists: every client counts.
     BUILTIN_HANDLERS.insert(0, ("provide-client-params.dynamodb", _count))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 from collections.abc import Iterable, Sequence
@@ -37,3 +38,15 @@ def machine_line(packages: Sequence[str]) -> str:
         f"machine: Python {platform.python_version()} ({platform.python_implementation()}), "
         f"{platform.platform()}, {os.cpu_count()} CPUs ({cpu}); {versions}"
     )
+
+
+def seeded_workspace_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options of the benchmarks that seed ``ws_demo`` with simulated history (as
+    ``python -m localdev serve --history`` does) and open its views ``--runs`` times."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--days", type=int, default=21)
+    parser.add_argument("--workflows-per-day", type=int, default=12)
+    parser.add_argument("--runs", type=int, default=5)
+    return parser

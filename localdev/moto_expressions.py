@@ -2,7 +2,7 @@
 whole-expression checks run once.
 
 moto parses the ``UpdateExpression`` of every update (twice inside a transaction: once to check the
-placeholders, once to apply it), and a profile of seeding a swarm shows the parser taking a
+name and value references, once to apply it), and a profile of seeding a swarm shows the parser taking a
 seventh of the time. The store sends the same few expressions with different values, and moto
 only reads the parsed tree (the validator deep-copies it before substituting values), so a parse
 can be reused for the same string.
