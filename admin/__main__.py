@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from admin.keys import KeyAdmin, LocalKeys, StackKeys
 from swarm_learning.errors import LearningError
-from swarm_learning.services.api_keys import KeyRequest
+from swarm_learning.services.keys.service import KeyRequest
 
 
 def _target(args: argparse.Namespace) -> KeyAdmin:

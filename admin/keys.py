@@ -22,7 +22,7 @@ if str(LAYER) not in sys.path:
     sys.path.insert(0, str(LAYER))
 
 from swarm_learning.dal.api_keys import ApiKeyStore  # noqa: E402
-from swarm_learning.services.api_keys import ApiKeyService, KeyRequest  # noqa: E402 - after the layer path
+from swarm_learning.services.keys.service import ApiKeyService, KeyRequest  # noqa: E402 - after the layer path
 
 
 class KeyAdmin(Protocol):

@@ -52,7 +52,7 @@ def _serve(connection: Any) -> None:
 
     runtime.configure_environment()
     from localdev.server import serving
-    from swarm_learning.services.api_keys import KeyRequest, get_key_service
+    from swarm_learning.services.keys.service import KeyRequest, get_key_service
 
     with runtime.embedded_aws() as functions, serving(functions, port=0, quiet=True) as server:
         key = get_key_service().issue(KeyRequest(name="bench", workspaces=[WORKSPACE])).api_key
@@ -202,7 +202,7 @@ def dynamodb_requests() -> list[tuple[str, int, int]]:
     assert boto3.DEFAULT_SESSION is None, "count before any boto3 session exists"
     BUILTIN_HANDLERS.insert(0, ("provide-client-params.dynamodb", count))
     runtime.configure_environment()
-    from swarm_learning.services.api_keys import KeyRequest, get_key_service
+    from swarm_learning.services.keys.service import KeyRequest, get_key_service
 
     rows = []
     with runtime.embedded_aws() as functions:

@@ -509,7 +509,7 @@ def measure_end_to_end(count: int, seed: int, runs: int = E2E_RUNS) -> EndToEnd:
         from swarm_learning.config import get_settings
         from swarm_learning.dal.learner_state import get_learner_store
         from swarm_learning.dal.store import get_store
-        from swarm_learning.services.learner_base import new_iteration_id
+        from swarm_learning.services.learning.base import new_iteration_id
 
         settings = get_settings()
         client = boto3.client("dynamodb", region_name=runtime.REGION)

@@ -64,7 +64,7 @@ class ServerFiles:
 def dev_key(files: ServerFiles, workspaces: tuple[str, ...] = DEFAULT_DEV_WORKSPACES) -> tuple[str, bool]:
     """The server's development key and whether it is new: the saved one while the store still
     holds it (and it allows ``workspaces``), else a new one, saved. Call inside the embedded AWS."""
-    from swarm_learning.services.api_keys import InvalidApiKeyError, KeyRequest, get_key_service
+    from swarm_learning.services.keys.service import InvalidApiKeyError, KeyRequest, get_key_service
 
     keys = get_key_service()
     saved = files.saved_key()
@@ -82,7 +82,7 @@ def dev_key(files: ServerFiles, workspaces: tuple[str, ...] = DEFAULT_DEV_WORKSP
 
 def issue_dev_key(workspaces: tuple[str, ...] = DEFAULT_DEV_WORKSPACES) -> str:
     """A new development key in the embedded store, not saved anywhere (tests, in-process demos)."""
-    from swarm_learning.services.api_keys import KeyRequest, get_key_service
+    from swarm_learning.services.keys.service import KeyRequest, get_key_service
 
     return get_key_service().issue(KeyRequest(name="local development", workspaces=list(workspaces))).api_key
 

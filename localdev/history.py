@@ -54,10 +54,10 @@ def seed_history(
     from swarm_learning.models.learning import TriggerLearningCycleRequest
     from swarm_learning.models.tracking import TrackRecommendationRequest
     from swarm_learning.models.trust import RoutingRequest
-    from swarm_learning.services.meta_learner import MetaLearner
-    from swarm_learning.services.tracking import RecommendationTracker
-    from swarm_learning.services.trust import TrustService
-    from swarm_learning.services.trust_scores import trust_config
+    from swarm_learning.services.learning.service import MetaLearner
+    from swarm_learning.services.tracking.tracker import RecommendationTracker
+    from swarm_learning.services.trust.service import TrustService
+    from swarm_learning.services.trust.scores import trust_config
 
     settings = get_settings()
     store, learner_store = get_store(), get_learner_store()

@@ -189,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         from pydantic import ValidationError
 
         from swarm_learning.errors import LearningError
-        from swarm_learning.services.api_keys import KeyRequest, get_key_service
+        from swarm_learning.services.keys.service import KeyRequest, get_key_service
 
         keys = get_key_service()
         parts = [p for p in rest.split("/") if p]
@@ -323,8 +323,8 @@ def _learned(scheduled: dict[str, Any]) -> dict[str, Any]:
     and its rules, as the API serves them."""
     from datetime import datetime
 
-    from swarm_learning.services.learner_base import new_iteration_id
-    from swarm_learning.services.meta_learner import get_meta_learner
+    from swarm_learning.services.learning.base import new_iteration_id
+    from swarm_learning.services.learning.service import get_meta_learner
 
     learner = get_meta_learner()
     run_at = datetime.fromisoformat(scheduled["run_at"])

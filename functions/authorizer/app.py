@@ -18,7 +18,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from swarm_learning.api.handler import observed
 from swarm_learning.api.observability import logger, metrics
-from swarm_learning.services.api_keys import InvalidApiKeyError, bearer_token, caller_context, get_key_service
+from swarm_learning.services.keys.service import (
+    InvalidApiKeyError,
+    bearer_token,
+    caller_context,
+    get_key_service,
+)
 
 ANONYMOUS = "anonymous"
 

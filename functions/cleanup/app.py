@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics
-from swarm_learning.services.retention import get_cleanup
+from swarm_learning.services.retention.cleanup import get_cleanup
 
 
 def _metric_name(kind: str) -> str:

@@ -24,7 +24,7 @@ from swarm_learning.models.evaluation import (
     EvaluateWorkflowResponse,
     WorkflowItemStatus,
 )
-from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.tracking.tracker import get_tracker
 from swarm_learning.vocabulary import Outcome
 
 app = APIGatewayRestResolver(**resolver_options())

@@ -11,7 +11,7 @@ from swarm_learning.api.handler import api_handler
 from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, register_error_handlers, resolver_options
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.models.ingestion import EventType, IngestBatchRequest, IngestBatchResponse
-from swarm_learning.services.ingestion import get_ingestor
+from swarm_learning.services.tracking.ingestion import get_ingestor
 
 app = APIGatewayRestResolver(**resolver_options(cors=False))  # the dashboard never sends events
 register_error_handlers(app)

@@ -23,7 +23,7 @@ from swarm_learning.models.learning import (
     ShouldTriggerResponse,
     TriggerLearningCycleRequest,
 )
-from swarm_learning.services.meta_learner import get_meta_learner
+from swarm_learning.services.learning.service import get_meta_learner
 
 app = APIGatewayRestResolver(**resolver_options())
 register_error_handlers(app)

@@ -14,8 +14,8 @@ from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.models.learning import LearningCycleRequestedDetail
-from swarm_learning.services.learner_base import CYCLE_REQUESTED
-from swarm_learning.services.meta_learner import get_meta_learner
+from swarm_learning.services.learning.base import CYCLE_REQUESTED
+from swarm_learning.services.learning.service import get_meta_learner
 
 
 @job_handler

@@ -16,7 +16,7 @@ from swarm_learning.api.http import (
 )
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.models.tracking import TrackRecommendationRequest, TrackRecommendationResponse
-from swarm_learning.services import idempotent_tracking
+from swarm_learning.services.tracking import idempotent as idempotent_tracking
 
 app = APIGatewayRestResolver(**resolver_options())
 register_error_handlers(app)

@@ -25,7 +25,7 @@ from swarm_learning.models.trust import (
     TrustScoreResponse,
     TrustScoreUpdate,
 )
-from swarm_learning.services.trust import get_trust_service
+from swarm_learning.services.trust.service import get_trust_service
 
 app = APIGatewayRestResolver(**resolver_options())
 register_error_handlers(app)

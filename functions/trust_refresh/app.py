@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics
-from swarm_learning.services.trust import get_trust_service
+from swarm_learning.services.trust.service import get_trust_service
 
 REFRESH_PERIOD_HOURS = 6
 

@@ -16,7 +16,7 @@ TEST_WORKSPACES = (WORKSPACE, "ws_other", "ws_empty", "ws_learn")
 
 def issue_key(workspaces: tuple[str, ...] = TEST_WORKSPACES, name: str = "tests") -> str:
     """A new API key (the token) allowed to use ``workspaces``, as the admin command issues it."""
-    from swarm_learning.services.api_keys import KeyRequest, get_key_service
+    from swarm_learning.services.keys.service import KeyRequest, get_key_service
 
     return get_key_service().issue(KeyRequest(name=name, workspaces=list(workspaces))).api_key
 

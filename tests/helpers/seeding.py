@@ -14,7 +14,7 @@ from typing import Any
 from localdev.planted import planted_workflows
 from swarm_learning.models.evaluation import EvaluateOutcomeRequest
 from swarm_learning.models.tracking import TrackRecommendationRequest
-from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.tracking.tracker import get_tracker
 from tests.helpers.api import WORKSPACE, evaluation, recommendation
 
 START = datetime(2026, 11, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from localdev import runtime
 from swarm_learning.clock import utcnow
-from swarm_learning.services.api_keys import KeyRequest, get_key_service
+from swarm_learning.services.keys.service import KeyRequest, get_key_service
 from tests.helpers.api import WORKSPACE, Api, issue_key
 
 STATS = "/api/v1/learning/stats"

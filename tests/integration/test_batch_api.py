@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.tracking.tracker import get_tracker
 from tests.helpers.api import WORKSPACE, Api, recommendation
 from tests.helpers.ids import minted
 from tests.helpers.store import store_snapshot

@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from localdev import runtime
 from swarm_learning.dal.store import get_store
-from swarm_learning.services import retention
-from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.retention import cleanup as retention
+from swarm_learning.services.tracking.tracker import get_tracker
 from tests.helpers.api import EVENTS_DIR, WORKSPACE, Api
 from tests.helpers.clock import FIXED_NOW
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.tracking.tracker import get_tracker
 from tests.helpers.api import WORKSPACE, Api, recommendation
 from tests.helpers.ids import minted
 from tests.helpers.store import store_snapshot

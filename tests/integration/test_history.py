@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from localdev.history import seed_history
-from swarm_learning.services import series
+from swarm_learning.services.series import reads as series
 from tests.helpers.api import Api
 
 END = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from swarm_learning.clock import utcnow
 from swarm_learning.dal.learner_state import get_learner_store
-from swarm_learning.services import meta_learner
+from swarm_learning.services.learning import service as meta_learner
 from tests.helpers.api import Api
 from tests.helpers.learning import PREFIX, WS, get, trigger
 from tests.helpers.seeding import seed

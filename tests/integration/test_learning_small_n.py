@@ -16,7 +16,7 @@ from localdev import runtime
 from localdev.swarm import Swarm, default_swarm
 from swarm_learning.models.evaluation import EvaluateOutcomeRequest
 from swarm_learning.models.tracking import TrackRecommendationRequest
-from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.tracking.tracker import get_tracker
 from tests.helpers.api import Api
 
 pytestmark = pytest.mark.slow  # seeds the demo swarm (about 330 evaluated recommendations)
@@ -164,7 +164,7 @@ def test_with_too_few_outcomes_the_cycle_says_so_and_claims_no_experts(
 
 
 def test_the_cycle_time_covers_reading_learning_and_writing(cycle: tuple[Api, dict[str, Any]]) -> None:
-    from swarm_learning.services import meta_learner
+    from swarm_learning.services.learning import service as meta_learner
 
     api, _ = cycle
 

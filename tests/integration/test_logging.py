@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from swarm_learning.services import tracking
+from swarm_learning.services.tracking import tracker as tracking
 from tests.helpers.api import WORKSPACE, Api
 
 FEEDBACK = "FEEDBACK-4f1c-the-evaluator-said-something-private"

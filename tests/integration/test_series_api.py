@@ -11,8 +11,9 @@ import pytest
 
 from localdev import runtime
 from localdev.lambda_context import LocalLambdaContext
-from swarm_learning.services import series, tracking
-from swarm_learning.services import trust as trust_service
+from swarm_learning.services.series import reads as series
+from swarm_learning.services.tracking import tracker as tracking
+from swarm_learning.services.trust import service as trust_service
 from tests.helpers.api import WORKSPACE, Api, issue_key
 from tests.helpers.store import store_snapshot
 

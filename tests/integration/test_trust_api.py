@@ -250,7 +250,7 @@ def test_refresh_job_snapshots_every_agent_once_per_run(api: Api) -> None:
 
 
 def test_a_failing_refresh_raises_for_the_retry_and_dead_letter_path(api: Api, monkeypatch) -> None:
-    from swarm_learning.services import trust as trust_service
+    from swarm_learning.services.trust import service as trust_service
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("statistics unavailable")

@@ -14,8 +14,8 @@ import pytest
 from localdev.swarm import Swarm, default_swarm
 from swarm_learning.models.evaluation import EvaluateOutcomeRequest
 from swarm_learning.models.tracking import TrackRecommendationRequest
-from swarm_learning.services.tracking import get_tracker
-from swarm_learning.services.trust import get_trust_service
+from swarm_learning.services.tracking.tracker import get_tracker
+from swarm_learning.services.trust.service import get_trust_service
 from tests.helpers.api import WORKSPACE, Api
 
 pytestmark = pytest.mark.slow  # each test tracks and evaluates 100-200 recommendations

@@ -17,7 +17,7 @@ from admin.keys import StackKeys
 from localdev import runtime
 from localdev.server import serving
 from swarm_learning.dal.api_keys import ApiKeyStore
-from swarm_learning.services.api_keys import ApiKeyService, KeyRequest
+from swarm_learning.services.keys.service import ApiKeyService, KeyRequest
 
 TABLE = "ApiKeysTable"  # the local table name (the template's logical id)
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from localdev import runtime
 from swarm_learning.dal.api_keys import get_key_store
 from swarm_learning.errors import ConflictError, InvalidRequestError, NotFoundError
-from swarm_learning.services.api_keys import (
+from swarm_learning.services.keys.service import (
     ApiKeyService,
     InvalidApiKeyError,
     KeyRequest,

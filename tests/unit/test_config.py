@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from swarm_learning.config import Settings
-from swarm_learning.services.trust_scores import trust_config
+from swarm_learning.services.trust.scores import trust_config
 
 
 def test_settings_reject_inverted_outcome_thresholds() -> None:

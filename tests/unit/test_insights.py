@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from swarm_learning.services.insights import BedrockRewriter, GeneratedText
+from swarm_learning.services.learning.insights import BedrockRewriter, GeneratedText
 
 INSIGHTS = ["Identified 2 expert agents", "4 agents are strong consensus builders"]
 ADVICE = ["Increase use of multi-agent consensus for critical decisions"]

@@ -19,7 +19,7 @@ from swarm_learning.api.observability import logger
 from swarm_learning.ids import IDENTIFIER_PATTERN
 from swarm_learning.models.common import json_depth
 from swarm_learning.models.reads import ErrorDetail, ErrorResponse
-from swarm_learning.services.api_keys import CONTEXT_KEY_ID, CONTEXT_WORKSPACES
+from swarm_learning.services.keys.service import CONTEXT_KEY_ID, CONTEXT_WORKSPACES
 
 HEALTH_PATH = f"{API_PREFIX}/health"
 # Resources API Gateway serves without the authorizer (template.yaml: Auth Authorizer NONE).

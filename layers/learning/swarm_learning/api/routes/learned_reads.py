@@ -24,7 +24,7 @@ from swarm_learning.models.learning import (
     PatternList,
     SuggestDecisionRulesRequest,
 )
-from swarm_learning.services.meta_learner import get_meta_learner
+from swarm_learning.services.learning.service import get_meta_learner
 from swarm_learning.vocabulary import PatternCategory
 
 router = Router()

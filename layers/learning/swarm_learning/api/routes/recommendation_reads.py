@@ -21,7 +21,7 @@ from swarm_learning.models.reads import (
     RecommendationPage,
     WorkspaceStats,
 )
-from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.tracking.tracker import get_tracker
 from swarm_learning.vocabulary import RecommendationStatus
 
 router = Router()

@@ -12,7 +12,7 @@ from swarm_learning.api.http import (
 )
 from swarm_learning.api.params import WorkspaceId
 from swarm_learning.models.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from swarm_learning.services.series import (
+from swarm_learning.services.series.reads import (
     DEFAULT_AGENTS_PAGE,
     DEFAULT_SERIES_DAYS,
     MAX_AGENTS_PAGE,

@@ -20,7 +20,7 @@ from swarm_learning.models.trust import (
     TrustScoreResponse,
     TrustSortKey,
 )
-from swarm_learning.services.trust import get_trust_service
+from swarm_learning.services.trust.service import get_trust_service
 
 router = Router()
 

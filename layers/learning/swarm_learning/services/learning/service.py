@@ -14,10 +14,10 @@ from functools import cache
 from swarm_learning.config import get_settings
 from swarm_learning.dal.learner_state import get_learner_store
 from swarm_learning.dal.store import get_store
-from swarm_learning.services.learning_reads import LearnedReads
-from swarm_learning.services.learning_runner import CycleRunner
-from swarm_learning.services.learning_trigger import LearningTrigger
-from swarm_learning.services.pattern_refresh import PatternRefresh
+from swarm_learning.services.learning.pattern_refresh import PatternRefresh
+from swarm_learning.services.learning.reads import LearnedReads
+from swarm_learning.services.learning.runner import CycleRunner
+from swarm_learning.services.learning.trigger import LearningTrigger
 
 
 class MetaLearner(LearningTrigger, CycleRunner, PatternRefresh, LearnedReads):

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from swarm_learning.config import get_settings
 from swarm_learning.errors import IdempotencyKeyReusedError, RequestInProgressError
 from swarm_learning.models.tracking import TrackRecommendationRequest, TrackRecommendationResponse
-from swarm_learning.services.tracking import get_tracker
+from swarm_learning.services.tracking.tracker import get_tracker
 
 KEY_HEADER = "Idempotency-Key"
 

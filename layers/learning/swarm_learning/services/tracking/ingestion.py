@@ -28,7 +28,7 @@ from swarm_learning.models.ingestion import (
     IngestBatchResponse,
 )
 from swarm_learning.models.tracking import TrackRecommendationRequest
-from swarm_learning.services.tracking import RecommendationTracker, get_tracker
+from swarm_learning.services.tracking.tracker import RecommendationTracker, get_tracker
 from swarm_learning.vocabulary import RecommendationStatus
 
 _MODELS: dict[EventType, type[BaseModel]] = {

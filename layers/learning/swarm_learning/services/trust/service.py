@@ -7,9 +7,9 @@ from functools import cache
 from swarm_learning.config import get_settings
 from swarm_learning.dal.learner_state import get_learner_store
 from swarm_learning.dal.store import get_store
-from swarm_learning.services.routing import Routing
-from swarm_learning.services.trust_refresh import TrustRefresh
-from swarm_learning.services.trust_scores import trust_config
+from swarm_learning.services.trust.refresh import TrustRefresh
+from swarm_learning.services.trust.routing import Routing
+from swarm_learning.services.trust.scores import trust_config
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.

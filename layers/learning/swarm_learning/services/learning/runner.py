@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from ulid import ULID
 
 from swarm_learning.dal.learner_state import LeaseHeldError
-from swarm_learning.services.insights import get_insight_writer
-from swarm_learning.services.learner_base import MARKER_RULES, LearnerBase
+from swarm_learning.services.learning.base import MARKER_RULES, LearnerBase
+from swarm_learning.services.learning.insights import get_insight_writer
 from swarm_learning.vocabulary import IterationStatus
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from ulid import ULID
 
 from swarm_learning.dal.learner_state import LeaseHeldError
-from swarm_learning.services.learner_base import MARKER_RULES, LearnerBase
-from swarm_learning.services.learning_runner import rule_state
+from swarm_learning.services.learning.base import MARKER_RULES, LearnerBase
+from swarm_learning.services.learning.runner import rule_state
 
 
 class PatternRefresh(LearnerBase):

@@ -12,7 +12,7 @@ from swarm_learning.models.trust import (
     TrustSnapshot,
 )
 from swarm_learning.parallel import AGENT_READS, map_all
-from swarm_learning.services.trust_scores import TrustScores, WorkspaceBaselines
+from swarm_learning.services.trust.scores import TrustScores, WorkspaceBaselines
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.

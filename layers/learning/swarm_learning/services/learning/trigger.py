@@ -12,7 +12,7 @@ from swarm_learning.models.learning import (
     LearningCycleAccepted,
     TriggerLearningCycleRequest,
 )
-from swarm_learning.services.learner_base import (
+from swarm_learning.services.learning.base import (
     _EVENTS_PER_CALL,
     CYCLE_REQUESTED,
     EVENT_SOURCE,

@@ -15,7 +15,7 @@ from swarm_learning.config import Settings
 from swarm_learning.dal.learner_state import LearnerStateStore
 from swarm_learning.dal.store import LearningStore
 from swarm_learning.errors import LearningError
-from swarm_learning.services.insights import InsightWriter
+from swarm_learning.services.learning.insights import InsightWriter
 
 EVENT_SOURCE = "swarm.learning"
 CYCLE_REQUESTED = "LearningCycleRequested"

@@ -26,7 +26,7 @@ from swarm_learning.models.learning import (
     ShouldTriggerResponse,
     SuggestDecisionRulesRequest,
 )
-from swarm_learning.services.learner_base import LearnerBase
+from swarm_learning.services.learning.base import LearnerBase
 from swarm_learning.vocabulary import PatternCategory
 
 

@@ -41,7 +41,7 @@ from swarm_learning.models.evaluation import (
     WorkflowItemStatus,
 )
 from swarm_learning.models.tracking import TrackRecommendationRequest, TrackRecommendationResponse
-from swarm_learning.services.tracked_reads import TrackedReads
+from swarm_learning.services.tracking.reads import TrackedReads
 from swarm_learning.vocabulary import Outcome, RecommendationStatus
 
 

@@ -1,0 +1,1 @@
+"""API keys: issuing, verifying, rotating and revoking the keys callers present."""

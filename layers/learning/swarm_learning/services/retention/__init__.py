@@ -1,0 +1,1 @@
+"""Retention: the weekly cleanup of what is past its retention that TTL has not removed yet."""
