@@ -56,8 +56,8 @@ def seed_history(
     from swarm_learning.models.trust import RoutingRequest
     from swarm_learning.services.learning.service import MetaLearner
     from swarm_learning.services.tracking.tracker import RecommendationTracker
-    from swarm_learning.services.trust.service import TrustService
     from swarm_learning.services.trust.scores import trust_config
+    from swarm_learning.services.trust.service import TrustService
 
     settings = get_settings()
     store, learner_store = get_store(), get_learner_store()
