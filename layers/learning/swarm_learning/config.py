@@ -54,6 +54,14 @@ class Settings(BaseModel):
     trust_trend_z: float = Field(default=3.0, gt=0, alias="TRUST_TREND_Z")
     trust_outcome_trend_z: float = Field(default=3.25, gt=0, alias="TRUST_OUTCOME_TREND_Z")
 
+    # Routing (docs/trust.md): the share of first slots given to a uniform choice among the
+    # candidates, so every candidate keeps a probability >= floor / K and offline evaluation has
+    # support; and the decisions a learning cycle needs before it reports the rules' effect.
+    routing_exploration_floor: float = Field(default=0.05, ge=0, le=1, alias="ROUTING_EXPLORATION_FLOOR")
+    routing_evaluation_min_decisions: int = Field(
+        default=100, ge=2, alias="ROUTING_EVALUATION_MIN_DECISIONS"
+    )
+
     # Learning cycle (docs/learning.md).
     event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
     learning_lookback_days: int = Field(default=7, ge=1, le=90, alias="LEARNING_LOOKBACK_DAYS")

@@ -16,6 +16,7 @@ from swarm_learning.models.common import (
     MAX_AGENT_NAME_LENGTH,
     CorrelationId,
     Identifier,
+    Probability,
     RecommendationId,
     Score100,
     Slug,
@@ -187,6 +188,15 @@ class RoutingRequest(_Request):
         description=(
             "Act on the learned decision rules for this type: skip agents an avoid_agents rule names "
             "(unless fewer than k would remain); raise k to a require_consensus rule's min_agents."
+        ),
+    )
+    exploration_floor: Probability | None = Field(
+        default=None,
+        description=(
+            "The share of first slots given to a uniform choice among all the candidates (every "
+            "candidate then has probability >= floor / K); the workspace default "
+            "(ROUTING_EXPLORATION_FLOOR, 0.05) when absent. 0 turns it off: an exploit decision "
+            "made so is deterministic and cannot support evaluating other policies."
         ),
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import random
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -58,21 +57,27 @@ class Routing(TrustScores):
                 self._config,
             )
 
-        posteriors: Sequence[approval.ApprovalPosterior] = map_all(AGENT_READS, posterior, plan.candidates)
+        # Every requested candidate's posterior, avoided ones too: the exploration floor may seat
+        # any of them, and offline evaluation of other policies needs them all.
+        posteriors: Sequence[approval.ApprovalPosterior] = map_all(AGENT_READS, posterior, request.candidates)
         candidates = [
             routing.Candidate(agent, p.alpha, p.beta, p.lower_bound)
-            for agent, p in zip(plan.candidates, posteriors, strict=True)
+            for agent, p in zip(request.candidates, posteriors, strict=True)
         ]
         decision_id = DECISION_PREFIX + str(ULID.from_datetime(now))
+        floor = (
+            self._settings.routing_exploration_floor
+            if request.exploration_floor is None
+            else request.exploration_floor
+        )
         # Seeded by the decision id: the logged decision can be replayed exactly.
-        rng = random.Random(decision_id)  # noqa: S311 - sampling, not secrets
-        choices = routing.select_planned(candidates, plan, rng, mode=request.mode)
+        routed = routing.decide(candidates, plan, decision_id, mode=request.mode, floor=floor)
         decision = RoutingDecision(
             decision_id=decision_id,
             workspace_id=request.workspace_id,
             recommendation_type=request.recommendation_type,
             mode=request.mode,
-            chosen=[RoutedAgent(**asdict(c)) for c in choices],
+            chosen=[RoutedAgent(**asdict(c)) for c in routed.choices],
             applied_rules=plan.applied_rules,
             decided_at=now,
         )
@@ -80,7 +85,11 @@ class Routing(TrustScores):
             {
                 **decision.model_dump(mode="json", exclude={"decided_at"}),
                 "decided_at": now,
-                "candidates": [asdict(c) for c in candidates],
+                "candidates": [asdict(c) for c in routed.candidates],
+                "preferred": plan.preferred,
+                "exploration_floor": floor,
+                "explored": routed.explored,
+                "first_slot_draws": routed.first_slot_draws,
                 "correlation_id": request.correlation_id,
             }
         )

@@ -1,0 +1,125 @@
+"""POST /routing/evaluate through the real handler: decisions logged by POST /routing/select, joined to
+the outcomes of the recommendations that carry their ids, estimated per policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.helpers.api import WORKSPACE, Api
+
+SELECT = "/api/v1/learning/routing/select"
+EVALUATE = "/api/v1/learning/routing/evaluate"
+CANDIDATES = ["AGENT-A", "AGENT-B", "AGENT-C"]
+# Each agent's outcome, always: A approved, B partial, C rejected.
+SCORES = {"AGENT-A": 90.0, "AGENT-B": 55.0, "AGENT-C": 10.0}
+REWARD = {"AGENT-A": 1.0, "AGENT-B": 0.5, "AGENT-C": 0.0}
+
+
+def _route(api: Api, **overrides: Any) -> dict[str, Any]:
+    body = {"workspace_id": WORKSPACE, "recommendation_type": "strategy", "candidates": CANDIDATES, **overrides}
+    status, decision = api.call("POST", SELECT, body=body)
+    assert status == 200, decision
+    return decision
+
+
+def _follow(api: Api, decision: dict[str, Any], *, evaluate: bool = True) -> None:
+    """Every chosen agent makes a recommendation carrying the decision id; each is evaluated."""
+    for chosen in decision["chosen"]:
+        tracked = api.track(
+            agent_id=chosen["agent_id"],
+            decision_id=decision["decision_id"],
+            selection_probability=chosen["probability"],
+        )
+        if evaluate:
+            status, _ = api.evaluate(tracked["recommendation_id"], overall_quality_score=SCORES[chosen["agent_id"]])
+            assert status == 200
+
+
+def _evaluate(api: Api, **body: Any) -> tuple[int, Any]:
+    return api.call("POST", EVALUATE, body={"workspace_id": WORKSPACE, **body})
+
+
+def test_an_empty_window_answers_zero_decisions(api: Api) -> None:
+    status, answer = _evaluate(api)
+    assert status == 200, answer
+    assert answer["decisions"] == 0
+    assert answer["logged"] is None and answer["best"] is None
+    assert [p["policy"] for p in answer["policies"]] == ["explore", "explore", "exploit", "uniform"]
+    assert [p["apply_rules"] for p in answer["policies"]] == [True, False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("policies", "field"),
+    [
+        ([{"policy": "greedy"}], "policies.0.policy"),
+        ([{"policy": "agent"}], "policies.0"),
+        ([{"policy": "uniform", "apply_rules": True}], "policies.0"),
+        ([{"policy": "exploit", "agent_id": "AGENT-A"}], "policies.0"),
+        ([{"policy": "uniform"}, {"policy": "agent", "agent_id": "NOBODY"}], "policies.1.agent_id"),
+    ],
+)
+def test_undefined_policies_and_unknown_agents_are_422_naming_the_field(
+    api: Api, policies: list[dict[str, Any]], field: str
+) -> None:
+    status, error = _evaluate(api, policies=policies)
+    assert status == 422, error
+    assert any(d["field"].startswith(field) for d in error["details"]), error
+
+
+def test_estimates_join_outcomes_to_decisions_and_skip_what_cannot_be_judged(api: Api) -> None:
+    # Floor 1: every first slot uniform, so the log's propensities are known exactly (1/3).
+    decisions = [_route(api, exploration_floor=1.0) for _ in range(45)]
+    for decision in decisions:
+        _follow(api, decision)
+    _follow(api, _route(api, exploration_floor=1.0), evaluate=False)  # no outcome yet
+    _follow(api, _route(api, mode="exploit", exploration_floor=0.0))  # probability 1: no support
+    logged = boto3.client("dynamodb").scan(TableName="RoutingDecisionsTable")["Items"]
+    assert all(len(item["candidates"]["L"]) == 3 for item in logged)
+
+    status, answer = _evaluate(
+        api,
+        recommendation_type="strategy",
+        policies=[{"policy": "agent", "agent_id": a} for a in CANDIDATES] + [{"policy": "uniform"}],
+    )
+    assert status == 200, answer
+    assert answer["decisions"] == 45
+    assert answer["skipped"] == {"no_outcome": 1, "no_support": 1, "not_logged": 0}
+    rewards = [REWARD[d["chosen"][0]["agent_id"]] for d in decisions]
+    assert answer["logged"]["value"] == pytest.approx(sum(rewards) / 45, abs=1e-6)
+    by_agent = {p["agent_id"]: p for p in answer["policies"] if p["policy"] == "agent"}
+    for agent, reward in REWARD.items():
+        # The agent policy's SNIPS and DR are exact here: every outcome of the agent is the same.
+        assert by_agent[agent]["estimates"]["snips"]["value"] == pytest.approx(reward)
+        chosen = sum(d["chosen"][0]["agent_id"] == agent for d in decisions)
+        assert by_agent[agent]["estimates"]["ips"]["value"] == pytest.approx(3 * reward * chosen / 45)
+        assert by_agent[agent]["effective_sample_size"] == pytest.approx(chosen)
+    uniform = answer["policies"][-1]
+    assert uniform["estimates"]["ips"]["value"] == pytest.approx(answer["logged"]["value"])
+    assert uniform["effective_sample_size"] == pytest.approx(45)
+    assert answer["best"]["agent_id"] == "AGENT-A"
+    assert answer["best"]["beats_logged"] is True
+    low, high = by_agent["AGENT-C"]["estimates"]["ips"]["lower"], by_agent["AGENT-C"]["estimates"]["ips"]["upper"]
+    assert low == high == 0.0  # never approved: no spread
+
+    status, other = _evaluate(api, recommendation_type="content")
+    assert (status, other["decisions"]) == (200, 0)
+
+
+def test_the_floor_is_logged_and_a_request_may_turn_it_off(api: Api) -> None:
+    decision = _route(api, mode="exploit", exploration_floor=0.0)
+    assert decision["chosen"][0]["probability"] == 1.0
+    item = boto3.client("dynamodb").scan(TableName="RoutingDecisionsTable")["Items"][0]
+    assert float(item["exploration_floor"]["N"]) == 0.0
+    first = {c["M"]["agent_id"]["S"]: float(c["M"]["first_slot_probability"]["N"]) for c in item["candidates"]["L"]}
+    assert sorted(first.values()) == [0.0, 0.0, 1.0]
+
+    default = _route(api)
+    items = boto3.client("dynamodb").scan(TableName="RoutingDecisionsTable")["Items"]
+    stored = next(i for i in items if i["decision_id"]["S"] == default["decision_id"])
+    assert float(stored["exploration_floor"]["N"]) == 0.05
+    probabilities = [float(c["M"]["first_slot_probability"]["N"]) for c in stored["candidates"]["L"]]
+    assert min(probabilities) >= 0.05 / 3 - 1e-12
+    assert sum(probabilities) == pytest.approx(1.0)
