@@ -71,6 +71,9 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
         ("dynamodb:PutItem", "RoutingDecisionsTable.Arn"),
         ("dynamodb:GetItem", "LearnerStateTable.Arn"),
+        # POST /routing/evaluate: the decisions of a window and the outcomes that carry their ids.
+        ("dynamodb:Query", "${RoutingDecisionsTable.Arn}/index/by_workspace_time"),
+        ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_workspace_time"),
     },
     "LearningFunction": {
         *{
