@@ -17,6 +17,7 @@ from swarm_learning.api.http import (
 )
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.api.params import AgentId
+from swarm_learning.models.routing_evaluation import RoutingEvaluationRequest, RoutingEvaluationResponse
 from swarm_learning.models.trust import (
     InitializeTrustRequest,
     RoutingDecision,
@@ -25,7 +26,6 @@ from swarm_learning.models.trust import (
     TrustScoreResponse,
     TrustScoreUpdate,
 )
-from swarm_learning.models.routing_evaluation import RoutingEvaluationRequest, RoutingEvaluationResponse
 from swarm_learning.services.trust.evaluation import get_routing_evaluation
 from swarm_learning.services.trust.service import get_trust_service
 

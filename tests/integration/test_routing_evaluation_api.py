@@ -19,7 +19,12 @@ REWARD = {"AGENT-A": 1.0, "AGENT-B": 0.5, "AGENT-C": 0.0}
 
 
 def _route(api: Api, **overrides: Any) -> dict[str, Any]:
-    body = {"workspace_id": WORKSPACE, "recommendation_type": "strategy", "candidates": CANDIDATES, **overrides}
+    body = {
+        "workspace_id": WORKSPACE,
+        "recommendation_type": "strategy",
+        "candidates": CANDIDATES,
+        **overrides,
+    }
     status, decision = api.call("POST", SELECT, body=body)
     assert status == 200, decision
     return decision
@@ -34,7 +39,9 @@ def _follow(api: Api, decision: dict[str, Any], *, evaluate: bool = True) -> Non
             selection_probability=chosen["probability"],
         )
         if evaluate:
-            status, _ = api.evaluate(tracked["recommendation_id"], overall_quality_score=SCORES[chosen["agent_id"]])
+            status, _ = api.evaluate(
+                tracked["recommendation_id"], overall_quality_score=SCORES[chosen["agent_id"]]
+            )
             assert status == 200
 
 
@@ -46,7 +53,8 @@ def test_an_empty_window_answers_zero_decisions(api: Api) -> None:
     status, answer = _evaluate(api)
     assert status == 200, answer
     assert answer["decisions"] == 0
-    assert answer["logged"] is None and answer["best"] is None
+    assert answer["logged"] is None
+    assert answer["best"] is None
     assert [p["policy"] for p in answer["policies"]] == ["explore", "explore", "exploit", "uniform"]
     assert [p["apply_rules"] for p in answer["policies"]] == [True, False, True, False]
 
@@ -101,7 +109,10 @@ def test_estimates_join_outcomes_to_decisions_and_skip_what_cannot_be_judged(api
     assert uniform["effective_sample_size"] == pytest.approx(45)
     assert answer["best"]["agent_id"] == "AGENT-A"
     assert answer["best"]["beats_logged"] is True
-    low, high = by_agent["AGENT-C"]["estimates"]["ips"]["lower"], by_agent["AGENT-C"]["estimates"]["ips"]["upper"]
+    low, high = (
+        by_agent["AGENT-C"]["estimates"]["ips"]["lower"],
+        by_agent["AGENT-C"]["estimates"]["ips"]["upper"],
+    )
     assert low == high == 0.0  # never approved: no spread
 
     status, other = _evaluate(api, recommendation_type="content")
@@ -113,7 +124,9 @@ def test_the_floor_is_logged_and_a_request_may_turn_it_off(api: Api) -> None:
     assert decision["chosen"][0]["probability"] == 1.0
     item = boto3.client("dynamodb").scan(TableName="RoutingDecisionsTable")["Items"][0]
     assert float(item["exploration_floor"]["N"]) == 0.0
-    first = {c["M"]["agent_id"]["S"]: float(c["M"]["first_slot_probability"]["N"]) for c in item["candidates"]["L"]}
+    first = {
+        c["M"]["agent_id"]["S"]: float(c["M"]["first_slot_probability"]["N"]) for c in item["candidates"]["L"]
+    }
     assert sorted(first.values()) == [0.0, 0.0, 1.0]
 
     default = _route(api)

@@ -58,9 +58,7 @@ class Settings(BaseModel):
     # candidates, so every candidate keeps a probability >= floor / K and offline evaluation has
     # support; and the decisions a learning cycle needs before it reports the rules' effect.
     routing_exploration_floor: float = Field(default=0.05, ge=0, le=1, alias="ROUTING_EXPLORATION_FLOOR")
-    routing_evaluation_min_decisions: int = Field(
-        default=100, ge=2, alias="ROUTING_EVALUATION_MIN_DECISIONS"
-    )
+    routing_evaluation_min_decisions: int = Field(default=100, ge=2, alias="ROUTING_EVALUATION_MIN_DECISIONS")
 
     # Learning cycle (docs/learning.md).
     event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")

@@ -158,11 +158,18 @@ class RoutingDecisionLog(StoreBase):
         }
 
         def shard(n: int) -> list[tuple[str, str, str, str]]:
-            request = {**base, "ExpressionAttributeValues": serialize({**values, ":p": shard_key(workspace_id, n)})}
+            request = {
+                **base,
+                "ExpressionAttributeValues": serialize({**values, ":p": shard_key(workspace_id, n)}),
+            }
             return [
                 (item["decision_id"], item["recommendation_id"], item["agent_id"], item["status"])
                 for item in map(deserialize, self._paged(request))
                 if item.get("decision_id")
             ]
 
-        return [row for rows in map_all(PARTITION_READS, shard, range(self._settings.workspace_shards)) for row in rows]
+        return [
+            row
+            for rows in map_all(PARTITION_READS, shard, range(self._settings.workspace_shards))
+            for row in rows
+        ]

@@ -70,7 +70,9 @@ def thompson_first_slot(
     return np.bincount(samples.argmax(axis=1), minlength=len(alpha)) / draws
 
 
-def with_floor(probabilities: FloatArray, floor: float, mask: npt.NDArray[np.bool_] | None = None) -> FloatArray:
+def with_floor(
+    probabilities: FloatArray, floor: float, mask: npt.NDArray[np.bool_] | None = None
+) -> FloatArray:
     """Mix a uniform choice over the candidates (``mask``: the real columns) into a first-slot
     distribution: ``(1 - floor) p + floor / K``, so every candidate has at least ``floor / K``."""
     real = np.ones_like(probabilities, dtype=bool) if mask is None else mask
@@ -175,7 +177,9 @@ class LoggedDecisions:
 
     def agent_columns(self, agent_id: str) -> IntArray:
         """Per decision, the column of ``agent_id``, or -1 where it was not a candidate."""
-        return np.array([row.index(agent_id) if agent_id in row else -1 for row in self.agents], dtype=np.int64)
+        return np.array(
+            [row.index(agent_id) if agent_id in row else -1 for row in self.agents], dtype=np.int64
+        )
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,9 @@ def decision_log(
         ids = [c["agent_id"] for c in candidates]
         first = decision["chosen"][0]["agent_id"]
         preferred = decision.get("preferred") or []
-        rows.append((candidates, ids.index(first), REWARDS[status], ids.index(preferred[0]) if preferred else -1))
+        rows.append(
+            (candidates, ids.index(first), REWARDS[status], ids.index(preferred[0]) if preferred else -1)
+        )
     n = len(rows)
     width = max((len(r[0]) for r in rows), default=1)
 
@@ -284,7 +290,9 @@ class PolicyEstimates:
     effective_sample_size: float
 
 
-def evaluate(log: LoggedDecisions, target: FloatArray, estimators: tuple[str, ...] = ESTIMATORS) -> PolicyEstimates:
+def evaluate(
+    log: LoggedDecisions, target: FloatArray, estimators: tuple[str, ...] = ESTIMATORS
+) -> PolicyEstimates:
     """Every requested estimate of the policy whose first-slot distribution is ``target``."""
     weights = importance_weights(target, log.logged, log.chosen) if len(log) else np.zeros(0)
     made = {

@@ -192,9 +192,9 @@ def decide(
     ``floor / K``, so the log supports evaluating any other policy. The remaining seats follow the
     policy. Each choice's ``probability`` is that of being seated at all (exactly the first-slot
     probability when k = 1, else ``propensity_draws`` replays)."""
-    import numpy as np  # noqa: PLC0415 - only routing requests pay numpy's import
+    import numpy as np
 
-    from swarm_learning.domain import off_policy  # noqa: PLC0415
+    from swarm_learning.domain import off_policy
 
     if not 0.0 <= floor <= 1.0:
         raise ValueError("floor must be within [0, 1]")

@@ -15,6 +15,10 @@ MAX_EVALUATION_LOOKBACK_DAYS = 365
 Estimator = Literal["ips", "snips", "dr"]
 
 
+def _every_estimator() -> list[Estimator]:
+    return ["ips", "snips", "dr"]
+
+
 class RoutingPolicy(StrEnum):
     EXPLORE = "explore"  # the router: Thompson sampling (with the learned rules unless apply_rules is false)
     EXPLOIT = "exploit"  # the best lower credible bound (with the rules unless apply_rules is false)
@@ -64,9 +68,7 @@ class RoutingEvaluationRequest(_Request):
         max_length=MAX_EVALUATED_POLICIES,
         description="The policies to estimate; default: explore, explore without rules, exploit, uniform.",
     )
-    estimators: list[Estimator] = Field(
-        default_factory=lambda: ["ips", "snips", "dr"], min_length=1, max_length=3
-    )
+    estimators: list[Estimator] = Field(default_factory=_every_estimator, min_length=1, max_length=3)
 
     @field_validator("estimators")
     @classmethod
@@ -78,7 +80,9 @@ class RoutingEvaluationRequest(_Request):
 
 class EstimateView(_Response):
     value: ShownFloat = Field(description="Approval rate: approved 1, partial 1/2, rejected 0.")
-    lower: ShownFloat | None = Field(description="95 % interval (normal approximation); null below 2 decisions.")
+    lower: ShownFloat | None = Field(
+        description="95 % interval (normal approximation); null below 2 decisions."
+    )
     upper: ShownFloat | None
 
 
@@ -93,7 +97,9 @@ class PolicyEvaluation(_Response):
 
 
 class SkippedDecisions(_Response):
-    no_outcome: int = Field(description="The recommendation of the agent seated first was not evaluated (yet).")
+    no_outcome: int = Field(
+        description="The recommendation of the agent seated first was not evaluated (yet)."
+    )
     no_support: int = Field(
         description="Logged with a candidate at first-slot probability 0 (e.g. exploit with floor 0)."
     )
@@ -117,6 +123,8 @@ class RoutingEvaluationResponse(_Response):
     until: datetime
     decisions: int = Field(description="Decisions evaluated (on their first slot).")
     skipped: SkippedDecisions
-    logged: EstimateView | None = Field(description="What the logged routing achieved; null without decisions.")
+    logged: EstimateView | None = Field(
+        description="What the logged routing achieved; null without decisions."
+    )
     policies: list[PolicyEvaluation]
     best: BestPolicy | None = Field(description="The highest estimate (SNIPS when asked, else DR, else IPS).")

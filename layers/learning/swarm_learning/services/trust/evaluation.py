@@ -61,7 +61,9 @@ class LoadedLog:
     skipped: off_policy.Skipped
 
 
-def _outcome_by_decision(rows: list[tuple[str, str, str, str]], chosen_first: Mapping[str, str]) -> dict[str, str]:
+def _outcome_by_decision(
+    rows: list[tuple[str, str, str, str]], chosen_first: Mapping[str, str]
+) -> dict[str, str]:
     """The outcome of the earliest recommendation carrying each decision's id made by the agent it
     seated first (a recommendation id is a ULID: the smallest is the earliest)."""
     found: dict[str, tuple[str, str]] = {}
@@ -86,7 +88,7 @@ class RoutingEvaluation:
         self, workspace_id: str, *, since: datetime, until: datetime, recommendation_type: str | None = None
     ) -> LoadedLog:
         """The window's decisions joined to their outcomes, as the estimators' arrays."""
-        from swarm_learning.domain import off_policy  # noqa: PLC0415 - numpy only where it is used
+        from swarm_learning.domain import off_policy
 
         decisions = list(
             self._store.iter_routing_decisions(
@@ -108,7 +110,7 @@ class RoutingEvaluation:
         return until - timedelta(days=lookback_days), until
 
     def evaluate(self, request: RoutingEvaluationRequest) -> RoutingEvaluationResponse:
-        from swarm_learning.domain import off_policy  # noqa: PLC0415
+        from swarm_learning.domain import off_policy
 
         since, until = self._window(request.lookback_days)
         loaded = self.load(
@@ -119,7 +121,8 @@ class RoutingEvaluation:
         estimators = tuple(request.estimators)
         logged = off_policy.on_policy(log.rewards)
         results: list[tuple[PolicySpec, off_policy.PolicyEstimates]] = [
-            (spec, off_policy.evaluate(log, target_policy(log, spec), estimators)) for spec in request.policies
+            (spec, off_policy.evaluate(log, target_policy(log, spec), estimators))
+            for spec in request.policies
         ]
         best = None
         if len(log):
@@ -129,7 +132,7 @@ class RoutingEvaluation:
                 policy=spec.policy,
                 agent_id=spec.agent_id,
                 apply_rules=spec.rules,
-                estimator=name,  # type: ignore[arg-type]
+                estimator=name,
                 beats_logged=(lambda d: d.lower is not None and d.lower > 0)(
                     off_policy.difference(top.estimates[name], logged)
                 ),
@@ -179,13 +182,22 @@ class RoutingEvaluation:
             return RouterComparison(workspace_id, since, until, len(log), None, None, None, None, None, None)
         router, agent_id, best, diff = comparison
         return RouterComparison(
-            workspace_id, since, until, len(log), router.value, agent_id, best.value, diff.value, diff.lower, diff.upper
+            workspace_id,
+            since,
+            until,
+            len(log),
+            router.value,
+            agent_id,
+            best.value,
+            diff.value,
+            diff.lower,
+            diff.upper,
         )
 
 
 def target_policy(log: off_policy.LoggedDecisions, spec: PolicySpec) -> Any:
     """The first-slot distribution of a requested policy over the logged decisions."""
-    from swarm_learning.domain import off_policy  # noqa: PLC0415
+    from swarm_learning.domain import off_policy
 
     if spec.policy is RoutingPolicy.EXPLORE:
         return off_policy.explore_policy(log, apply_rules=spec.rules)
@@ -193,7 +205,7 @@ def target_policy(log: off_policy.LoggedDecisions, spec: PolicySpec) -> Any:
         return off_policy.exploit_policy(log, apply_rules=spec.rules)
     if spec.policy is RoutingPolicy.UNIFORM:
         return off_policy.uniform_policy(log)
-    assert spec.agent_id is not None  # the request model requires it  # noqa: S101
+    assert spec.agent_id is not None  # the request model requires it
     return off_policy.agent_policy(log, spec.agent_id)
 
 
@@ -201,7 +213,7 @@ def against_best_agent(
     log: off_policy.LoggedDecisions,
 ) -> tuple[off_policy.Estimate, str, off_policy.Estimate, off_policy.Estimate] | None:
     """The logged value, the best fixed agent (highest SNIPS), its estimate, and logged - best."""
-    from swarm_learning.domain import off_policy  # noqa: PLC0415
+    from swarm_learning.domain import off_policy
 
     if len(log) < 2:
         return None
