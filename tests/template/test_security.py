@@ -92,6 +92,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
     "LearningCycleFunction": {
         *LEARNER_STATE_WRITES,
         ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_workspace_time"),
+        ("dynamodb:Query", "${RoutingDecisionsTable.Arn}/index/by_workspace_time"),  # the rules' effect
         ("dynamodb:Query", "StatisticsTable.Arn"),
         ("dynamodb:Scan", "${StatisticsTable.Arn}/index/by_workspace"),
         ("events:PutEvents", "LearningEventBus.Arn"),

@@ -301,3 +301,96 @@ def evaluate(
         "dr": lambda: doubly_robust(log.rewards, weights, target, log.reward_model, log.chosen),
     }
     return PolicyEstimates({name: made[name]() for name in estimators}, effective_sample_size(weights))
+
+
+def against_best_agent(log: LoggedDecisions) -> tuple[str, Estimate, Estimate] | None:
+    """The best fixed agent of the log (the ``agent`` policy with the highest SNIPS estimate), its
+    estimate, and the logged value minus it (paired). Chosen in-sample, so the best agent's
+    estimate leans optimistic (the winner's curse) and the difference leans against the router."""
+    if len(log) < 2:
+        return None
+    estimates = {
+        agent: snips(log.rewards, importance_weights(agent_policy(log, agent), log.logged, log.chosen))
+        for agent in sorted(log.agent_ids())
+    }
+    agent_id = max(estimates, key=lambda a: estimates[a].value)
+    return agent_id, estimates[agent_id], difference(on_policy(log.rewards), estimates[agent_id])
+
+
+@dataclass(frozen=True)
+class RoutingEffect:
+    """What routing did to the outcomes of a window's decisions (the learning cycle's figures):
+    ``rules`` = SNIPS(the router with its rules) - SNIPS(without them); ``vs_uniform`` and
+    ``vs_best_agent`` = the logged value - SNIPS(uniform / the best fixed agent). None below
+    ``min_decisions``."""
+
+    decisions: int
+    min_decisions: int
+    rules: Estimate | None = None
+    vs_uniform: Estimate | None = None
+    vs_best_agent: Estimate | None = None
+    best_agent_id: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        if self.decisions >= self.min_decisions:
+            return None
+        return (
+            f"{self.decisions} routing decisions with outcomes in the window; "
+            f"at least {self.min_decisions} are needed"
+        )
+
+
+def routing_effect(log: LoggedDecisions, min_decisions: int) -> RoutingEffect:
+    if len(log) < max(min_decisions, 2):
+        return RoutingEffect(len(log), min_decisions)
+
+    def value(target: FloatArray) -> Estimate:
+        return snips(log.rewards, importance_weights(target, log.logged, log.chosen))
+
+    best = against_best_agent(log)
+    assert best is not None
+    return RoutingEffect(
+        decisions=len(log),
+        min_decisions=min_decisions,
+        rules=difference(value(explore_policy(log)), value(explore_policy(log, apply_rules=False))),
+        vs_uniform=difference(on_policy(log.rewards), value(uniform_policy(log))),
+        vs_best_agent=best[2],
+        best_agent_id=best[0],
+    )
+
+
+def _points(x: float) -> str:
+    return f"{abs(x) * 100:.0f}"
+
+
+def _interval(e: Estimate) -> str:
+    """The interval in points, in the direction the sentence speaks (a drop as a positive size)."""
+    if e.lower is None or e.upper is None:
+        return "no interval"
+    low, high = (e.lower, e.upper) if e.value >= 0 else (-e.upper, -e.lower)
+    return f"95 % CI {low * 100:.0f}\u2013{high * 100:.0f}"
+
+
+def effect_insights(effect: RoutingEffect) -> list[str]:
+    """Sentences for the effects whose 95 % interval excludes zero."""
+    found = []
+    if effect.vs_uniform is not None and effect.vs_uniform.excludes_zero:
+        verb = "raised" if effect.vs_uniform.value > 0 else "lowered"
+        found.append(
+            f"Routing with the learned rules {verb} approval by {_points(effect.vs_uniform.value)} points "
+            f"({_interval(effect.vs_uniform)}) over choosing uniformly, over {effect.decisions} decisions"
+        )
+    if effect.rules is not None and effect.rules.excludes_zero:
+        verb = "raised" if effect.rules.value > 0 else "lowered"
+        found.append(
+            f"The learned rules {verb} routing's approval by {_points(effect.rules.value)} points "
+            f"({_interval(effect.rules)}) against routing without them"
+        )
+    if effect.vs_best_agent is not None and effect.vs_best_agent.excludes_zero:
+        verb = "more" if effect.vs_best_agent.value > 0 else "fewer"
+        found.append(
+            f"Routing approved {_points(effect.vs_best_agent.value)} points {verb} than always asking "
+            f"{effect.best_agent_id} ({_interval(effect.vs_best_agent)})"
+        )
+    return found

@@ -176,23 +176,34 @@ class RoutingEvaluation:
     ) -> RouterComparison:
         """What the router achieved against the best fixed agent of the window, with the interval of
         the difference (for alerts: ``significantly_worse``)."""
+        from swarm_learning.domain import off_policy
+
         log = self.load(workspace_id, since=since, until=until, recommendation_type=recommendation_type).log
-        comparison = against_best_agent(log)
+        comparison = off_policy.against_best_agent(log)
         if comparison is None:
             return RouterComparison(workspace_id, since, until, len(log), None, None, None, None, None, None)
-        router, agent_id, best, diff = comparison
+        agent_id, best, diff = comparison
         return RouterComparison(
             workspace_id,
             since,
             until,
             len(log),
-            router.value,
+            float(log.rewards.mean()),
             agent_id,
             best.value,
             diff.value,
             diff.lower,
             diff.upper,
         )
+
+    def routing_effect(
+        self, workspace_id: str, *, since: datetime, until: datetime
+    ) -> off_policy.RoutingEffect:
+        """The learning cycle's figures over its window: the rules' effect and routing's lift."""
+        from swarm_learning.domain import off_policy
+
+        log = self.load(workspace_id, since=since, until=until).log
+        return off_policy.routing_effect(log, self._settings.routing_evaluation_min_decisions)
 
 
 def target_policy(log: off_policy.LoggedDecisions, spec: PolicySpec) -> Any:
@@ -207,24 +218,6 @@ def target_policy(log: off_policy.LoggedDecisions, spec: PolicySpec) -> Any:
         return off_policy.uniform_policy(log)
     assert spec.agent_id is not None  # the request model requires it
     return off_policy.agent_policy(log, spec.agent_id)
-
-
-def against_best_agent(
-    log: off_policy.LoggedDecisions,
-) -> tuple[off_policy.Estimate, str, off_policy.Estimate, off_policy.Estimate] | None:
-    """The logged value, the best fixed agent (highest SNIPS), its estimate, and logged - best."""
-    from swarm_learning.domain import off_policy
-
-    if len(log) < 2:
-        return None
-    router = off_policy.on_policy(log.rewards)
-    estimates = {
-        agent: off_policy.evaluate(log, off_policy.agent_policy(log, agent), ("snips",)).estimates["snips"]
-        for agent in sorted(log.agent_ids())
-    }
-    agent_id = max(estimates, key=lambda a: estimates[a].value)
-    best = estimates[agent_id]
-    return router, agent_id, best, off_policy.difference(router, best)
 
 
 def _view(estimate: off_policy.Estimate) -> EstimateView:
