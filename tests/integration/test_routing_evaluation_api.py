@@ -3,15 +3,18 @@ the outcomes of the recommendations that carry their ids, estimated per policy."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from swarm_learning.clock import utcnow
 from tests.helpers.api import WORKSPACE, Api
 
-SELECT = "/api/v1/learning/routing/select"
-EVALUATE = "/api/v1/learning/routing/evaluate"
+PREFIX = "/api/v1/learning"
+SELECT = f"{PREFIX}/routing/select"
+EVALUATE = f"{PREFIX}/routing/evaluate"
 CANDIDATES = ["AGENT-A", "AGENT-B", "AGENT-C"]
 # Each agent's outcome, always: A approved, B partial, C rejected.
 SCORES = {"AGENT-A": 90.0, "AGENT-B": 55.0, "AGENT-C": 10.0}
@@ -117,6 +120,33 @@ def test_estimates_join_outcomes_to_decisions_and_skip_what_cannot_be_judged(api
 
     status, other = _evaluate(api, recommendation_type="content")
     assert (status, other["decisions"]) == (200, 0)
+
+    # The same log behind the alerts' comparison and the learning cycle's figures.
+    from swarm_learning.services.trust.evaluation import get_routing_evaluation
+
+    now = utcnow()
+    comparison = get_routing_evaluation().router_against_best_agent(
+        WORKSPACE, since=now - timedelta(days=1), until=now + timedelta(minutes=1)
+    )
+    assert (comparison.decisions, comparison.best_agent_id) == (45, "AGENT-A")
+    assert comparison.router == pytest.approx(answer["logged"]["value"], abs=1e-6)
+    assert comparison.difference == pytest.approx(comparison.router - 1.0)
+    assert comparison.significantly_worse is True
+
+    status, accepted = api.call("POST", f"{PREFIX}/learning-cycles/trigger", body={"workspace_id": WORKSPACE})
+    assert status == 202, accepted
+    assert api.functions.deliver_events() == 1
+    _, done = api.call(
+        "GET", f"{PREFIX}/learning-cycles/{accepted['iteration_id']}", query={"workspace_id": WORKSPACE}
+    )
+    result = done["result"]
+    # 45 decisions are under ROUTING_EVALUATION_MIN_DECISIONS (100): no figure, and the reason.
+    assert result["rule_effectiveness_improvement"] is None
+    assert result["rule_effectiveness_reason"] == (
+        "45 routing decisions with outcomes in the window; at least 100 are needed"
+    )
+    assert result["routing_lift"]["decisions"] == 45
+    assert result["routing_lift"]["vs_uniform"] is None
 
 
 def test_the_floor_is_logged_and_a_request_may_turn_it_off(api: Api) -> None:

@@ -100,7 +100,11 @@ def test_the_cycle_reports_the_rules_effect_and_routing_lift_from_the_logged_dec
     assert lift["vs_best_agent"]["agent_id"] == "A"
     assert lift["vs_best_agent"]["upper"] < 0  # the uniform logger did worse than always asking A
     # The logger was uniform: against uniform it is the same policy, decision by decision.
-    assert (lift["vs_uniform"]["value"], lift["vs_uniform"]["lower"], lift["vs_uniform"]["upper"]) == (0, 0, 0)
+    assert (lift["vs_uniform"]["value"], lift["vs_uniform"]["lower"], lift["vs_uniform"]["upper"]) == (
+        0,
+        0,
+        0,
+    )
     assert any(
         i.startswith("The learned rules raised routing's approval by 36 points (95 % CI 32\u201341)")
         for i in result.key_insights
