@@ -250,3 +250,59 @@ class EventFailure:
     error: str
     message: str
     field: str | None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An approval rate (approved 1, partial 1/2) with its 95 % interval (None below 2 decisions)."""
+
+    value: float
+    lower: float | None
+    upper: float | None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Estimate:
+        return cls(value=body["value"], lower=body.get("lower"), upper=body.get("upper"))
+
+
+@dataclass(frozen=True)
+class PolicyEstimate:
+    policy: str
+    agent_id: str | None
+    apply_rules: bool
+    estimates: dict[str, Estimate]  # by estimator: ips, snips, dr
+    effective_sample_size: float
+
+
+@dataclass(frozen=True)
+class RoutingEvaluation:
+    """``evaluate_routing``: what each routing policy would have achieved on the logged decisions."""
+
+    workspace_id: str
+    decisions: int
+    skipped: dict[str, int]  # no_outcome, no_support, not_logged
+    logged: Estimate | None  # what the logged routing achieved
+    policies: list[PolicyEstimate]
+    best: dict[str, Any] | None  # policy, agent_id, apply_rules, estimator, beats_logged
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> RoutingEvaluation:
+        return cls(
+            workspace_id=body["workspace_id"],
+            decisions=body["decisions"],
+            skipped=dict(body["skipped"]),
+            logged=Estimate.from_json(body["logged"]) if body.get("logged") else None,
+            policies=[
+                PolicyEstimate(
+                    policy=p["policy"],
+                    agent_id=p.get("agent_id"),
+                    apply_rules=p["apply_rules"],
+                    estimates={name: Estimate.from_json(e) for name, e in p["estimates"].items()},
+                    effective_sample_size=p["effective_sample_size"],
+                )
+                for p in body["policies"]
+            ],
+            best=body.get("best"),
+            raw=body,
+        )
