@@ -187,7 +187,17 @@ def accuracy(seeds: int, sizes: tuple[int, ...]) -> tuple[str, float]:
                     ]
                 )
     table = markdown_table(
-        ["decisions", "policy", "estimator", "truth (mean)", "bias", "RMSE", "coverage 95 %", "CI width", "ESS"],
+        [
+            "decisions",
+            "policy",
+            "estimator",
+            "truth (mean)",
+            "bias",
+            "RMSE",
+            "coverage 95 %",
+            "CI width",
+            "ESS",
+        ],
         rows,
     )
     return table, time.perf_counter() - began
@@ -250,7 +260,12 @@ def speed() -> str:
         rows.append([f"IPS + SNIPS + DR of `{name}` (arrays)", f"{np.median(times) * 1000:.1f} ms"])
     began = time.perf_counter()
     off_policy.against_best_agent(big)
-    rows.append(["best fixed agent (SNIPS of every agent) and the difference", f"{(time.perf_counter() - began) * 1000:.1f} ms"])
+    rows.append(
+        [
+            "best fixed agent (SNIPS of every agent) and the difference",
+            f"{(time.perf_counter() - began) * 1000:.1f} ms",
+        ]
+    )
     items, outcomes = _stored_items(sim)
     items, outcomes = items * repeats, outcomes  # the same 2,000 ids: the join is a dict lookup
     began = time.perf_counter()
@@ -262,7 +277,7 @@ def speed() -> str:
 def vowpal_wabbit() -> str:
     """IPS and DR of deterministic policies by Vowpal Wabbit's ``--cb 8 --eval`` on one log."""
     try:
-        import vowpalwabbit  # noqa: PLC0415 - an optional bench dependency
+        import vowpalwabbit
     except ImportError:
         return "vowpalwabbit is not installed (pip install -r requirements-bench.txt)."
     sim = simulate(0, 2000)
@@ -294,7 +309,13 @@ def vowpal_wabbit() -> str:
             ]
         )
     return markdown_table(
-        ["policy (deterministic)", "IPS here", "IPS Vowpal Wabbit", "DR here (posterior mean)", "DR Vowpal Wabbit (its regressor)"],
+        [
+            "policy (deterministic)",
+            "IPS here",
+            "IPS Vowpal Wabbit",
+            "DR here (posterior mean)",
+            "DR Vowpal Wabbit (its regressor)",
+        ],
         rows,
     )
 
@@ -317,7 +338,7 @@ def main() -> int:
 
 def _has_vw() -> bool:
     try:
-        import vowpalwabbit  # noqa: F401, PLC0415
+        import vowpalwabbit  # noqa: F401
     except ImportError:
         return False
     return True
