@@ -217,7 +217,7 @@ def main() -> int:
                 [
                     r.policy,
                     f"{r.estimate:.3f}",
-                    f"{r.lower:.3f}–{r.upper:.3f}",
+                    f"{r.lower:.3f} to {r.upper:.3f}",
                     f"{r.effective_sample_size:.0f}",
                     f"{r.realized:.3f}",
                     "yes" if r.inside else "no",
