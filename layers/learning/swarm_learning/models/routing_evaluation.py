@@ -116,6 +116,17 @@ class BestPolicy(_Response):
     )
 
 
+class AgainstBestAgent(_Response):
+    agent_id: str = Field(
+        description="The agent whose `agent` policy has the highest SNIPS estimate in the window."
+    )
+    agent: EstimateView = Field(
+        description="SNIPS estimate of always asking it (chosen in-sample: leans optimistic)."
+    )
+    difference: EstimateView = Field(description="The logged routing minus that agent, paired by decision.")
+    significantly_worse: bool = Field(description="The difference's 95 % interval lies below zero.")
+
+
 class RoutingEvaluationResponse(_Response):
     workspace_id: str
     recommendation_type: str | None
@@ -128,3 +139,6 @@ class RoutingEvaluationResponse(_Response):
     )
     policies: list[PolicyEvaluation]
     best: BestPolicy | None = Field(description="The highest estimate (SNIPS when asked, else DR, else IPS).")
+    against_best_agent: AgainstBestAgent | None = Field(
+        default=None, description="The router against the best fixed agent; null below 2 decisions."
+    )

@@ -15,6 +15,7 @@ from swarm_learning.config import Settings, get_settings
 from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.errors import InvalidFieldError
 from swarm_learning.models.routing_evaluation import (
+    AgainstBestAgent,
     BestPolicy,
     EstimateView,
     PolicyEvaluation,
@@ -156,6 +157,7 @@ class RoutingEvaluation:
                 for spec, made in results
             ],
             best=best,
+            against_best_agent=_against_best_agent(log),
         )
 
     def _check_agents(self, request: RoutingEvaluationRequest, log: off_policy.LoggedDecisions) -> None:
@@ -218,6 +220,21 @@ def target_policy(log: off_policy.LoggedDecisions, spec: PolicySpec) -> Any:
         return off_policy.uniform_policy(log)
     assert spec.agent_id is not None  # the request model requires it
     return off_policy.agent_policy(log, spec.agent_id)
+
+
+def _against_best_agent(log: off_policy.LoggedDecisions) -> AgainstBestAgent | None:
+    from swarm_learning.domain import off_policy  # noqa: PLC0415
+
+    comparison = off_policy.against_best_agent(log)
+    if comparison is None:
+        return None
+    agent_id, agent, difference = comparison
+    return AgainstBestAgent(
+        agent_id=agent_id,
+        agent=_view(agent),
+        difference=_view(difference),
+        significantly_worse=difference.upper is not None and difference.upper < 0,
+    )
 
 
 def _view(estimate: off_policy.Estimate) -> EstimateView:
