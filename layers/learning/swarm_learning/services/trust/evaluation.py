@@ -223,7 +223,7 @@ def target_policy(log: off_policy.LoggedDecisions, spec: PolicySpec) -> Any:
 
 
 def _against_best_agent(log: off_policy.LoggedDecisions) -> AgainstBestAgent | None:
-    from swarm_learning.domain import off_policy  # noqa: PLC0415
+    from swarm_learning.domain import off_policy
 
     comparison = off_policy.against_best_agent(log)
     if comparison is None:
