@@ -166,3 +166,21 @@ def test_the_floor_is_logged_and_a_request_may_turn_it_off(api: Api) -> None:
     probabilities = [float(c["M"]["first_slot_probability"]["N"]) for c in stored["candidates"]["L"]]
     assert min(probabilities) >= 0.05 / 3 - 1e-12
     assert sum(probabilities) == pytest.approx(1.0)
+
+
+def test_a_client_minted_decision_id_makes_routing_retry_safe(api: Api) -> None:
+    from ulid import ULID
+
+    decision_id = f"dec_{ULID.from_datetime(utcnow())}"
+    first = _route(api, decision_id=decision_id)
+    again = _route(api, decision_id=decision_id)
+    assert first == again
+    assert first["decision_id"] == decision_id
+    assert boto3.client("dynamodb").scan(TableName="RoutingDecisionsTable")["Count"] == 1
+    body = {"workspace_id": WORKSPACE, "recommendation_type": "strategy", "candidates": CANDIDATES[:2]}
+    status, error = api.call("POST", SELECT, body={**body, "decision_id": decision_id})
+    assert (status, error["details"][0]["field"]) == (409, "decision_id"), error
+    stale = f"dec_{ULID.from_datetime(utcnow() - timedelta(days=3))}"
+    status, error = api.call("POST", SELECT, body={**body, "decision_id": stale})
+    assert (status, error["details"][0]["field"]) == (422, "decision_id"), error
+    assert boto3.client("dynamodb").scan(TableName="RoutingDecisionsTable")["Count"] == 1

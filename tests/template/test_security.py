@@ -70,6 +70,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:Query", "StatisticsTable.Arn"),
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
         ("dynamodb:PutItem", "RoutingDecisionsTable.Arn"),
+        ("dynamodb:GetItem", "RoutingDecisionsTable.Arn"),  # a client-minted decision id sent again
         ("dynamodb:GetItem", "LearnerStateTable.Arn"),
         # POST /routing/evaluate: the decisions of a window and the outcomes that carry their ids.
         ("dynamodb:Query", "${RoutingDecisionsTable.Arn}/index/by_workspace_time"),

@@ -101,6 +101,7 @@ def select_agents(
     correlation_id: str | None,
     apply_rules: bool,
     exploration_floor: float | None = None,
+    decision_id: str | None = None,
 ) -> Call[RoutingDecision]:
     body = {
         "workspace_id": workspace_id,
@@ -114,8 +115,13 @@ def select_agents(
         body["correlation_id"] = correlation_id
     if exploration_floor is not None:
         body["exploration_floor"] = exploration_floor
-    # Each call is a new decision (logged under a new id): never sent twice.
-    return Call("POST", "/routing/select", RoutingDecision.from_json, json=body, retry=False)
+    if decision_id is not None:
+        body["decision_id"] = decision_id
+    # Without a client-minted id each call is a new decision: never sent twice. With one, a retry
+    # returns the stored decision.
+    return Call(
+        "POST", "/routing/select", RoutingDecision.from_json, json=body, retry=decision_id is not None
+    )
 
 
 def evaluate_routing(

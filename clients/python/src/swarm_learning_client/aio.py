@@ -74,6 +74,7 @@ class AsyncSwarmLearningClient(TrackingClient):
         correlation_id: str | None = None,
         apply_rules: bool = True,
         exploration_floor: float | None = None,
+        decision_id: str | None = None,
     ) -> RoutingDecision:
         workflow = current_workflow()
         if correlation_id is None and workflow is not None:
@@ -87,6 +88,7 @@ class AsyncSwarmLearningClient(TrackingClient):
             correlation_id,
             apply_rules,
             exploration_floor,
+            decision_id,
         )
         decision = await self._send(call)
         if workflow is not None and workflow.client is self:

@@ -320,6 +320,7 @@ class SwarmLearningClient(TrackingClient):
         correlation_id: str | None = None,
         apply_rules: bool = True,
         exploration_floor: float | None = None,
+        decision_id: str | None = None,
     ) -> RoutingDecision:
         """Choose ``k`` agents by Thompson sampling over their trust (``mode="exploit"``: the
         best lower bounds). Each choice comes with the probability the policy picks it."""
@@ -335,6 +336,7 @@ class SwarmLearningClient(TrackingClient):
             correlation_id,
             apply_rules,
             exploration_floor,
+            decision_id,
         )
         decision = self._send(call)
         if workflow is not None and workflow.client is self:

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from swarm_learning.dal.base import StoreBase
 from swarm_learning.dal.items import Page, deserialize, serialize
 from swarm_learning.dal.keys import BY_WORKSPACE_TIME, decision_key, epoch, shard_key, workspace_key
@@ -34,8 +36,28 @@ _EVALUATION_ATTRIBUTES = (
 class RoutingDecisionLog(StoreBase):
     """Routing decisions, written once, read newest or oldest first."""
 
-    def log_routing_decision(self, decision: Mapping[str, Any]) -> None:
+    def log_routing_decision(self, decision: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Write the decision once; when its id is already logged (a client-minted id sent again),
+        write nothing and return the stored decision."""
         at: datetime = decision["decided_at"]
+        try:
+            self._put_decision(decision, at)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return self.get_routing_decision(decision["workspace_id"], decision["decision_id"])
+        return None
+
+    def get_routing_decision(self, workspace_id: str, decision_id: str) -> dict[str, Any] | None:
+        response = self._client.get_item(
+            TableName=self._settings.decisions_table,
+            Key=serialize({"pk": decision_key(workspace_id, decision_id)}),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return self._strip(deserialize(item)) if item else None
+
+    def _put_decision(self, decision: Mapping[str, Any], at: datetime) -> None:
         self._client.put_item(
             TableName=self._settings.decisions_table,
             Item=serialize(

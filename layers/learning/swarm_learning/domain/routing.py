@@ -192,7 +192,7 @@ def decide(
     ``floor / K``, so the log supports evaluating any other policy. The remaining seats follow the
     policy. Each choice's ``probability`` is that of being seated at all (exactly the first-slot
     probability when k = 1, else ``propensity_draws`` replays)."""
-    import numpy as np
+    import numpy as np  # here, not at the top: the other trust routes never load numpy
 
     from swarm_learning.domain import off_policy
 

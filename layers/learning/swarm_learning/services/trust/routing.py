@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from ulid import ULID
 
+from swarm_learning.config import Settings
 from swarm_learning.domain import approval, routing
 from swarm_learning.domain.rules import unconditional_for_type
+from swarm_learning.errors import IdReusedError, InvalidFieldError
 from swarm_learning.ids import DECISION_PREFIX
 from swarm_learning.models.trust import (
     RoutedAgent,
@@ -41,6 +46,14 @@ class Routing(TrustScores):
 
     def route(self, request: RoutingRequest) -> RoutingDecision:
         now = self._clock()
+        fingerprint = hashlib.sha256(
+            json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+        if request.decision_id is not None:
+            _check_minted(request.decision_id, now, self._settings)
+            stored = self._store.get_routing_decision(request.workspace_id, request.decision_id)
+            if stored is not None:
+                return _replayed(stored, fingerprint)
         today = now.date()
         first, last = self._window(today)
         plan = routing.RoutingPlan(list(request.candidates), request.k, [])
@@ -64,7 +77,7 @@ class Routing(TrustScores):
             routing.Candidate(agent, p.alpha, p.beta, p.lower_bound)
             for agent, p in zip(request.candidates, posteriors, strict=True)
         ]
-        decision_id = DECISION_PREFIX + str(ULID.from_datetime(now))
+        decision_id = request.decision_id or DECISION_PREFIX + str(ULID.from_datetime(now))
         floor = (
             self._settings.routing_exploration_floor
             if request.exploration_floor is None
@@ -81,7 +94,7 @@ class Routing(TrustScores):
             applied_rules=plan.applied_rules,
             decided_at=now,
         )
-        self._store.log_routing_decision(
+        raced = self._store.log_routing_decision(
             {
                 **decision.model_dump(mode="json", exclude={"decided_at"}),
                 "decided_at": now,
@@ -91,6 +104,35 @@ class Routing(TrustScores):
                 "explored": routed.explored,
                 "first_slot_draws": routed.first_slot_draws,
                 "correlation_id": request.correlation_id,
+                "request_fingerprint": fingerprint,
             }
         )
+        if raced is not None:  # the same client-minted id was logged meanwhile
+            return _replayed(raced, fingerprint)
         return decision
+
+
+def _check_minted(decision_id: str, now: datetime, settings: Settings) -> None:
+    """A client-minted decision id's time must be within the allowed skew of the server's clock."""
+    at = ULID.from_str(decision_id.removeprefix(DECISION_PREFIX)).datetime
+    oldest = now - timedelta(seconds=settings.client_id_max_age_seconds)
+    newest = now + timedelta(seconds=settings.client_id_max_lead_seconds)
+    if not oldest <= at <= newest:
+        raise InvalidFieldError(
+            f"decision_id was minted at {at.isoformat()}; ids must be minted between "
+            f"{settings.client_id_max_age_seconds} s before and {settings.client_id_max_lead_seconds} s "
+            f"after the server's clock ({now.isoformat()})",
+            field="decision_id",
+        )
+
+
+def _replayed(stored: dict[str, Any], fingerprint: str) -> RoutingDecision:
+    """The stored answer to a request sent again with its client-minted decision id."""
+    if stored.get("request_fingerprint") != fingerprint:
+        raise IdReusedError(
+            f"decision_id {stored['decision_id']} was already used with a different request",
+            field="decision_id",
+        )
+    return RoutingDecision.model_validate(
+        {name: stored[name] for name in RoutingDecision.model_fields if name in stored}
+    )
