@@ -82,9 +82,29 @@ def seed_history(
         todays = workflows[day * workflows_per_day : (day + 1) * workflows_per_day]
         for number, workflow in enumerate(todays):
             now[0] = start + timedelta(minutes=40 * number)  # 12 workflows: 8 hours
+            # The router picks the workflow's lead among its agents; the lead's recommendation
+            # carries the decision, so the Routing view can evaluate routing on the outcomes.
+            lead = trust.route(
+                RoutingRequest.model_validate(
+                    {
+                        "workspace_id": workspace_id,
+                        "recommendation_type": workflow.recommendation_type,
+                        "candidates": [r.agent_id for r in workflow.recommendations],
+                    }
+                )
+            )
+            decisions += 1
+            chosen = lead.chosen[0]
             ids = []
             for recommendation in workflow.recommendations:
-                request = TrackRecommendationRequest.model_validate(recommendation.request, strict=False)
+                linked = (
+                    {"decision_id": lead.decision_id, "selection_probability": chosen.probability}
+                    if recommendation.agent_id == chosen.agent_id
+                    else {}
+                )
+                request = TrackRecommendationRequest.model_validate(
+                    {**recommendation.request, **linked}, strict=False
+                )
                 ids.append(tracker.track(request).recommendation_id)
                 tracked += 1
             now[0] += timedelta(minutes=20)

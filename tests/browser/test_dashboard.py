@@ -43,7 +43,7 @@ VIEWS = {  # view -> the number of API requests its tables and charts may make
     "agents/CONT-01": 4,
     "patterns": 2,
     "cycles": 1,
-    "routing": 2,
+    "routing": 3,  # the series, the decisions, and routing/evaluate
 }
 TIMEOUT_MS = 30_000
 # Small enough to seed in well under a minute; the README's screenshots use more

@@ -46,6 +46,7 @@ function helpingPanel(evaluation) {
     "Policy estimates",
     {
       tooltip: { trigger: "item", renderMode: "richText" },
+      legend: { top: 0, data: ["95 % interval", "estimate"] },
       grid: { left: 48, right: 24, top: 40, bottom: 40, containLabel: true },
       yAxis: { type: "category", data: names, inverse: true },
       xAxis: { ...axis.unit("approval rate (SNIPS, 95 % interval)") },
@@ -104,7 +105,7 @@ function helpingPanel(evaluation) {
       kpi("Logged approval", fmt.pct(logged.value, 1), `95 % ${fmt.pct(logged.lower, 1)} – ${fmt.pct(logged.upper, 1)}`),
       kpi("Decisions evaluated", fmt.int(evaluation.decisions), `skipped: ${skipped.no_outcome} no outcome, ${skipped.no_support} no support`),
       kpi(
-        "Best estimate",
+        "Highest estimate of the policies asked",
         evaluation.best ? policyName(evaluation.best) : "–",
         evaluation.best ? (evaluation.best.beats_logged ? "beats the logged routing" : "not significantly above the logged routing") : null,
       ),
