@@ -23,15 +23,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.report import machine_line, markdown_table, verdict
+from swarm_learning.clock import SteppingClock, install, utcnow
+from swarm_learning_client.ids import DECISION_PREFIX, ulid
 
 PREFIX = "/api/v1/learning"
 TYPE = "strategy"
@@ -114,12 +118,17 @@ def _play(
 def _router(
     call: Call, workspace: str, mode: str, floor: float | None
 ) -> Callable[[int], tuple[str, str | None]]:
-    def choose(_: int) -> tuple[str, str | None]:
+    def choose(task: int) -> tuple[str, str | None]:
+        # Minted here from the workspace and the task, dated by the bench's fixed clock: the
+        # router's draws (seeded by the decision id) are the same on every run.
+        digest = hashlib.blake2b(f"{workspace}:{task}".encode(), digest_size=10).digest()
+        minted = ulid(int(utcnow().timestamp() * 1e9), randomness=int.from_bytes(digest, "big"))
         body: dict[str, Any] = {
             "workspace_id": workspace,
             "recommendation_type": TYPE,
             "candidates": list(APPROVAL),
             "mode": mode,
+            "decision_id": DECISION_PREFIX + minted,
         }
         if floor is not None:
             body["exploration_floor"] = floor
@@ -183,6 +192,8 @@ def main() -> int:
 
     print(machine_line(["numpy", "moto"]))
     began = time.perf_counter()
+    # A fixed, stepping clock: the ids (and so the router's seeded draws) are the same on every run.
+    install(SteppingClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
     with runtime.embedded_aws() as functions:
         key = get_key_service().issue(KeyRequest(name="bench", workspaces=list(WORKSPACES))).api_key
 
