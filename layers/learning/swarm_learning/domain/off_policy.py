@@ -220,18 +220,21 @@ def decision_log(
     n = len(rows)
     width = max((len(r[0]) for r in rows), default=1)
 
+    # One flat pass over every (decision, candidate), then one scatter per field.
+    flat = [c for r in rows for c in r[0]]
+    row_index = np.repeat(np.arange(n), [len(r[0]) for r in rows])
+    col_index = np.array([j for r in rows for j in range(len(r[0]))], dtype=np.int64)
+
     def column(name: str) -> FloatArray:
         out = np.zeros((n, width))
-        for i, (candidates, *_) in enumerate(rows):
-            out[i, : len(candidates)] = [float(c[name]) for c in candidates]
+        out[row_index, col_index] = np.fromiter((float(c[name]) for c in flat), dtype=float, count=len(flat))
         return out
 
     alpha, beta = column("alpha"), column("beta")
     mask = np.zeros((n, width), dtype=bool)
+    mask[row_index, col_index] = True
     offered = np.zeros((n, width), dtype=bool)
-    for i, (candidates, *_) in enumerate(rows):
-        mask[i, : len(candidates)] = True
-        offered[i, : len(candidates)] = [bool(c.get("offered", True)) for c in candidates]
+    offered[row_index, col_index] = [bool(c.get("offered", True)) for c in flat]
     log = LoggedDecisions(
         agents=[[c["agent_id"] for c in r[0]] for r in rows],
         logged=column("first_slot_probability"),
