@@ -77,6 +77,7 @@ class RecommendationTracker:
         self._clock = clock
 
     def now(self) -> datetime:
+        """The tracker's time (the batch ingestion reads with it what it is about to write)."""
         return self._clock()
 
     # ---- tracking ----------------------------------------------------------------------------
