@@ -110,6 +110,8 @@ def test_estimates_join_outcomes_to_decisions_and_skip_what_cannot_be_judged(api
     uniform = answer["policies"][-1]
     assert uniform["estimates"]["ips"]["value"] == pytest.approx(answer["logged"]["value"])
     assert uniform["effective_sample_size"] == pytest.approx(45)
+    # 45 decisions are worth under 100: every estimate here says its support is thin.
+    assert all(p["thin_support"] for p in answer["policies"])
     assert answer["best"]["agent_id"] == "AGENT-A"
     assert answer["best"]["beats_logged"] is True
     low, high = (

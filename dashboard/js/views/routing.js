@@ -38,7 +38,12 @@ function helpingPanel(evaluation) {
     );
   }
   const against = evaluation.against_best_agent;
-  const rows = evaluation.policies.map((p) => ({ name: policyName(p), estimate: p.estimates.snips, ess: p.effective_sample_size }));
+  const rows = evaluation.policies.map((p) => ({
+    name: policyName(p),
+    estimate: p.estimates.snips,
+    ess: p.effective_sample_size,
+    thin: p.thin_support,
+  }));
   if (against) rows.push({ name: `always ${against.agent_id} (best agent)`, estimate: against.agent, ess: null });
   const logged = evaluation.logged;
   const names = rows.map((r) => r.name);
@@ -89,7 +94,16 @@ function helpingPanel(evaluation) {
       { key: "name", label: "Policy", numeric: false },
       { key: "value", label: "Estimate", cell: (r) => fmt.pct(r.estimate.value, 1) },
       { key: "interval", label: "95 % interval", numeric: false, sortable: false, cell: (r) => h("span", {}, intervalBar(r.estimate.value, r.estimate.lower ?? r.estimate.value, r.estimate.upper), ` ${fmt.pct(r.estimate.lower, 1)} – ${fmt.pct(r.estimate.upper, 1)}`) },
-      { key: "ess", label: "Effective n", cell: (r) => (r.ess === null ? "–" : fmt.num(r.ess, 0)) },
+      {
+        key: "ess",
+        label: "Effective n",
+        cell: (r) =>
+          r.ess === null
+            ? "–"
+            : r.thin
+              ? h("span", { class: "warn", title: "Few logged decisions did what this policy would: its interval is too narrow." }, `${fmt.num(r.ess, 0)} (thin)`)
+              : fmt.num(r.ess, 0),
+      },
     ],
     rows.map((r) => ({ ...r, value: r.estimate.value })),
     { initialSort: "value" },

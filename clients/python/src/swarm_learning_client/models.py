@@ -272,6 +272,7 @@ class PolicyEstimate:
     apply_rules: bool
     estimates: dict[str, Estimate]  # by estimator: ips, snips, dr
     effective_sample_size: float
+    thin_support: bool = False  # effective sample size under 100: the interval is too narrow
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,7 @@ class RoutingEvaluation:
                     apply_rules=p["apply_rules"],
                     estimates={name: Estimate.from_json(e) for name, e in p["estimates"].items()},
                     effective_sample_size=p["effective_sample_size"],
+                    thin_support=p.get("thin_support", False),
                 )
                 for p in body["policies"]
             ],

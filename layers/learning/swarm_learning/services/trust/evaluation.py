@@ -15,6 +15,7 @@ from swarm_learning.config import Settings, get_settings
 from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.errors import InvalidFieldError
 from swarm_learning.models.routing_evaluation import (
+    THIN_SUPPORT_ESS,
     AgainstBestAgent,
     BestPolicy,
     EstimateView,
@@ -153,6 +154,7 @@ class RoutingEvaluation:
                     apply_rules=spec.rules,
                     estimates={name: _view(e) for name, e in made.estimates.items()} if len(log) else {},
                     effective_sample_size=made.effective_sample_size,
+                    thin_support=bool(len(log)) and made.effective_sample_size < THIN_SUPPORT_ESS,
                 )
                 for spec, made in results
             ],
