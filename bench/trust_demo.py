@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.report import machine_line, markdown_table, verdict
-from bench.trust_quality import spearman
+from bench.trust_quality.simulation import spearman
 
 DEGRADING_AGENT = "ANLY-01"
 MIN_TRUST = 0.7

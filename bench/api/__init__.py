@@ -1,0 +1,1 @@
+"""API benchmark: the Lambda handlers against the raw DynamoDB calls they imply (``python -m bench.api``)."""
