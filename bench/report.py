@@ -16,10 +16,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
-from datetime import date
+from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from localdev.planted import PlantedRecommendation
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -61,7 +64,7 @@ def seeded_workspace_arguments(description: str | None) -> argparse.ArgumentPars
     parser.add_argument("--days", type=int, default=21)
     parser.add_argument("--workflows-per-day", type=int, default=12)
     parser.add_argument("--runs", type=int, default=5)
-    return parser
+    return add_results_option(parser)
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +97,7 @@ def progress_printer() -> Callable[[str], None]:
 
 
 def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile (p99 of 1,000 calls is the 10th slowest)."""
+    """Nearest-rank percentile (p99 of 1,000 calls is the 990th fastest)."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
@@ -179,3 +182,24 @@ def seeded_workspace(workspace: str, args: argparse.Namespace) -> tuple[str, Any
         lambda: seed_history(workspace, days=args.days, workflows_per_day=args.workflows_per_day)
     )
     return key, seeded, seconds
+
+
+def planted_recommendations(
+    workflows: int,
+    *,
+    seed: int,
+    start: datetime,
+    span: timedelta = timedelta(days=7),
+    limit: int | None = None,
+) -> Iterator[PlantedRecommendation]:
+    """The planted-pattern swarm of ``localdev.planted`` in time order: ``workflows`` workflows'
+    recommendations, the first ``limit`` of them when given (the learning benchmarks' seeding)."""
+    from localdev.planted import planted_workflows
+
+    produced = 0
+    for workflow in planted_workflows(workflows, seed=seed, start=start, span=span):
+        for recommendation in workflow:
+            if limit is not None and produced >= limit:
+                return
+            produced += 1
+            yield recommendation

@@ -17,9 +17,7 @@ docs/benchmarks.md explains the method and records a run."""
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-import time
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -29,13 +27,20 @@ from bench.api.latency import Latency, count_round_trips, measure_latency, stdou
 from bench.api.profile import ProfiledOperation, profile_operation
 from bench.api.raw import Operation, RawDynamoDB, agent_query_operation, evaluate_operation, track_operation
 from bench.api.tables import (
+    api_targets,
     import_section,
     latency_section,
     profile_section,
     round_trip_section,
+)
+from bench.report import (
+    add_results_option,
+    exit_status,
+    header,
+    progress_printer,
+    results_file,
     targets_section,
 )
-from bench.report import machine_line
 from localdev import runtime
 
 
@@ -54,7 +59,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--top-functions", type=int, default=8, help="functions listed per operation")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
-    args = parser.parse_args(argv)
+    args = add_results_option(parser).parse_args(argv)
     if args.calls < 1 or args.import_runs < 1 or not 1 <= args.page_items <= 25:
         parser.error("--calls and --import-runs must be positive, --page-items within 1..25")
     return args
@@ -62,15 +67,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
-    command = shlex.join(["python", "-m", "bench.api", *(sys.argv[1:] if argv is None else argv)])
     # The Query function flushes no application metric; Powertools warns about it once per process.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     traffic = DynamoDBTraffic()
     traffic.install()
-    started = time.monotonic()
-
-    def progress(message: str) -> None:
-        print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
+    progress = progress_printer()
 
     builders: list[Callable[[Api, RawDynamoDB], Operation]] = [
         track_operation,
@@ -101,19 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     track_on, track_off = (s for s in subjects if s.function == "TrackFunction")
     breakdown_on, breakdown_off = import_breakdown(track_on, 3), import_breakdown(track_off, 3)
 
-    targets, passed = targets_section(latencies, round_trips, traffic.seen, times)
+    targets = api_targets(latencies, round_trips, traffic.seen, times)
     sections = [
-        machine_line(("boto3", "moto", "aws-lambda-powertools", "pydantic", "aws-xray-sdk")),
-        f"command: {command}",
+        header(("boto3", "moto", "aws-lambda-powertools", "pydantic", "aws-xray-sdk"), "bench.api", argv),
         latency_section(latencies, args.calls, args.warmup),
         round_trip_section(round_trips, traffic.seen),
         import_section(times, breakdown_on, breakdown_off),
         *([profile_section(profiles, args.top_functions)] if profiles else []),
-        targets,
+        targets_section(targets),
     ]
     progress("done")
-    print("\n\n".join(sections))
-    return 1 if args.strict and not passed else 0
+    with results_file(args.save):
+        print("\n\n".join(sections))
+    return exit_status(args.strict, targets)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,11 @@ import contextvars
 import cProfile
 import gc
 import json
-import math
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from bench.api.calls import (
     request_shape,
 )
 from bench.api.raw import Operation
+from bench.report import alternating, percentile
 
 
 @contextmanager
@@ -56,12 +56,6 @@ def stdout_to_devnull() -> Iterator[None]:
         os.dup2(saved, 1)
         os.close(saved)
         os.close(sink)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (p99 of 1,000 calls is the 10th slowest)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 @dataclass(frozen=True)
@@ -222,12 +216,9 @@ def measure_latency(operation: Operation, traffic: DynamoDBTraffic, *, calls: in
 
     def pair(index: int) -> tuple[Timed, Timed]:
         trial = operation.prepare()
-        if index % 2:
-            raw = _timed(trial.raw, traffic, clock)
-            handler = _timed(trial.handler, traffic, clock)
-        else:
-            handler = _timed(trial.handler, traffic, clock)
-            raw = _timed(trial.raw, traffic, clock)
+        handler, raw = alternating(
+            index, lambda: _timed(trial.handler, traffic, clock), lambda: _timed(trial.raw, traffic, clock)
+        )
         if handler.operations != raw.operations:
             raise BenchmarkError(
                 f"{operation.name}: handler sent {handler.operations}, raw sent {raw.operations}"

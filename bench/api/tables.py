@@ -10,7 +10,7 @@ from bench.api.calls import TARGET_IMPORT_RATIO, TARGET_ROUND_TRIPS
 from bench.api.imports import ImportTime
 from bench.api.latency import Latency, RoundTrips, percentile
 from bench.api.profile import PROFILE_CHUNKS, Profile, ProfiledOperation, function_label
-from bench.report import markdown_table, verdict
+from bench.report import Target, markdown_table, verdict
 
 
 def latency_section(latencies: Sequence[Latency], calls: int, warmup: int) -> str:
@@ -213,42 +213,39 @@ def profile_section(profiles: Sequence[ProfiledOperation], top: int) -> str:
     )
 
 
-def targets_section(
+def api_targets(
     latencies: Sequence[Latency],
     round_trips: Sequence[RoundTrips],
     seen: Counter[str],
     times: Sequence[ImportTime],
-) -> tuple[str, bool]:
-    rows = [
-        [
+) -> list[Target]:
+    rows: list[Target] = [
+        (
             f"{r.operation.name} handler <= {r.operation.target_ratio}x raw (median)",
             f"{r.median_ratio:.2f}x",
-            verdict(r.passed),
-        ]
+            r.passed,
+        )
         for r in latencies
         if r.operation.target_ratio is not None
     ]
     targeted = [r for r in round_trips if r.targeted]
     worst = max(targeted, key=lambda r: len(r.operations))
     rows.append(
-        [
+        (
             f"<= {TARGET_ROUND_TRIPS} DynamoDB round trips per call ({len(targeted)} request paths)",
             f"max {len(worst.operations)} ({worst.request})",
-            verdict(all(r.passed for r in targeted)),
-        ]
+            all(r.passed for r in targeted),
+        )
     )
-    rows.append(
-        ["no Scan on any request path", f"{seen.get('Scan', 0)} Scan requests", verdict("Scan" not in seen)]
-    )
+    rows.append(("no Scan on any request path", f"{seen.get('Scan', 0)} Scan requests", "Scan" not in seen))
     baseline = next(t for t in times if t.subject.function is None).median
     traced = [t for t in times if t.subject.function is not None and t.subject.tracing]
     slowest = max(traced, key=lambda t: t.median)
     rows.append(
-        [
+        (
             f"handler import <= {TARGET_IMPORT_RATIO}x import boto3 (tracing on)",
             f"max {slowest.median / baseline:.2f}x ({slowest.subject.function})",
-            verdict(all(t.median / baseline <= TARGET_IMPORT_RATIO for t in traced)),
-        ]
+            all(t.median / baseline <= TARGET_IMPORT_RATIO for t in traced),
+        )
     )
-    passed = all(row[2] == "PASS" for row in rows)
-    return "### Targets\n\n" + markdown_table(["target", "measured", "result"], rows), passed
+    return rows

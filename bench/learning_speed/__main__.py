@@ -36,7 +36,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bench.report import machine_line, markdown_table, progress_printer, verdict
+from bench.report import (
+    add_results_option,
+    exit_status,
+    header,
+    progress_printer,
+    results_file,
+    targets_section,
+)
 
 if TYPE_CHECKING:
     pass
@@ -44,7 +51,8 @@ if TYPE_CHECKING:
 from bench.learning_speed.cycle import CycleRun, child_cycle, cycle_section, cycle_targets, measure_cycle
 from bench.learning_speed.end_to_end import E2E_RECOMMENDATIONS, end_to_end_section, measure_end_to_end
 from bench.learning_speed.mining import MiningRun, measure_mining, mining_section, mining_targets
-from bench.learning_speed.rows import DEFAULT_SIZES, SEED, Target
+from bench.learning_speed.rows import DEFAULT_SIZES, SEED
+from bench.report import Target
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -80,22 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
     parser.add_argument("--child-cycle", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
-    args = parser.parse_args(argv)
+    args = add_results_option(parser).parse_args(argv)
 
     if args.child_cycle is not None:
         print(json.dumps(child_cycle(args.child_cycle, args.seed)))
         return 0
 
-    command = "python -m bench.learning_speed" + "".join(
-        [
-            f" --sizes {','.join(map(str, args.sizes))}" if args.sizes != list(DEFAULT_SIZES) else "",
-            f" --fpgrowth-max {args.fpgrowth_max}" if args.fpgrowth_max != 1_000_000 else "",
-            f" --e2e {args.e2e}" if args.e2e != E2E_RECOMMENDATIONS else "",
-            " --strict" if args.strict else "",
-        ]
-    )
     progress = progress_printer()
-    sections = [machine_line(("numpy", "pandas", "mlxtend", "moto")), f"command: {command}"]
+    sections = [header(("numpy", "pandas", "mlxtend", "moto"), "bench.learning_speed", argv)]
     targets: list[Target] = []
 
     cycles: list[CycleRun] = []
@@ -127,15 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
 
-    sections.append(
-        "### Targets\n\n"
-        + markdown_table(["target", "measured", "result"], [[n, m, verdict(p)] for n, m, p in targets])
-    )
+    sections.append(targets_section(targets))
     progress("done")
-    print("\n\n".join(sections))
+    with results_file(args.save):
+        print("\n\n".join(sections))
     if not all(r.same for r in mining):
         return 1
-    return 1 if args.strict and any(passed is False for _, _, passed in targets) else 0
+    return exit_status(args.strict, targets)
 
 
 if __name__ == "__main__":

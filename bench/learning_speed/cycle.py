@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench.report import ROOT, markdown_table, verdict
+from bench.report import ROOT, Target, markdown_table, verdict
 from swarm_learning.domain.cycle import run_cycle
 from swarm_learning.domain.features import FeatureBuilder
 
@@ -32,7 +32,6 @@ from bench.learning_speed.rows import (
     SYNTHETIC_TYPES,
     WORKFLOW_SIZE,
     BenchmarkError,
-    Target,
     best_of,
     mib,
     synthetic_rows,

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from localdev.planted import PlantedRecommendation
 
 from bench.learning_speed.rows import SEED, BenchmarkError
+from bench.report import planted_recommendations
 
 E2E_RECOMMENDATIONS = 10_000
 
@@ -109,14 +110,7 @@ def quiet_stdout() -> Iterator[None]:
 def planted(count: int, *, seed: int, start: datetime, span: timedelta) -> list[PlantedRecommendation]:
     """``count`` recommendations of the planted-pattern swarm (real content, so the stored action
     key, content keys and content JSON agree, as the tracker stores them)."""
-    from localdev.planted import planted_workflows
-
-    chosen: list[PlantedRecommendation] = []
-    for workflow in planted_workflows(count, seed=seed, start=start, span=span):
-        chosen.extend(workflow[: count - len(chosen)])
-        if len(chosen) == count:
-            break
-    return chosen
+    return list(planted_recommendations(count, seed=seed, start=start, span=span, limit=count))
 
 
 def stored_item(

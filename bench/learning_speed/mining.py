@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-from bench.learning_speed.rows import MIN_SUPPORT, Target, best_of, synthetic_rows
+from bench.learning_speed.rows import MIN_SUPPORT, best_of, synthetic_rows
+from bench.report import Target
 
 TARGET_MINER_RATIO = 1.0  # miner time / mlxtend time
 

@@ -151,6 +151,3 @@ def best_of(n: int) -> int:
 
 def mib(size: float) -> str:
     return f"{size / 2**20:,.1f}"
-
-
-Target = tuple[str, str, bool | None]

@@ -31,7 +31,16 @@ import statistics
 import sys
 from collections.abc import Sequence
 
-from bench.report import machine_line, markdown_table, progress_printer, verdict
+from bench.report import (
+    Target,
+    add_results_option,
+    exit_status,
+    header,
+    markdown_table,
+    progress_printer,
+    results_file,
+    targets_section,
+)
 from bench.trust_quality.close import (
     CLOSE_ROUNDS,
     CLOSE_SEEDS,
@@ -82,8 +91,7 @@ from localdev import swarm
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
-    args = parser.parse_args(argv)
-    command = "python -m bench.trust_quality" + (" --strict" if args.strict else "")
+    args = add_results_option(parser).parse_args(argv)
     progress = progress_printer()
     agents = bench_agents()
 
@@ -119,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_share = statistics.fmean(run.results[1].share(run.results[0]) for run in demo_runs)
     demo_mabwiser = statistics.fmean(run.results[2].share(run.results[0]) for run in demo_runs)
     default_drift = drift[next(iter(DRIFT_CONFIGS))]
-    targets = [
+    targets: list[Target] = [
         (
             f"Spearman(overall_trust_score, hidden p) >= {TARGET_SPEARMAN} (median of {len(RANKING_SEEDS)} seeds)",
             f"{spearman_median:.3f}",
@@ -169,8 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     ]
     sections = [
-        machine_line(("mabwiser", "numpy")),
-        f"command: {command}",
+        header(("mabwiser", "numpy"), "bench.trust_quality", argv),
         ranking_section(detail, ranking["default"]),
         routing_section(runs, propensity_zero_error()),
         f"### Routing on the demo swarm ({DEMO_SWARM_AGENTS} agents of `default_swarm`, same task design)\n\n"
@@ -189,12 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo_trend_text,
         calibration_text,
         config_section(ranking),
-        "### Targets\n\n"
-        + markdown_table(["target", "measured", "result"], [[n, m, verdict(p)] for n, m, p in targets]),
+        targets_section(targets),
     ]
     progress("done")
-    print("\n\n".join(sections))
-    return 1 if args.strict and any(passed is False for _, _, passed in targets) else 0
+    with results_file(args.save):
+        print("\n\n".join(sections))
+    return exit_status(args.strict, targets)
 
 
 if __name__ == "__main__":
