@@ -15,7 +15,7 @@ from tests.helpers.api import Api
 from tests.helpers.learning import PREFIX, WS, get, trigger
 from tests.helpers.seeding import seed
 
-pytestmark = pytest.mark.slow  # seeds about 500 evaluated recommendations
+pytestmark = pytest.mark.slow  # seeds about 350 evaluated recommendations
 
 DETAILED = Feature(
     "detailed",
@@ -29,7 +29,7 @@ DETAILED = Feature(
 WITH_DETAIL = (
     PLANTED[0],
     PlantedPattern("detailed high confidence", ("confidence=high", "detailed=yes"), 0.99),
-    PlantedPattern("terse high confidence", ("confidence=high", "detailed=no"), 0.7),
+    PlantedPattern("terse high confidence", ("confidence=high", "detailed=no"), 0.5),
     *PLANTED[1:],
 )
 SOURCE = ("confidence=high", "detailed=yes")
@@ -42,7 +42,7 @@ def learned(embedded_aws: Any) -> Iterator[tuple[Api, dict[str, Any]]]:
     runtime.empty_aws(embedded_aws)
     with FEATURES.extended(DETAILED):
         api = Api(embedded_aws)
-        evaluated = seed(300, planted=WITH_DETAIL)
+        evaluated = seed(200, planted=WITH_DETAIL)
         status, accepted = trigger(api)
         assert status == 202, accepted
         assert embedded_aws.deliver_events() == 1

@@ -186,8 +186,9 @@ class FeatureBuilder:
                     mask |= 1 << code
             self._key_sets[row.content_keys] = mask
         self._key_mask.append(mask)
-        for feature, codes in self._row_wise:
-            codes.append(feature.code_of_row(row))
+        if self._row_wise:  # none by default: the hot loop stays as lean as before the registry
+            for feature, codes in self._row_wise:
+                codes.append(feature.code_of_row(row))
 
     def extend(self, rows: Iterable[EvaluatedRow]) -> FeatureBuilder:
         for row in rows:
