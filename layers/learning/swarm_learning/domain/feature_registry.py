@@ -77,7 +77,7 @@ class Streamed:
 class Feature:
     """One learning feature. Categorical features give every row one of ``values`` (or, when
     ``values`` is empty, one of the data's own values: agents, types); the attribute feature
-    (``attributes=True``, content keys) gives every row a set of them."""
+    (the one with a ``matrix``: content keys) gives every row a set of them."""
 
     name: str  # the item's prefix: ``name=value``
     title: str  # docs: the feature
@@ -100,7 +100,7 @@ class Feature:
     def __post_init__(self) -> None:
         if not self.attributes and (self.column is None) == (self.of_row is None):
             raise ValueError(f"feature {self.name!r}: give exactly one of column and of_row")
-        if not self.attributes and not self.values and self.data_values is None:
+        if not self.attributes and not self.values and (self.data_values is None or self.of_row):
             raise ValueError(f"feature {self.name!r}: give its values")
         if "=" in self.name or "&" in self.name:
             raise ValueError(f"feature {self.name!r}: a name cannot contain '=' or '&'")
