@@ -154,12 +154,13 @@ class TrackingClient:
             "type": "track",
             "recommendation_id": rid,
             "agent_id": agent_id,
-            "agent_name": agent_name or agent_id,
             "recommendation_type": recommendation_type,
             "recommendation_content": recommendation_content,
             "confidence_score": confidence_score,
             "reasoning": reasoning,
         }
+        if agent_name is not None:  # left out, the service keeps the name it knows
+            event["agent_name"] = agent_name
         if evidence:
             event["evidence"] = evidence
         if execution_status is not None:

@@ -75,6 +75,7 @@ class FeatureTable:
 
     created_at: npt.NDArray[np.float64]
     approved: BoolArray
+    partial: BoolArray  # kept for approval_rate (partial counts half); mining reads ``approved``
     confidence: npt.NDArray[np.float32]
     agent: IntArray
     agents: tuple[str, ...]
@@ -126,6 +127,7 @@ class FeatureTable:
         return FeatureTable(
             created_at=self.created_at[start:stop],
             approved=self.approved[start:stop],
+            partial=self.partial[start:stop],
             confidence=self.confidence[start:stop],
             agent=self.agent[start:stop],
             agents=self.agents,
@@ -161,6 +163,7 @@ class FeatureBuilder:
         self._confidence = array("f")
         self._created = array("d")
         self._approved = array("b")
+        self._partial = array("b")
         self._action = array("q")  # hash of (workflow, action); 0 = no workflow
         self._workflow = array("q")  # hash of the workflow; 0 = no workflow
         self._key_mask = array("Q")
@@ -174,6 +177,7 @@ class FeatureBuilder:
         self._confidence.append(row.confidence_score)
         self._created.append(row.created_at)
         self._approved.append(row.approved)
+        self._partial.append(row.partial)
         # Python's hash is stable within the process, which is all the grouping below needs.
         self._action.append(hash((row.workflow_id, row.action_key)) | 1 if row.workflow_id else 0)
         self._workflow.append(hash(row.workflow_id) | 1 if row.workflow_id else 0)
@@ -202,6 +206,7 @@ class FeatureBuilder:
         return FeatureTable(
             created_at=np.frombuffer(self._created, dtype=np.float64)[order],
             approved=approved,
+            partial=np.frombuffer(self._partial, dtype=np.int8)[order].astype(bool),
             confidence=np.frombuffer(self._confidence, dtype=np.float32)[order],
             agent=agent,
             agents=tuple(self._agents),
