@@ -44,14 +44,16 @@ def test_track_route_keeps_the_known_name_and_renames_when_given(api: Api) -> No
     status, trust = api.call(
         "GET", "/api/v1/learning/trust-scores/STRAT-01", query={"workspace_id": WORKSPACE}
     )
-    assert status == 200 and trust["agent_name"] == "MoveArchitect"
+    assert status == 200
+    assert trust["agent_name"] == "MoveArchitect"
     # The recommendation itself says it named no one.
     status, stored = api.call(
         "GET",
         f"/api/v1/learning/recommendations/{body['recommendation_id']}",
         query={"workspace_id": WORKSPACE},
     )
-    assert status == 200 and stored["agent_name"] is None
+    assert status == 200
+    assert stored["agent_name"] is None
 
     api.track(agent_id="STRAT-01", agent_name="Strategist")
     assert known_name(api, "STRAT-01") == "Strategist"
@@ -67,7 +69,8 @@ def test_a_new_agent_without_a_name_is_named_by_its_id_until_one_is_given(api: A
 
 def test_an_empty_name_is_refused_not_taken_for_a_missing_one(api: Api) -> None:
     status, body = api.call("POST", TRACK, body=recommendation(agent_name=""))
-    assert status == 422 and body["details"][0]["field"] == "agent_name"
+    assert status == 422
+    assert body["details"][0]["field"] == "agent_name"
 
 
 @pytest.fixture

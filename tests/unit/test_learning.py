@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from swarm_learning.domain import cycle as learning
-from swarm_learning.vocabulary import PatternCategory
 from swarm_learning.domain import features as ft
+from swarm_learning.vocabulary import PatternCategory
 from tests.helpers.mining import planted_table, row
 
 STARTED = datetime(2026, 11, 24, 2, tzinfo=UTC)
