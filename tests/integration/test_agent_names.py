@@ -99,7 +99,7 @@ def test_batch_route_keeps_the_known_name_and_takes_the_latest_given_one(batch_a
         BATCH,
         body={"workspace_id": WORKSPACE, "events": [batch_track(1, "Analyst"), batch_track(2, None)]},
     )
-    assert status == 207 and body["stored"] == 2, body
+    assert (status, body["stored"]) == (207, 2), body
     assert known_name(api, "ANLY-01") == "Analyst"
     # A batch that names no one changes no name.
     status, body = api.call(
@@ -107,7 +107,7 @@ def test_batch_route_keeps_the_known_name_and_takes_the_latest_given_one(batch_a
         BATCH,
         body={"workspace_id": WORKSPACE, "events": [batch_track(3, None), batch_track(4, None)]},
     )
-    assert status == 207 and body["stored"] == 2, body
+    assert (status, body["stored"]) == (207, 2), body
     assert known_name(api, "ANLY-01") == "Analyst"
     # A rename in a batch, followed by an unnamed event: renamed.
     status, body = api.call(
@@ -115,7 +115,7 @@ def test_batch_route_keeps_the_known_name_and_takes_the_latest_given_one(batch_a
         BATCH,
         body={"workspace_id": WORKSPACE, "events": [batch_track(5, "Auditor"), batch_track(6, None)]},
     )
-    assert status == 207 and body["stored"] == 2, body
+    assert (status, body["stored"]) == (207, 2), body
     assert known_name(api, "ANLY-01") == "Auditor"
 
 
