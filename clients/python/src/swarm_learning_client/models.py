@@ -25,7 +25,8 @@ class RoutedAgent:
 
 @dataclass(frozen=True)
 class RoutingDecision:
-    """``select_agents``: the chosen agents, best first, and the decision's id."""
+    """``select_agents``: the chosen agents, best first, and the decision's id. A learned
+    ``require_consensus`` rule may seat more agents than ``requested_k`` (see ``applied_rules``)."""
 
     decision_id: str
     recommendation_type: str
@@ -34,10 +35,12 @@ class RoutingDecision:
     applied_rules: list[str]
     decided_at: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    requested_k: int | None = None  # None: a service older than the field
 
     @property
     def agent_ids(self) -> list[str]:
-        return [agent.agent_id for agent in self.chosen]
+        """The chosen agents in rank order: ``agent_ids[0]`` is the router's first choice."""
+        return [agent.agent_id for agent in sorted(self.chosen, key=lambda a: a.rank)]
 
     def probability(self, agent_id: str) -> float | None:
         """The probability this decision chose ``agent_id`` (None if it did not)."""
@@ -62,6 +65,7 @@ class RoutingDecision:
             applied_rules=list(body.get("applied_rules", [])),
             decided_at=_time(body.get("decided_at")),
             raw=body,
+            requested_k=body.get("requested_k"),
         )
 
 

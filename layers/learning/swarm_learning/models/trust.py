@@ -240,7 +240,16 @@ class RoutingDecision(_Response):
     workspace_id: str
     recommendation_type: str
     mode: RoutingMode
-    chosen: list[RoutedAgent]
+    requested_k: int = Field(
+        description=(
+            "The k the request asked for. A require_consensus rule may raise it (see applied_rules): "
+            "then `chosen` holds more agents than requested_k."
+        )
+    )
+    agent_ids: list[str] = Field(
+        description="The chosen agents in rank order: agent_ids[0] is the router's first choice."
+    )
+    chosen: list[RoutedAgent] = Field(description="The chosen agents, best first (rank 1 first).")
     applied_rules: list[str] = Field(
         default_factory=list, description="Decision rules that changed this decision."
     )
