@@ -232,7 +232,10 @@ def test_rules_expect_the_success_of_what_they_favour_or_keep(cycle: tuple[Api, 
     assert any(r["action"] == "avoid_agents" for r in steering_away)
     for rule in suggested["items"]:
         source = by_condition["&".join(rule["source"])]
-        if rule["action"] in ("avoid_agents", "minimum_confidence") or source["category"] == "failure_avoidance":
+        if (
+            rule["action"] in ("avoid_agents", "minimum_confidence")
+            or source["category"] == "failure_avoidance"
+        ):
             # What the rule keeps succeeds more often than what it avoids: never the avoided
             # recommendations' failure rate.
             assert rule["expected_success_basis"] == "kept"
@@ -260,4 +263,6 @@ def test_patterns_phrase_lift_on_their_own_scale_and_carry_a_separating_figure(
         else:
             factor = float(pattern["description"].split(" times, ")[1].split("x")[0])
             assert factor == pytest.approx(pattern["lift"], abs=0.005)
-    assert len({round(p["q_value"], 6) for p in items}) > len({round(p["confidence_level"], 2) for p in items})
+    assert len({round(p["q_value"], 6) for p in items}) > len(
+        {round(p["confidence_level"], 2) for p in items}
+    )

@@ -22,6 +22,7 @@ from swarm_learning_client.models import (
     Pattern,
     RoutingDecision,
     TrustScore,
+    WorkspaceSettings,
 )
 
 API_PREFIX = "/api/v1/learning"
@@ -197,3 +198,26 @@ def workspace_stats(workspace_id: str, days: int | None) -> Call[dict[str, Any]]
     if days is not None:
         params["days"] = days
     return Call("GET", "/stats", dict, params=params)
+
+
+def workspace_settings(workspace_id: str) -> Call[WorkspaceSettings]:
+    return Call(
+        "GET", "/workspace-settings", WorkspaceSettings.from_json, params={"workspace_id": workspace_id}
+    )
+
+
+def put_workspace_settings(
+    workspace_id: str,
+    allowed_recommendation_types: Sequence[str] | None,
+    default_recommendation_type: str | None,
+    min_trust: float | None,
+) -> Call[WorkspaceSettings]:
+    body: dict[str, Any] = {"workspace_id": workspace_id}
+    if allowed_recommendation_types is not None:
+        body["allowed_recommendation_types"] = list(allowed_recommendation_types)
+    if default_recommendation_type is not None:
+        body["default_recommendation_type"] = default_recommendation_type
+    if min_trust is not None:
+        body["min_trust"] = min_trust
+    # A PUT replaces the settings as a whole: sending it twice leaves the same settings.
+    return Call("PUT", "/workspace-settings", WorkspaceSettings.from_json, json=body)

@@ -26,6 +26,7 @@ from swarm_learning_client.models import (
     Pattern,
     RoutingDecision,
     TrustScore,
+    WorkspaceSettings,
 )
 from swarm_learning_client.sender import BatchSender, SenderStats
 from swarm_learning_client.workflow import Workflow, current_workflow
@@ -386,6 +387,25 @@ class SwarmLearningClient(TrackingClient):
     def workspace_stats(self, *, days: int | None = None) -> dict[str, Any]:
         """``GET /stats``: the workspace's totals (JSON)."""
         return self._send(_http.workspace_stats(self.workspace_id, days))
+
+    def workspace_settings(self) -> WorkspaceSettings:
+        """``GET /workspace-settings``: allowed types, default type, trust threshold (null: unset)."""
+        return self._send(_http.workspace_settings(self.workspace_id))
+
+    def set_workspace_settings(
+        self,
+        *,
+        allowed_recommendation_types: Sequence[str] | None = None,
+        default_recommendation_type: str | None = None,
+        min_trust: float | None = None,
+    ) -> WorkspaceSettings:
+        """``PUT /workspace-settings``: replaces every setting (one left out is unset). With
+        ``allowed_recommendation_types``, tracking refuses other types (422)."""
+        return self._send(
+            _http.put_workspace_settings(
+                self.workspace_id, allowed_recommendation_types, default_recommendation_type, min_trust
+            )
+        )
 
     def _send(self, call: Call[T]) -> T:
         attempts = self._settings.max_retries + 1 if call.retry else 1

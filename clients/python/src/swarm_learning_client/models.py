@@ -233,6 +233,30 @@ class AgentProfile:
         )
 
 
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """``GET``/``PUT /workspace-settings``: null fields are not set."""
+
+    workspace_id: str
+    allowed_recommendation_types: list[str] | None
+    default_recommendation_type: str | None
+    min_trust: float | None
+    updated_at: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> WorkspaceSettings:
+        allowed = body.get("allowed_recommendation_types")
+        return cls(
+            workspace_id=body["workspace_id"],
+            allowed_recommendation_types=list(allowed) if allowed is not None else None,
+            default_recommendation_type=body.get("default_recommendation_type"),
+            min_trust=body.get("min_trust"),
+            updated_at=_time(body.get("updated_at")),
+            raw=body,
+        )
+
+
 @dataclass
 class AgentRecommendation:
     """What an agent function returns for ``@client.tracked``: the recommendation, and after the

@@ -77,6 +77,7 @@ class BatchSender:
         self._backoff = backoff or Backoff()
         self._on_drop = on_drop
         self._on_error = on_error
+        self._warned: set[str] = set()
         self._drop_warning_interval = drop_warning_interval
         self._shutdown_timeout = shutdown_timeout
         self._fresh_state()
@@ -274,6 +275,10 @@ class BatchSender:
             if status < 300:
                 self._sent += 1
                 settled.append(None)
+                warning = result.get("warning")
+                if warning and warning not in self._warned:  # e.g. a recommendation_type never seen
+                    self._warned.add(warning)
+                    log.warning("swarm learning: %s", warning)
             elif status in RETRYABLE_STATUSES:
                 again.append(event)
             else:

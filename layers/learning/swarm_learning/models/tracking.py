@@ -83,3 +83,11 @@ class TrackRecommendationResponse(_Response):
     replayed: bool = Field(
         default=False, description="True when the id was already tracked with this body; nothing was written."
     )
+    warning: str | None = Field(
+        default=None,
+        description=(
+            "Set when the workspace had never seen this recommendation_type (a typo creates a new "
+            "type for good): tracked anyway. A workspace's allowed_recommendation_types "
+            "(PUT /workspace-settings) refuses unknown types instead (422)."
+        ),
+    )
