@@ -44,6 +44,9 @@ class Call(Generic[T]):
     params: Mapping[str, Any] = field(default_factory=dict)
     json: Any = None
     retry: bool = True  # reads and idempotent writes; not the learning-cycle trigger
+    # A list answer's fields besides ``items`` that ``read`` knowingly drops (the contract test
+    # checks every field the service answers is read or named here).
+    envelope: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ def trusted_agents(workspace_id: str, min_trust: float) -> Call[list[TrustScore]
         "/trust-scores",
         lambda body: [TrustScore.from_json(item) for item in body["items"]],
         params={"workspace_id": workspace_id, "min_trust": min_trust},
+        envelope=frozenset({"workspace_id", "count"}),
     )
 
 
@@ -145,6 +149,7 @@ def suggest_rules(workspace_id: str, context: Mapping[str, Any]) -> Call[list[De
         "/decision-rules/suggest",
         lambda body: [DecisionRule.from_json(item) for item in body["items"]],
         json={"workspace_id": workspace_id, "context": dict(context)},
+        envelope=frozenset({"workspace_id", "version", "learned_at", "context"}),
     )
 
 
@@ -174,7 +179,14 @@ def patterns(workspace_id: str, category: str | None, min_confidence: float | No
         params["category"] = category
     if min_confidence is not None:
         params["min_confidence"] = min_confidence
-    return Call("GET", "/patterns", lambda body: [Pattern.from_json(p) for p in body["items"]], params=params)
+    return Call(
+        "GET",
+        "/patterns",
+        lambda body: [Pattern.from_json(p) for p in body["items"]],
+        params=params,
+        # The first page only (up to 100, strongest first); next_token is not followed.
+        envelope=frozenset({"workspace_id", "version", "learned_at", "next_token"}),
+    )
 
 
 def agent_profile(workspace_id: str, agent_id: str) -> Call[AgentProfile]:
