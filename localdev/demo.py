@@ -3,7 +3,9 @@ Python client (``clients/python``), which sends the events in batches from a bac
 
 Every recommendation of every simulated workflow is tracked and most are evaluated (a few stay
 pending; some evaluations compare the recommendation with alternatives). Finally the agents'
-statistics are read back and set beside the simulation's hidden truth.
+statistics are read back and set beside the simulation's hidden truth, and the server's trust
+refresh runs once (its local jobs route), so the dashboard's "Trust over time" has a point without
+waiting for the 6-hourly schedule.
 
 The ids are minted here, deterministically from the seed, the workflow and the agent, with the
 time of the hour the run started: rerunning the same seed against the same server within that
@@ -84,6 +86,7 @@ class DemoSummary:
     http_requests: int
     seconds: float
     agents: tuple[AgentSummary, ...] = field(default_factory=tuple)
+    trust_refreshed: bool = False  # the server's trust refresh ran once at the end
 
 
 class _CountingTransport(httpx.HTTPTransport):
@@ -132,6 +135,7 @@ class _Api:
         )
         self._seed = seed
         self._workspace_id = workspace_id
+        self._api_key = api_key
         # Ids carry the start of this hour plus their ordinal (ms): the same seed re-run within
         # the hour mints the same ids, in the same order.
         self._anchor_ms = int(clock()) // 3600 * 3_600_000
@@ -175,6 +179,22 @@ class _Api:
             failure = self.refused[0]
             body = json.dumps({"error": failure.error, "message": failure.message, "field": failure.field})
             raise DemoHttpError("POST", self.url("/events/batch"), failure.status or 0, body)
+
+    def refresh_trust(self) -> bool:
+        """Run the local server's trust-refresh job once (``POST /_local/jobs/trust-refresh``, which
+        takes the server's development key). False when it is not a local server or the key is
+        another one: the demo then says how to run it."""
+        # Its own transport (closed with it; the client's stays open), explicit: no proxy for a local server.
+        with httpx.Client(transport=httpx.HTTPTransport(), timeout=REQUEST_TIMEOUT_SECONDS) as http:
+            try:
+                response = http.post(
+                    f"{self.base_url}/_local/jobs/trust-refresh",
+                    json={},
+                    headers={"Authorization": f"Bearer {self._api_key}"},
+                )
+            except httpx.HTTPError:
+                return False
+        return response.status_code == 200
 
     def close(self) -> None:
         self.client.close(timeout=SEND_TIMEOUT_SECONDS)
@@ -292,6 +312,7 @@ def _drive(
     )
     newly_evaluated = sum(agent.evaluated for agent in agents)
     workspace = api.read("/stats", api.client.workspace_stats)
+    trust_refreshed = api.refresh_trust()
     summary = DemoSummary(
         workspace_id=workspace_id,
         workflows=workflows,
@@ -302,6 +323,7 @@ def _drive(
         http_requests=api.requests,
         seconds=round(time.perf_counter() - started, 2),
         agents=agents,
+        trust_refreshed=trust_refreshed,
     )
     print(_report(api, summary, workspace, run.example_recommendation_id))
     return summary
@@ -476,6 +498,13 @@ def _report(api: _Api, summary: DemoSummary, workspace: Mapping[str, Any], examp
         f"  Workspace totals (GET /stats): {counts['tracked']} tracked, {counts['evaluated']} evaluated, "
         f"{counts['pending']} pending, {counts['failed_executions']} failed and "
         f"{counts['timed_out_executions']} timed-out executions.",
+        "",
+        (
+            "Trust refreshed once: the dashboard's trust history has today's point (the job runs every 6 hours)."
+            if summary.trust_refreshed
+            else "Trust history fills in at the next trust refresh (every 6 hours); run it now with "
+            "`python -m localdev job trust-refresh`."
+        ),
         "",
         "Try next (SWARM_API_KEY: the key `serve` printed, also in .localdev/<port>/api-key):",
         *(

@@ -42,22 +42,29 @@ export async function overviewView() {
     {
       tooltip: { trigger: "item", renderMode: "richText" },
       legend: { show: false },
+      grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
       xAxis: axis.unit(),
       yAxis: { type: "category", data: ["Coverage", "Accuracy"] },
       series: [
         {
           name: "Last cycle",
           type: "bar",
+          barWidth: "45%",
           // "-" is ECharts' empty value: no bar where nothing was measured.
           data: [result ? result.coverage : "-", result && result.iteration_accuracy !== null ? result.iteration_accuracy : "-"],
+          // Inside the bar's end (white on the bar): never past the 100% edge, never on the target
+          // line's label, which sits above the bar.
           label: {
             show: true,
-            position: "right",
+            position: "insideRight",
+            color: "#fff",
+            fontWeight: 600,
             formatter: (p) => (typeof p.value === "number" ? fmt.pct(p.value) : "not measured"),
           },
           markLine: {
             symbol: "none",
-            label: { formatter: "target" },
+            lineStyle: { type: "dashed", color: "#1d2330" },
+            label: { formatter: "target", position: "end", distance: 2, fontSize: 11, color: "#5d6675" },
             data: [
               [
                 { coord: [COVERAGE_TARGET, -0.4] },
