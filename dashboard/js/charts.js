@@ -51,6 +51,27 @@ export function chart(name, option, { height = 280 } = {}) {
   return container;
 }
 
+/** The part of an element the reader can see: its box in the canvas, cut by the clip paths it is
+ * drawn under (a scrolling legend shows one page); null when nothing of it shows. */
+function visiblePart(element) {
+  const rect = element.getBoundingRect().clone();
+  if (element.transform) rect.applyTransform(element.transform);
+  for (const clip of element.__clipPaths || []) {
+    const bounds = clip.getBoundingRect().clone();
+    if (clip.transform) bounds.applyTransform(clip.transform);
+    const x = Math.max(rect.x, bounds.x);
+    const y = Math.max(rect.y, bounds.y);
+    const right = Math.min(rect.x + rect.width, bounds.x + bounds.width);
+    const bottom = Math.min(rect.y + rect.height, bounds.y + bounds.height);
+    if (right - x <= 1 || bottom - y <= 1) return null;
+    rect.x = x;
+    rect.y = y;
+    rect.width = right - x;
+    rect.height = bottom - y;
+  }
+  return rect;
+}
+
 /** The texts the chart drew (axis labels, value labels, legends) that reach past its canvas (cut
  * off where the reader cannot see them) or lie on top of one another. */
 function labelsOutside(instance) {
@@ -62,8 +83,8 @@ function labelsOutside(instance) {
     if (element.type !== "tspan" || element.invisible || element.ignore) continue;
     const text = element.style && element.style.text;
     if (!text) continue;
-    const rect = element.getBoundingRect().clone();
-    if (element.transform) rect.applyTransform(element.transform);
+    const rect = visiblePart(element);
+    if (!rect) continue; // wholly clipped (a scrolling legend's hidden page)
     if (rect.x < -1 || rect.y < -1 || rect.x + rect.width > width + 1 || rect.y + rect.height > height + 1) {
       problems.push(`${text} (outside)`);
     }
@@ -83,6 +104,11 @@ export const axis = {
   },
   unit(name = "") {
     return { type: "value", min: 0, max: 1, name, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } };
+  },
+  /** A horizontal 0–100% axis whose end labels stay inside the chart ("100%" is not cut at the edge). */
+  unitAcross(name = "") {
+    const unit = axis.unit(name);
+    return { ...unit, axisLabel: { ...unit.axisLabel, alignMinLabel: "left", alignMaxLabel: "right" } };
   },
   count(name = "") {
     return { type: "value", name, minInterval: 1 };

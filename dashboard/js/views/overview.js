@@ -43,7 +43,7 @@ export async function overviewView() {
       tooltip: { trigger: "item", renderMode: "richText" },
       legend: { show: false },
       grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
-      xAxis: axis.unit(),
+      xAxis: axis.unitAcross(),
       yAxis: { type: "category", data: ["Coverage", "Accuracy"] },
       series: [
         {
