@@ -52,8 +52,9 @@ export async function overviewView() {
           barWidth: "45%",
           // "-" is ECharts' empty value: no bar where nothing was measured.
           data: [result ? result.coverage : "-", result && result.iteration_accuracy !== null ? result.iteration_accuracy : "-"],
-          // Inside the bar's end (white on the bar): never past the 100% edge, never on the target
-          // line's label, which sits above the bar.
+          // Inside the bar's end (white on the bar): never past the 100% edge. The targets are the
+          // dashed lines, named in the note above (a label beside each line would sit on a bar or
+          // on its figure).
           label: {
             show: true,
             position: "insideRight",
@@ -63,8 +64,8 @@ export async function overviewView() {
           },
           markLine: {
             symbol: "none",
-            lineStyle: { type: "dashed", color: "#1d2330" },
-            label: { formatter: "target", position: "end", distance: 2, fontSize: 11, color: "#5d6675" },
+            lineStyle: { type: "dashed", color: "#1d2330", width: 2 },
+            label: { show: false },
             data: [
               [
                 { coord: [COVERAGE_TARGET, -0.4] },
@@ -108,7 +109,7 @@ export async function overviewView() {
                 result.iteration_accuracy,
               )} (target ${fmt.pct(ACCURACY_TARGET)}) · coverage ${fmt.pct(result.coverage)} (target ${fmt.pct(
                 COVERAGE_TARGET,
-              )})`,
+              )}); the dashed lines are the targets`,
             )
           : h("p", { class: "note" }, "No learning cycle has succeeded yet."),
         targets,

@@ -341,7 +341,7 @@ class SwarmLearningClient(TrackingClient):
         return self._send(_http.trust(self.workspace_id, agent_id))
 
     def trusted_agents(self, min_trust: float = 0.5) -> list[TrustScore]:
-        """The agents whose trust (its lower bound) is at least ``min_trust``."""
+        """The agents whose ``overall_trust_score`` is at least ``min_trust``."""
         return self._send(_http.trusted_agents(self.workspace_id, min_trust))
 
     def suggest_rules(self, context: Mapping[str, Any]) -> list[DecisionRule]:
