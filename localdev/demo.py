@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import threading
 import time
@@ -87,6 +88,7 @@ class DemoSummary:
     seconds: float
     agents: tuple[AgentSummary, ...] = field(default_factory=tuple)
     trust_refreshed: bool = False  # the server's trust refresh ran once at the end
+    new_types: int = 0  # recommendation types the workspace saw for the first time (each warned once)
 
 
 class _CountingTransport(httpx.HTTPTransport):
@@ -254,14 +256,40 @@ def run_demo(
         raise DemoError("no API key: start the server (`make run`) or set SWARM_API_KEY")
     started = time.perf_counter()
     api = _Api(base_url, api_key, workspace_id, seed, clock)
+    # The swarm's types are new to a fresh workspace, on purpose: one line for them in the report,
+    # not a client warning per type in the middle of the progress bar.
+    new_types = _NewTypeWarnings()
+    client_log = logging.getLogger("swarm_learning_client")
+    client_log.addFilter(new_types)
     try:
-        return _drive(api, workspace_id, workflows, seed, progress, started)
+        return _drive(api, workspace_id, workflows, seed, progress, started, new_types)
     finally:
+        client_log.removeFilter(new_types)
         api.close()
 
 
+class _NewTypeWarnings(logging.Filter):
+    """Holds back the client's "recommendation_type ... is new to this workspace" warnings, counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "is new to this workspace" in record.getMessage():
+            self.count += 1
+            return False
+        return True
+
+
 def _drive(
-    api: _Api, workspace_id: str, workflows: int, seed: int, progress: bool, started: float
+    api: _Api,
+    workspace_id: str,
+    workflows: int,
+    seed: int,
+    progress: bool,
+    started: float,
+    new_types: _NewTypeWarnings,
 ) -> DemoSummary:
     swarm = Swarm(default_swarm(seed=seed), seed=seed)
     plan = random.Random(f"{seed}:evaluation-plan")  # which are pending, how each is evaluated
@@ -324,6 +352,7 @@ def _drive(
         seconds=round(time.perf_counter() - started, 2),
         agents=agents,
         trust_refreshed=trust_refreshed,
+        new_types=new_types.count,
     )
     print(_report(api, summary, workspace, run.example_recommendation_id))
     return summary
@@ -499,6 +528,14 @@ def _report(api: _Api, summary: DemoSummary, workspace: Mapping[str, Any], examp
         f"{counts['pending']} pending, {counts['failed_executions']} failed and "
         f"{counts['timed_out_executions']} timed-out executions.",
         "",
+        *(
+            [
+                f"{summary.new_types} recommendation types were new to the workspace: the service tracked them "
+                "and answered each first track with a warning (a typo would show up the same way)."
+            ]
+            if summary.new_types
+            else []
+        ),
         (
             "Trust refreshed once: the dashboard's trust history has today's point (the job runs every 6 hours)."
             if summary.trust_refreshed

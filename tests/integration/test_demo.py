@@ -135,6 +135,7 @@ def test_a_rerun_of_the_same_seed_changes_nothing(
         clock=server_clock,
     )
     assert again.tracked == summary.tracked
+    assert again.new_types == 0  # known since the first run: no warning
     assert again.evaluated == 0
     assert again.already_evaluated == summary.evaluated
     assert _get(server, api_key, "/stats", workspace_id=WORKSPACE)["overall"]["counts"] == before
@@ -192,3 +193,9 @@ def test_without_the_servers_key_the_demo_says_how_to_refresh_trust(
         server.local_token = token
     assert not again.trust_refreshed
     assert "python -m localdev job trust-refresh" in capsys.readouterr().out
+
+
+def test_the_swarms_types_are_new_once_and_reported_in_one_line(summary: DemoSummary) -> None:
+    workflows = Swarm(default_swarm(seed=SEED), seed=SEED).workflows(WORKSPACE, WORKFLOWS)
+    types = {r.request["recommendation_type"] for workflow in workflows for r in workflow.recommendations}
+    assert summary.new_types == len(types)
