@@ -105,6 +105,10 @@ export const axis = {
   unit(name = "") {
     return { type: "value", min: 0, max: 1, name, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } };
   },
+  /** A time axis whose labels never run into each other (minutes of demo data, or a phone). */
+  time() {
+    return { type: "time", axisLabel: { hideOverlap: true } };
+  },
   /** A horizontal 0–100% axis whose end labels stay inside the chart ("100%" is not cut at the edge). */
   unitAcross(name = "") {
     const unit = axis.unit(name);

@@ -19,7 +19,7 @@ export async function agentView([agentId]) {
   const snapshots = [...history.items].reverse(); // oldest first
   const trustChart = snapshots.length
     ? chart("Trust over time", {
-        xAxis: { type: "time" },
+        xAxis: axis.time(),
         yAxis: axis.unit(),
         series: [
           ...bandSeries(

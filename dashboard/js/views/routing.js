@@ -27,7 +27,7 @@ export async function routingView() {
   const agents = [...new Set(latest.flatMap((d) => d.chosen.map((c) => c.agent_id)))];
   const probabilities = chart("Selection probability of recent decisions", {
     tooltip: { trigger: "item", renderMode: "richText" },
-    xAxis: { type: "time" },
+    xAxis: axis.time(),
     yAxis: axis.unit("probability of being chosen"),
     series: agents.map((agent) => ({
       name: agent,
