@@ -33,6 +33,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
     "TrackFunction": {
         ("dynamodb:PutItem", "RecommendationsTable.Arn"),
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
+        ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings
         # Powertools idempotency records
         *{
             (a, "IdempotencyTable.Arn")
@@ -53,6 +54,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
             for a in ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         },
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
+        ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings
     },
     "QueryFunction": {
         ("dynamodb:Query", "RecommendationsTable.Arn"),
