@@ -123,7 +123,7 @@ def test_acknowledged_writes_of_four_clients_survive_kills_at_random_moments_exa
         key = served.key()
         stop = threading.Event()
 
-        def stream(agent: str, served: Served = served, stop: threading.Event = stop) -> None:
+        def stream(agent: str, served: Served = served, stop: threading.Event = stop, key: str = key) -> None:
             number = 0
             while not stop.is_set():
                 number += 1

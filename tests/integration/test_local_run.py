@@ -123,7 +123,9 @@ def _command(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _journaled(served: Served, marker: str) -> bool:
     """Whether the journal holds ``marker`` (an id written last) once its answer has arrived."""
-    return any(marker.encode() in journal.read_bytes() for journal in served.directory.glob("journal-*.jsonl"))
+    return any(
+        marker.encode() in journal.read_bytes() for journal in served.directory.glob("journal-*.jsonl")
+    )
 
 
 def test_data_and_key_survive_kill_9_and_commands_find_the_server(servers: list[Served], state: Path) -> None:
