@@ -310,7 +310,10 @@ def journal_to(journal: Journal | None) -> None:
     import boto3
     from botocore import handlers
 
-    hooks: list[tuple[str, Any]] = [("before-call.dynamodb", _before_call), ("after-call.dynamodb", _after_call)]
+    hooks: list[tuple[str, Any]] = [
+        ("before-call.dynamodb", _before_call),
+        ("after-call.dynamodb", _after_call),
+    ]
     handlers.BUILTIN_HANDLERS.extend(hooks)
     if boto3.DEFAULT_SESSION is not None:
         for event, hook in hooks:
