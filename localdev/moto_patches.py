@@ -112,6 +112,6 @@ def install(installed_version: str | None = None) -> tuple[str, ...]:
         return ()
     names = chosen()
     for name in names:
-        importlib.import_module(PATCH_MODULES[name]).install()  # type: ignore[attr-defined]
+        importlib.import_module(PATCH_MODULES[name]).install()
     installed = tuple(dict.fromkeys((*installed, *names)))
     return names
