@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_local_run import (
+from tests.helpers.servers import (
     ROOT,
     START_TIMEOUT_SECONDS,
     Served,
-    _free_port,
-    _serve,
+    free_port,
+    serve,
     servers,  # noqa: F401 - fixture
     state,  # noqa: F401 - fixture
 )
@@ -89,8 +89,8 @@ def test_every_acknowledged_track_survives_kill_9_right_after_its_answer(
     servers: list[Served],  # noqa: F811
     state: Path,  # noqa: F811
 ) -> None:
-    port = _free_port()
-    served = _serve(servers, state, port)
+    port = free_port()
+    served = serve(servers, state, port)
     key = served.key()
     acknowledged = []
     for number in range(30):
@@ -100,7 +100,7 @@ def test_every_acknowledged_track_survives_kill_9_right_after_its_answer(
     served.process.send_signal(signal.SIGKILL)  # no sleep: the answer has just arrived
     served.process.wait(timeout=30)
 
-    again = _serve(servers, state, port)
+    again = serve(servers, state, port)
     assert again.key() == key  # the development key is data too: it survived
     for recommendation_id in acknowledged:
         status, stored = again.get(f"{BASE}/recommendations/{recommendation_id}?workspace_id={WORKSPACE}")
@@ -113,13 +113,13 @@ def test_acknowledged_writes_of_four_clients_survive_kills_at_random_moments_exa
     servers: list[Served],  # noqa: F811
     state: Path,  # noqa: F811
 ) -> None:
-    port = _free_port()
+    port = free_port()
     rng = random.Random(22)
     agents = [f"AGENT-{n}" for n in range(4)]
     acknowledged: dict[str, set[str]] = {agent: set() for agent in agents}
     key = ""
     for _ in range(2):
-        served = _serve(servers, state, port)
+        served = serve(servers, state, port)
         key = served.key()
         stop = threading.Event()
 
@@ -144,7 +144,7 @@ def test_acknowledged_writes_of_four_clients_survive_kills_at_random_moments_exa
         for client in clients:
             client.join(timeout=60)
 
-    again = _serve(servers, state, port)
+    again = serve(servers, state, port)
     total = 0
     for agent in agents:
         listed = _listed(again, key, agent)
@@ -159,7 +159,7 @@ def test_acknowledged_writes_of_four_clients_survive_kills_at_random_moments_exa
 def test_sigterm_to_make_runs_process_group_right_after_a_write_saves_it_cleanly(
     state: Path,  # noqa: F811
 ) -> None:
-    port = _free_port()
+    port = free_port()
     directory = state / str(port)
     environment = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
     environment.pop("MAKEFLAGS", None)
