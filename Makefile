@@ -4,10 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
-UV_VENV := .uv
-UV := $(UV_VENV)/bin/uv
-# Into .venv with this Python; uv never downloads an interpreter.
-UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --inexact --python $(PYTHON)
+# uv, at the version requirements-uv.txt pins (by hash): a machine tool, installed once per version
+# into the user's cache and shared by every clone (a fresh clone does not pay for pip again).
+UV_VERSION := $(shell sed -n 's/^uv==\([0-9.]*\).*/\1/p' requirements-uv.txt)
+UV_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/swarm-learning/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+# Into .venv with this Python; uv never downloads an interpreter. The client is not built into it:
+# its dependencies come from the lock and its source is on the path (.layer-path), as the layer's is.
+UV_SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --inexact --python $(PYTHON) --no-install-package swarm-learning-client
 PORT ?= 3000
 # pytest processes for `make test` and `make integration` (each builds its own embedded AWS; test
 # files are not split across them, and are handed out in collection order, the slow files first:
@@ -24,12 +28,11 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # Installs come from uv.lock, exactly (`uv sync --frozen`: the lock as committed, never re-resolved
-# here; tests/unit/test_lock.py fails when it is stale against pyproject.toml). uv itself is pinned by
-# hash in requirements-uv.txt and lives in its own small venv. `--inexact`: a target adds what it
-# needs and leaves what another target installed (make bench's baselines survive make test).
+# here; tests/unit/test_lock.py fails when it is stale against pyproject.toml). `--inexact`: a target
+# adds what it needs and leaves what another target installed (make bench's baselines survive make test).
 $(UV):
-	$(PYTHON) -m venv $(UV_VENV)
-	$(UV_VENV)/bin/pip install --quiet --require-hashes -r requirements-uv.txt
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --require-hashes -r requirements-uv.txt
 
 # What `make run` needs: the service (the layer's runtime), the local server and the client.
 $(BIN)/.run-installed: uv.lock $(UV)
@@ -42,9 +45,10 @@ $(BIN)/.installed: uv.lock $(UV) $(BIN)/.run-installed
 	touch $@
 
 # The layer's package on the venv's path, as Lambda puts the layer on it, so `python -m bench.<name>`
-# needs no sys.path edits (a .pth file in site-packages; pytest and localdev put the layer first).
+# needs no sys.path edits (a .pth file in site-packages; pytest and localdev put the layer first);
+# and the client's source, as an editable install would (without building one).
 $(BIN)/.layer-path: $(BIN)/.run-installed
-	echo "$(CURDIR)/layers/learning" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/swarm-learning-layer.pth"
+	printf '%s\n' "$(CURDIR)/layers/learning" "$(CURDIR)/clients/python/src" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/swarm-learning-layer.pth"
 	touch $@
 
 # Bytecode caches written once: Python's for the project's modules, pytest's for the modules it
@@ -140,4 +144,4 @@ deploy: build ## sam deploy --guided
 	$(SAM_VENV)/bin/sam deploy --guided
 
 clean: ## remove virtual environments and build output
-	rm -rf $(VENV) $(SAM_VENV) $(UV_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache .coverage

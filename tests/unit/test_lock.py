@@ -5,6 +5,7 @@ requirements.txt (what `sam build` installs) is exactly the lock's export. A sta
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,10 +24,14 @@ EXPORT = [
 
 
 def _uv() -> str:
-    """uv as `make setup` installs it (.uv/, pinned in requirements-uv.txt), else on PATH."""
-    local = ROOT / ".uv" / "bin" / "uv"
+    """uv as `make setup` installs it (the version requirements-uv.txt pins, in the user's cache),
+    else on PATH."""
+    version = re.search(r"^uv==([0-9.]+)", (ROOT / "requirements-uv.txt").read_text(), re.MULTILINE)
+    assert version is not None
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    local = cache / "swarm-learning" / f"uv-{version.group(1)}" / "bin" / "uv"
     found = str(local) if local.exists() else shutil.which("uv")
-    assert found, "uv is missing: `make setup` installs it into .uv/"
+    assert found, f"uv is missing: `make setup` installs it into {local.parent.parent}"
     return found
 
 
