@@ -115,8 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
                 return _run_server(args, server, files, store, opened, stopping)
             finally:
                 stopping.saving = True
-                server.shutdown()
-                server.server_close()
+                server.stop()
                 store.close()
                 files.url.unlink(missing_ok=True)
                 print(f"saved {item_count()} items in {files.directory}", flush=True)

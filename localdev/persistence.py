@@ -224,8 +224,8 @@ def read_journal(path: Path, on_warning: Callable[[str], None]) -> Iterator[dict
 
 def replay(entry: dict[str, Any]) -> None:
     for change in entry["changes"]:
-        if "NewImage" in change:
-            moto_tables.put_item(change["TableName"], change["NewImage"])
+        if "NewImage" in change:  # a table the template no longer has: its writes are dropped
+            moto_tables.put_item(change["TableName"], change["NewImage"], missing_ok=True)
         else:
             moto_tables.delete_item(change["TableName"], change["Key"])
 

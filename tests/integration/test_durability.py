@@ -4,11 +4,13 @@ moments under four clients, then restarted on the same directory."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -129,8 +131,8 @@ def test_acknowledged_writes_of_four_clients_survive_kills_at_random_moments_exa
                 number += 1
                 try:
                     status, body = _track(served, key, agent, number)
-                except (OSError, urllib.error.URLError):
-                    return  # the server died under this request: not acknowledged
+                except (OSError, http.client.HTTPException, ValueError):
+                    return  # the server died under this request (no or half an answer): not acknowledged
                 if status == 201:
                     acknowledged[agent].add(body["recommendation_id"])
 
@@ -207,3 +209,33 @@ def test_sigterm_to_make_runs_process_group_right_after_a_write_saves_it_cleanly
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=120)
     assert "Traceback" not in out.read_text() + err.read_text()
+
+
+def test_a_signal_while_history_is_seeded_stops_cleanly_and_a_second_one_waits(
+    state: Path,  # noqa: F811
+) -> None:
+    port = free_port()
+    out, err = state / "seeding.out", state / "seeding.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localdev", "serve", "--port", str(port), "--history", "60"],
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while "Seeding" not in out.read_text():
+            assert process.poll() is None, err.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)  # before the server ever served
+        process.send_signal(signal.SIGTERM)  # and again, as make forwards it
+        assert process.wait(timeout=300) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Traceback" not in out.read_text() + err.read_text()
+    assert "saved " in out.read_text()
+    assert not (state / str(port) / "url").exists()
+    assert (state / str(port) / "store.json").exists()
