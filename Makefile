@@ -65,6 +65,8 @@ lock: $(UV) ## re-lock after editing pyproject.toml's dependencies (UPGRADE=1: n
 	$(UV) lock $(if $(filter 1,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE)))
 	$(UV) export --frozen --no-default-groups --no-emit-project --format requirements-txt --quiet \
 		--output-file layers/learning/requirements.txt
+	$(UV) pip compile requirements-sam.in --universal --python-version 3.11 --generate-hashes --quiet \
+		$(if $(UPGRADE),--upgrade) --output-file requirements-sam.txt
 
 browser: ## Chromium for the dashboard's browser tests (Debian package; installed when root and missing)
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
@@ -128,10 +130,9 @@ bench: setup browser ## run the benchmarks (see docs/benchmarks.md)
 invoke: $(BIN)/.run-installed $(BIN)/.layer-path ## invoke a function in-process: make invoke FUNCTION=TrackFunction EVENT=events/track_recommendation.json
 	$(BIN)/python -m localdev invoke $(FUNCTION) -e $(EVENT)
 
-$(SAM_VENV)/.installed:
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+$(SAM_VENV)/.installed: requirements-sam.txt $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) venv --quiet --allow-existing --python $(PYTHON) $(SAM_VENV)
+	VIRTUAL_ENV=$(SAM_VENV) $(UV) pip sync --quiet --require-hashes requirements-sam.txt
 	touch $@
 
 validate: $(SAM_VENV)/.installed ## sam validate --lint
