@@ -59,7 +59,7 @@ def _browser_or_skip() -> Any:
     except ImportError:
         if in_ci:
             raise
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+        pytest.skip("playwright is not installed (make setup installs it)")
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         if in_ci:
             pytest.fail(f"no Chromium at {CHROMIUM}: CI must install it (apt-get install -y chromium)")

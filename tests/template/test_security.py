@@ -204,7 +204,7 @@ def test_every_route_needs_the_authorizer_and_a_usage_plan_key_except_the_health
 
 def test_the_authorizer_reads_the_bearer_header_and_caches_briefly() -> None:
     authorizer = API["Auth"]["Authorizers"]["ApiKeyAuthorizer"]
-    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}  # its published alias
     assert authorizer["FunctionPayloadType"] == "REQUEST"
     assert authorizer["Identity"]["Headers"] == ["Authorization"]
     assert authorizer["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheSeconds"}
