@@ -39,8 +39,9 @@ STANDING_INTERVAL_Z = NormalDist().inv_cdf(0.975)  # the 95 % interval shown wit
 class TypeStanding:
     recommendation_type: str
     evaluated: int
-    approval_rate: float
-    baseline: float
+    approval_rate: float  # (approved + partial / 2) / evaluated, as everywhere in the API
+    strict_approval_rate: float  # approved / evaluated: what the test and the interval are on
+    baseline: float  # the workspace's strict approval rate on the type
     lower_bound: float
     upper_bound: float
 
@@ -49,11 +50,12 @@ class TypeStanding:
 class AgentProfile:
     agent_id: str
     evaluated: int
-    approval_rate: float
+    approval_rate: float  # (approved + partial / 2) / evaluated
+    strict_approval_rate: float  # approved / evaluated
     strengths: list[TypeStanding]
     weaknesses: list[TypeStanding]
     calibration_gap: float  # mean stated confidence minus approval rate (> 0: over-confident)
-    trend: float  # approval rate of the later half minus the earlier half
+    trend: float  # strict approval rate of the later half minus the earlier half
     consensus_share: float  # share of its recommendations that another agent also proposed
     consensus_builder: bool
 
@@ -64,9 +66,10 @@ class DecisionRule:
     conditions: dict[str, Any]
     action: str
     parameters: dict[str, Any]
-    expected_success: float
+    expected_success: float  # an approval rate, never a failure rate (see _rule)
     support: int
     source: tuple[str, ...]  # the pattern condition it comes from
+    expected_success_basis: str = "matched"  # or "kept" (see _rule)
 
 
 def profiles(table: FeatureTable) -> list[AgentProfile]:
@@ -77,9 +80,11 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
     if not len(table) or not n_agents:
         return []
     approved = table.approved.astype(np.float64)
+    credit = approved + 0.5 * table.partial  # approval_rate's numerator: a partial counts half
     cell = table.agent.astype(np.int64) * n_types + table.rtype
     count = np.bincount(cell, minlength=n_agents * n_types).reshape(n_agents, n_types)
     wins = np.bincount(cell, weights=approved, minlength=n_agents * n_types).reshape(n_agents, n_types)
+    credits = np.bincount(cell, weights=credit, minlength=n_agents * n_types).reshape(n_agents, n_types)
     type_count, type_wins = count.sum(axis=0), wins.sum(axis=0)
     baseline = type_wins / np.maximum(type_count, 1)
     # Every (agent, type) cell with enough samples is a test of the agent against the type's others.
@@ -95,6 +100,7 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
 
     agent_count = count.sum(axis=1)
     agent_wins = wins.sum(axis=1)
+    agent_credits = credits.sum(axis=1)
     confidence = np.bincount(table.agent, weights=table.confidence.astype(np.float64), minlength=n_agents)
     shared = np.bincount(table.agent, weights=(table.consensus >= 2).astype(np.float64), minlength=n_agents)
     later, later_wins = _later_half(table)
@@ -111,6 +117,7 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
             standing = TypeStanding(
                 rtype,
                 int(count[a, t]),
+                float(credits[a, t] / count[a, t]),
                 float(wins[a, t] / count[a, t]),
                 float(baseline[t]),
                 float(lower[a, t]),
@@ -120,7 +127,7 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
                 strengths.append(standing)
             elif differs[a, t] and z[a, t] < 0:
                 weaknesses.append(standing)
-        rate = float(agent_wins[a] / evaluated)
+        rate = float(agent_credits[a] / evaluated)
         earlier = evaluated - later[a]
         trend = (
             float(later_wins[a] / later[a] - (agent_wins[a] - later_wins[a]) / earlier)
@@ -133,6 +140,7 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
                 agent_id=agent,
                 evaluated=evaluated,
                 approval_rate=rate,
+                strict_approval_rate=float(agent_wins[a] / evaluated),
                 strengths=strengths,
                 weaknesses=weaknesses,
                 calibration_gap=float(confidence[a] / evaluated) - rate,
@@ -158,11 +166,17 @@ def _later_half(table: FeatureTable) -> tuple[np.ndarray, np.ndarray]:
     return later, later_wins
 
 
-def _rule(pattern: Pattern) -> DecisionRule | None:
+# What a rule's ``expected_success`` is the approval rate of, by how the rule acts: a rule that
+# favours something (prefer_agents, require_consensus from a consensus pattern,
+# fast_track_high_confidence, prefer_experts) expects the success of what it favours, the
+# pattern's own recommendations; a rule that steers away from something (avoid_agents,
+# require_consensus from dissent, minimum_confidence) expects the success of what it keeps: the
+# recommendations under its conditions without the item avoided (other agents, backed advice,
+# confident advice).
+def _rule(pattern: Pattern, table: FeatureTable) -> DecisionRule | None:
     items = dict(item.partition("=")[::2] for item in pattern.condition)
     source = "&".join(pattern.condition)
     approving = pattern.predicts_approval
-    expected = pattern.success_rate if approving else 1 - pattern.success_rate
 
     def made(action: str, parameters: dict[str, Any], acted_on: str) -> DecisionRule | None:
         # The pattern's other items are the rule's conditions: "agent=X & confidence=low fails"
@@ -175,6 +189,15 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
             if condition is None:  # no rule can state it: dropping it would widen the advice
                 return None
             conditions[condition] = value
+        if approving:
+            expected, basis = pattern.success_rate, "matched"
+        else:
+            avoided = f"{acted_on}={items[acted_on]}"
+            others = [item for item in pattern.condition if item != avoided]
+            kept = table.mask(others) & ~table.item_mask(avoided)
+            if not kept.any():
+                return None  # nothing left to steer to: not advice
+            expected, basis = float(table.approved[kept].mean()), "kept"
         return DecisionRule(
             f"{action}:{source}",
             conditions,
@@ -183,6 +206,7 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
             expected,
             pattern.frequency_count,
             pattern.condition,
+            basis,
         )
 
     if "agent" in items:
@@ -201,8 +225,9 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
     return None
 
 
-def rules(patterns: Sequence[Pattern]) -> list[DecisionRule]:
-    made = [rule for pattern in patterns if (rule := _rule(pattern)) is not None]
+def rules(patterns: Sequence[Pattern], table: FeatureTable) -> list[DecisionRule]:
+    """The rules the patterns imply, their expected success measured on ``table``."""
+    made = [rule for pattern in patterns if (rule := _rule(pattern, table)) is not None]
     unique = {rule.rule_id: rule for rule in made}
     return sorted(unique.values(), key=lambda r: (-r.expected_success, -r.support, r.rule_id))
 
@@ -340,7 +365,7 @@ def run_cycle(
     validation = rolling_validation(table, config)
     found = mine(table, config)  # what the swarm uses next: mined on everything, judged above
     agent_profiles = profiles(table)
-    made_rules = rules(found)
+    made_rules = rules(found, table)
     key_insights, advice = insights(found, agent_profiles, len(table))
     routing = routing or RoutingEffect(0, 0)
     key_insights.extend(effect_insights(routing))
