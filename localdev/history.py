@@ -19,6 +19,7 @@ from localdev.swarm import Swarm, default_swarm
 PENDING_DAYS = 1  # recommendations of the last day are left pending (some of them)
 PENDING_SHARE = 0.5
 ROUTING_DECISIONS_PER_DAY = 4
+ROUTED_DAYS = 14  # the last days whose workflows route their lead (the Routing view judges them)
 CYCLE_EVERY_DAYS = 7
 DAY_SPAN = timedelta(hours=16)
 
@@ -87,24 +88,26 @@ def seed_history(
         todays = workflows[day * workflows_per_day : (day + 1) * workflows_per_day]
         for number, workflow in enumerate(todays):
             now[0] = start + timedelta(minutes=40 * number)  # 12 workflows: 8 hours
-            # The router picks the workflow's lead among its agents; the lead's recommendation
-            # carries the decision, so the Routing view can evaluate routing on the outcomes.
-            lead = routing.route(
-                RoutingRequest.model_validate(
-                    {
-                        "workspace_id": workspace_id,
-                        "recommendation_type": workflow.recommendation_type,
-                        "candidates": [r.agent_id for r in workflow.recommendations],
-                    }
+            # In the last ROUTED_DAYS the router picks the workflow's lead among its agents and the
+            # lead's recommendation carries the decision, so the Routing view can evaluate routing
+            # on the outcomes (earlier days skip it: each decision reads every candidate's buckets).
+            lead = None
+            if day >= days - ROUTED_DAYS:
+                lead = routing.route(
+                    RoutingRequest.model_validate(
+                        {
+                            "workspace_id": workspace_id,
+                            "recommendation_type": workflow.recommendation_type,
+                            "candidates": [r.agent_id for r in workflow.recommendations],
+                        }
+                    )
                 )
-            )
-            decisions += 1
-            chosen = lead.chosen[0]
+                decisions += 1
             ids = []
             for recommendation in workflow.recommendations:
                 linked = (
-                    {"decision_id": lead.decision_id, "selection_probability": chosen.probability}
-                    if recommendation.agent_id == chosen.agent_id
+                    {"decision_id": lead.decision_id, "selection_probability": lead.chosen[0].probability}
+                    if lead is not None and recommendation.agent_id == lead.chosen[0].agent_id
                     else {}
                 )
                 request = TrackRecommendationRequest.model_validate(

@@ -54,7 +54,9 @@ function helpingPanel(evaluation) {
       legend: { top: 0, data: ["95 % interval", "estimate"] },
       grid: { left: 48, right: 24, top: 40, bottom: 40, containLabel: true },
       yAxis: { type: "category", data: names, inverse: true },
-      xAxis: { ...axis.unit("approval rate (SNIPS, 95 % interval)") },
+      // Approval rate on x (the dashed line: the logged routing's); no axis name, which a narrow
+      // window would cut.
+      xAxis: { ...axis.unit(), axisLabel: { ...axis.unit().axisLabel, hideOverlap: true } },
       series: [
         { name: "lower", type: "bar", stack: "interval", data: rows.map((r) => r.estimate.lower ?? r.estimate.value), itemStyle: { opacity: 0 }, tooltip: { show: false }, barWidth: 10 },
         {
@@ -71,11 +73,7 @@ function helpingPanel(evaluation) {
           type: "scatter",
           symbolSize: 11,
           data: rows.map((r, i) => [r.estimate.value, i]),
-          markLine: {
-            symbol: "none",
-            label: { formatter: `logged ${fmt.pct(logged.value, 1)}` },
-            data: [{ xAxis: logged.value }],
-          },
+          markLine: { symbol: "none", label: { show: false }, data: [{ xAxis: logged.value }] },
         },
       ],
     },
@@ -125,7 +123,7 @@ function helpingPanel(evaluation) {
       ),
     ),
     estimates,
-    table.element,
+    h("div", { class: "scroll" }, table.element),
   );
 }
 
