@@ -102,7 +102,7 @@ def stream(kind: str, before: float, after: float, per_day: int, seed: int) -> S
 
 # ---- detectors: each answers "has the agent declined?" at every read -------------------------
 SERVICE_WINDOWS = (200, 500)
-SERVICE_DELTAS = (0.002, 0.01, 0.05, 0.2, 0.5)
+SERVICE_DELTAS = (0.002, 0.01, 0.05, 0.1, 0.2, 0.5)
 RIVER_DELTAS = (0.002, 0.01, 0.05, 0.2, 0.5)
 TREND_ZS = (3.25, 2.75)
 BOCPD_THRESHOLDS = (0.5, 0.8, 0.95, 0.99)
@@ -311,7 +311,9 @@ def demo_detection(seeds: int) -> tuple[int, int, int]:
 
 # ---- output -----------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=30, help="streams per shape and rate")
     parser.add_argument("--demo-seeds", type=int, default=50)
     parser.add_argument("--readings", default="by day,in outcome order")
@@ -334,12 +336,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             stable = results[(family, setting, reading, "stable")]
             fa = stable.false_alarms / stable.months if stable.months else float("nan")
             drops = [results[(family, setting, reading, g)] for g in groups]
-            delays = [t.median_delay(POST_DAYS * int(g.split("@")[1].split("/")[0])) for g, t in zip(groups, drops, strict=True)]
+            delays = [
+                t.median_delay(POST_DAYS * int(g.split("@")[1].split("/")[0]))
+                for g, t in zip(groups, drops, strict=True)
+            ]
             rate = statistics.mean(t.detection_rate() for t in drops)
             rows.append([family, setting, f"{fa:.3f}", f"{rate:.2f}", f"{statistics.median(delays):.0f}"])
         print(f"### {reading}: every setting (false alarms per stable agent-month, detection rate and")
         print("median over the 12 drift streams of the median delay in outcomes)\n")
-        print(markdown_table(["detector", "setting", "false alarms / agent-month", "detected", "median delay"], rows))
+        print(
+            markdown_table(
+                ["detector", "setting", "false alarms / agent-month", "detected", "median delay"], rows
+            )
+        )
         print()
         best: dict[str, tuple[str, float]] = {}
         for family, setting, _ in ordered:
@@ -349,7 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             drops = [results[(family, setting, reading, g)] for g in groups]
             score = statistics.mean(
-                t.median_delay(POST_DAYS * int(g.split("@")[1].split("/")[0])) for g, t in zip(groups, drops, strict=True)
+                t.median_delay(POST_DAYS * int(g.split("@")[1].split("/")[0]))
+                for g, t in zip(groups, drops, strict=True)
             )
             if family not in best or score < best[family][1]:
                 best[family] = (setting, score)
@@ -368,7 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             fa_row.append(f"{stable.false_alarms / stable.months:.3f}")
         rows.append(fa_row)
         print(f"### {reading}: matched at <= {MAX_FALSE_ALARMS:.0%} false alarms per agent-month")
-        print("(per family the setting with the shortest mean of median delays; cells: detection rate / median delay)\n")
+        print(
+            "(per family the setting with the shortest mean of median delays; cells: detection rate / median delay)\n"
+        )
         print(markdown_table(headers, rows))
         print()
         service = best.get("ADWIN window (service)")

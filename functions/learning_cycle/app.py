@@ -38,7 +38,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             metrics.add_metric(name="LearningCycleFailures", unit=MetricUnit.Count, value=1)
             # The state dedupes: the retries of this event, and failures that follow, raise it once.
             get_cycle_alerts().cycle_failed(
-                request.workspace_id, request.iteration_id, f"{type(error).__name__}: {error}"[:500], now=utcnow()
+                request.workspace_id,
+                request.iteration_id,
+                f"{type(error).__name__}: {error}"[:500],
+                now=utcnow(),
             )
             raise
         metrics.add_metric(name=f"LearningCycles{str(status).capitalize()}", unit=MetricUnit.Count, value=1)

@@ -84,7 +84,9 @@ def test_the_topic_is_encrypted_and_only_its_rule_publishes() -> None:
     (statement,) = RESOURCES["AlertsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "sns:Publish"
     assert statement["Resource"] == {"Ref": "AlertsTopic"}
-    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["AlertsTopicRule", "Arn"]}}}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["AlertsTopicRule", "Arn"]}}
+    }
     subscription = RESOURCES["AlertsEmailSubscription"]
     assert subscription["Condition"] == "HasAlertEmail"
     assert subscription["Properties"]["Protocol"] == "email"
@@ -112,9 +114,18 @@ def test_the_webhook_message_is_slack_compatible_json() -> None:
     template, variables = transformer["InputTemplate"]["Fn::Sub"]
     assert "Dashboard" in variables
     # Fill the placeholders as EventBridge would (strings are quoted by the template itself).
-    sample = {"kind": "AgentTrustDeclined", "workspace": "ws_1", "agent": "A-1", "before": "0.8",
-              "after": "0.4", "evidence": "120", "path": "#/agents/A-1"}
-    text = re.sub(r"<(\w+)>", lambda m: sample[m.group(1)], template).replace("${Dashboard}", "https://d.example")
+    sample = {
+        "kind": "AgentTrustDeclined",
+        "workspace": "ws_1",
+        "agent": "A-1",
+        "before": "0.8",
+        "after": "0.4",
+        "evidence": "120",
+        "path": "#/agents/A-1",
+    }
+    text = re.sub(r"<(\w+)>", lambda m: sample[m.group(1)], template).replace(
+        "${Dashboard}", "https://d.example"
+    )
     message = json.loads(text)
     assert set(message) == {"text"}
     assert message["text"].startswith("AgentTrustDeclined in workspace ws_1 (agent A-1): 0.8 -> 0.4")

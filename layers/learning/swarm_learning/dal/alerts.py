@@ -19,7 +19,14 @@ import boto3
 from botocore.exceptions import ClientError
 
 from swarm_learning.config import Settings, get_settings
-from swarm_learning.dal.items import CLIENT_CONFIG, MAX_PAGES_PER_REQUEST, Page, PageToken, deserialize, serialize
+from swarm_learning.dal.items import (
+    CLIENT_CONFIG,
+    MAX_PAGES_PER_REQUEST,
+    Page,
+    PageToken,
+    deserialize,
+    serialize,
+)
 from swarm_learning.dal.keys import (
     ALERT_PREFIX,
     alert_sort_key,
@@ -93,12 +100,15 @@ class AlertStore:
                         "TableName": self._table,
                         "Item": serialize(
                             {
-                                **alert,
                                 "pk": pk,
                                 "sk": alert_sort_key(alert["alert_id"]),
-                                "detail_json": json.dumps(alert["detail"], separators=(",", ":"), default=str),
-                                "detail": None,
-                                "expires_at": epoch(now + timedelta(days=self._settings.learner_history_days)),
+                                # What the feed filters on, beside the alert as published.
+                                "kind": alert["kind"],
+                                "agent_id": alert.get("agent_id"),
+                                "alert_json": json.dumps(dict(alert), separators=(",", ":"), default=str),
+                                "expires_at": epoch(
+                                    now + timedelta(days=self._settings.learner_history_days)
+                                ),
                             }
                         ),
                         "ConditionExpression": "attribute_not_exists(pk)",
@@ -108,7 +118,10 @@ class AlertStore:
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("TransactionCanceledException", "ConditionalCheckFailedException"):
+            if error.response["Error"]["Code"] in (
+                "TransactionCanceledException",
+                "ConditionalCheckFailedException",
+            ):
                 reasons = error.response.get("CancellationReasons") or []
                 if not reasons or any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
                     return False
@@ -183,9 +196,9 @@ class AlertStore:
 
 
 def _alert(item: Mapping[str, Any]) -> dict[str, Any]:
-    record = {k: v for k, v in deserialize(item).items() if k not in ("pk", "sk", "expires_at", "detail")}
-    record["detail"] = json.loads(record.pop("detail_json"))
-    return record
+    """The alert as raised, and ``published_at`` once the bus accepted its event."""
+    stored = deserialize(item)
+    return {**json.loads(stored["alert_json"]), "published_at": stored.get("published_at")}
 
 
 @cache

@@ -137,7 +137,9 @@ def cycle_target_transition(
     )
 
 
-def cycle_failed_transition(status: str | None, failed: bool, *, error: str | None) -> tuple[str, Change | None]:
+def cycle_failed_transition(
+    status: str | None, failed: bool, *, error: str | None
+) -> tuple[str, Change | None]:
     """``LearningCycleFailed`` when a workspace's cycles move from succeeding (or never run) to
     failing; a run of failures raises it once, the next success re-arms it."""
     new = FAILED if failed else OK

@@ -81,7 +81,11 @@ class AgentAlerts:
         self, current: Mapping[str, Any] | None, values: Sequence[float]
     ) -> tuple[dict[str, Any] | None, alert_state.Change | None]:
         state = alert_state.TrendState(**current) if current else None
-        cut = drift.decline(values, self._config) if state is None or state.status != alert_state.DECLINED else None
+        cut = (
+            drift.decline(values, self._config)
+            if state is None or state.status != alert_state.DECLINED
+            else None
+        )
         new, change = alert_state.trend_transition(state, cut, values, self._config)
         return state_dict(new), change
 

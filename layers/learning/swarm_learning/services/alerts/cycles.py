@@ -47,7 +47,12 @@ class CycleAlerts:
                 change.details["iteration_id"] = iteration_id
             if current is not None and status == current["status"]:
                 return dict(current), None
-            return {"status": status, "accuracy": accuracy, "coverage": coverage, "iteration_id": iteration_id}, change
+            return {
+                "status": status,
+                "accuracy": accuracy,
+                "coverage": coverage,
+                "iteration_id": iteration_id,
+            }, change
 
         raised = [
             self._raiser.apply(
@@ -58,7 +63,9 @@ class CycleAlerts:
         ]
         return [alert for alert in raised if alert is not None]
 
-    def cycle_failed(self, workspace_id: str, iteration_id: str, error: str, *, now: datetime) -> AlertDetail | None:
+    def cycle_failed(
+        self, workspace_id: str, iteration_id: str, error: str, *, now: datetime
+    ) -> AlertDetail | None:
         return self._run_state(workspace_id, iteration_id, failed=True, error=error, now=now)
 
     def _run_state(
@@ -97,7 +104,11 @@ class CycleAlerts:
             status, change = alert_state.routing_transition(current["status"] if current else None, found)
             if current is not None and status == current["status"]:
                 return dict(current), None
-            return {"status": status, "router_value": found.router_value, "best": found.best_fixed_value}, change
+            return {
+                "status": status,
+                "router_value": found.router_value,
+                "best": found.best_fixed_value,
+            }, change
 
         return self._raiser.apply(
             workspace_id, ROUTING_SUBJECT, routing, agent_id=None, dashboard_path=ROUTING_PATH, now=now

@@ -73,7 +73,9 @@ class AlertRaiser:
                     before=_rounded(change.before),
                     after=_rounded(change.after),
                     evidence_n=change.evidence_n,
-                    details={k: _rounded(v) if isinstance(v, float) else v for k, v in change.details.items()},
+                    details={
+                        k: _rounded(v) if isinstance(v, float) else v for k, v in change.details.items()
+                    },
                     dashboard_path=dashboard_path,
                     raised_at=at,
                 )
@@ -110,7 +112,9 @@ class AlertRaiser:
         """Send the alerts raised after ``since`` (an alert id) whose events the bus has not accepted."""
         pending = self._store.unpublished(workspace_id, since=since)
         for record in pending:
-            self._publish(AlertDetail.model_validate({k: v for k, v in record.items() if k != "published_at"}))
+            self._publish(
+                AlertDetail.model_validate({k: v for k, v in record.items() if k != "published_at"})
+            )
         return len(pending)
 
 
