@@ -102,7 +102,8 @@ def replay(api: Api, correct: dict[str, list[bool]], tick: clock.SteppingClock) 
             )
         if len(events) >= 96 or workflow == WORKFLOWS - 1:
             status, body = api.call("POST", BATCH, body={"workspace_id": WORKSPACE, "events": events})
-            assert status == 207 and all(r["status"] in (200, 201) for r in body["results"]), body
+            assert status == 207, body
+            assert all(r["status"] in (200, 201) for r in body["results"]), body
             events = []
         if (workflow + 1) % REFRESH_EVERY == 0:
             tick.advance(timedelta(seconds=1))
@@ -134,13 +135,15 @@ def test_a_corrupted_classifier_raises_one_decline_within_the_bound(
 ) -> None:
     before = np.mean(digits[DEGRADED][:CHANGE_AT])
     after = np.mean(digits[DEGRADED][CHANGE_AT:])
-    assert before > 0.95 and after < 0.7  # the corruption is real: the stream is what it claims
+    assert before > 0.95
+    assert after < 0.7
     replay(api, digits, fixed_clock)
 
     declined = alerts(api, kind="AgentTrustDeclined")
     assert [a["agent_id"] for a in declined] == [DEGRADED]  # once, and none for the stable agents
     (alert,) = declined
-    assert alert["before"] > 0.9 and alert["after"] < 0.7
+    assert alert["before"] > 0.9
+    assert alert["after"] < 0.7
     assert alert["dashboard_path"] == f"#/agents/{DEGRADED}"
     assert alert["details"]["outcomes_before"] + alert["details"]["outcomes_after"] == alert["evidence_n"]
     # Raised at the refresh after it was seen: within DECLINE_BOUND of the agent's outcomes after the change.
@@ -244,11 +247,13 @@ def test_two_concurrent_refreshes_raise_and_publish_the_alert_once(
         job.start()
     for job in jobs:
         job.join()
-    assert len(results) == 2 and len(first_reads) == 2  # both ran, both raced
+    assert len(results) == 2
+    assert len(first_reads) == 2
     api.functions.deliver_events()
     assert [a["kind"] for a in alerts(api, agent_id="DROP-01")] == ["AgentTrustDeclined"]
-    lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("alert ")]
-    assert len(lines) == 1 and "AgentTrustDeclined" in lines[0]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("alert ")]
+    assert len(lines) == 1
+    assert "AgentTrustDeclined" in lines[0]
 
     # Later refreshes, the agent still where it fell: the state holds, nothing new is raised.
     monkeypatch.setattr(AlertStore, "state", original)
@@ -256,7 +261,7 @@ def test_two_concurrent_refreshes_raise_and_publish_the_alert_once(
         api.functions.invoke("TrustRefreshFunction", refresh_event(fixed_clock))
     api.functions.deliver_events()
     assert len(alerts(api, agent_id="DROP-01")) == 1
-    assert not [l for l in capsys.readouterr().err.splitlines() if l.startswith("alert ")]
+    assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("alert ")]
 
 
 # ---- the feed ------------------------------------------------------------------------------------
@@ -315,11 +320,14 @@ def test_the_feed_pages_newest_first_and_filters_by_kind_and_agent(api: Api) -> 
 def test_the_feed_refuses_bad_input_and_other_workspaces(api: Api) -> None:
     raise_alerts(1)
     status, body = api.call("GET", ALERTS, query={"workspace_id": WORKSPACE, "kind": "AgentBored"})
-    assert status == 422 and "kind" in json.dumps(body)
+    assert status == 422
+    assert "kind" in json.dumps(body)
     status, body = api.call("GET", ALERTS, query={"workspace_id": WORKSPACE, "limit": 0})
-    assert status == 422 and "limit" in json.dumps(body)
+    assert status == 422
+    assert "limit" in json.dumps(body)
     status, body = api.call("GET", ALERTS, query={"workspace_id": WORKSPACE, "next_token": "garbage"})
-    assert status == 400 and "next_token" in json.dumps(body)
+    assert status == 400
+    assert "next_token" in json.dumps(body)
     # A token of another workspace's feed is not a way into it.
     status, other = api.call("GET", ALERTS, query={"workspace_id": "ws_other", "limit": 1})
     assert (status, other["items"]) == (200, [])
@@ -346,7 +354,8 @@ def test_cycle_failures_and_misses_are_raised_once_per_change(
     assert (again.before, again.after, again.details["coverage_after"]) == (0.85, 0.85, 0.5)
 
     first = cycles.cycle_failed(WORKSPACE, "iter_5", "RuntimeError: boom", now=now)
-    assert first is not None and first.details["error"] == "RuntimeError: boom"
+    assert first is not None
+    assert first.details["error"] == "RuntimeError: boom"
     assert cycles.cycle_failed(WORKSPACE, "iter_6", "RuntimeError: boom", now=now) is None
     kinds = [a["kind"] for a in alerts(api)]
     assert kinds == ["LearningCycleFailed", "LearningCycleBelowTarget", "LearningCycleBelowTarget"]

@@ -121,7 +121,7 @@ def cycle_target_transition(
     ``LearningCycleBelowTarget`` when a workspace moves below target (not while it stays there)."""
     missed = (accuracy is not None and accuracy < TARGET_ACCURACY) or coverage < TARGET_COVERAGE
     new = MISSED if missed else MET
-    if new == status or new == MET:
+    if new in (status, MET):
         return new, None
     return new, Change(
         AlertKind.LEARNING_CYCLE_BELOW_TARGET,
