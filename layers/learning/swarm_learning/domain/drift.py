@@ -172,9 +172,15 @@ class DriftConfig:
 def decline(values: Sequence[float], config: DriftConfig) -> Cut | None:
     """The change point after which an agent approves less, in its last outcomes ``values`` (oldest
     first), or None: ADWIN's cut of the window, when the newer side is the lower one by at least
-    ``min_difference``."""
-    cut = adwin_cut(values[-config.window :], config.delta)
+    ``min_difference`` and so is the agent's latest level (the newer side's last
+    ``recovery_window`` outcomes). That last condition keeps a drop the agent has since recovered
+    from (still in the window) from being announced again."""
+    window = values[-config.window :]
+    cut = adwin_cut(window, config.delta)
     if cut is None or cut.difference > -config.min_difference:
+        return None
+    latest = window[-min(cut.newer, config.recovery_window) :]
+    if sum(latest) / len(latest) > cut.older_mean - config.min_difference:
         return None
     return cut
 
