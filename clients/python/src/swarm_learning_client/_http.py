@@ -16,6 +16,7 @@ import httpx
 from swarm_learning_client.errors import ApiError
 from swarm_learning_client.models import (
     AgentProfile,
+    AlertPage,
     DecisionBoost,
     DecisionRule,
     LearningCycle,
@@ -174,6 +175,16 @@ def patterns(workspace_id: str, category: str | None, min_confidence: float | No
     if min_confidence is not None:
         params["min_confidence"] = min_confidence
     return Call("GET", "/patterns", lambda body: [Pattern.from_json(p) for p in body["items"]], params=params)
+
+
+def alerts(
+    workspace_id: str, kind: str | None, agent_id: str | None, limit: int | None, next_token: str | None
+) -> Call[AlertPage]:
+    params: dict[str, Any] = {"workspace_id": workspace_id}
+    for name, value in (("kind", kind), ("agent_id", agent_id), ("limit", limit), ("next_token", next_token)):
+        if value is not None:
+            params[name] = value
+    return Call("GET", "/alerts", AlertPage.from_json, params=params)
 
 
 def agent_profile(workspace_id: str, agent_id: str) -> Call[AgentProfile]:
