@@ -103,7 +103,7 @@ def stream(kind: str, before: float, after: float, per_day: int, seed: int) -> S
 # ---- detectors: each answers "has the agent declined?" at every read -------------------------
 SERVICE_WINDOWS = (200, 500)
 SERVICE_DELTAS = (0.002, 0.01, 0.05, 0.1, 0.2, 0.5)
-RIVER_DELTAS = (0.002, 0.01, 0.05, 0.2, 0.5)
+RIVER_DELTAS = (0.002, 0.01, 0.05, 0.1, 0.2, 0.5)
 TREND_ZS = (3.25, 2.75)
 BOCPD_THRESHOLDS = (0.5, 0.8, 0.95, 0.99)
 OUTCOME_ORDER_EVERY = 5  # in outcome order, the detector is read every 5 outcomes

@@ -161,7 +161,7 @@ class DriftConfig:
     """The decline detector's tunables (docs/trust.md, measured in bench/drift.py)."""
 
     window: int = 500  # the last evaluated outcomes read at each refresh
-    delta: float = 0.05  # ADWIN's confidence (tuned: bench/drift.py)
+    delta: float = 0.1  # ADWIN's confidence, tuned to <= 5 % false alarms per agent-month (bench/drift.py)
     min_difference: float = 0.10  # a cut must also move the approval rate this much
     # Recovered: the last ``recovery_window`` outcomes are back at the level the agent fell from,
     # within ``recovery_tolerance`` standard errors of that level.
