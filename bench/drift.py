@@ -163,7 +163,6 @@ def bocpd_readings(values: Sequence[float]) -> list[tuple[float, drift.Cut | Non
     """After each value: P(a change within the last BOCPD_HORIZON values) and the fall since the
     likeliest such change (None when the run since it does not approve less)."""
     state = drift.BocpdState.start()
-    minimum = drift.DriftConfig().min_difference
     out: list[tuple[float, drift.Cut | None]] = []
     for index, value in enumerate(values):
         state = drift.bocpd_step(state, value, hazard=BOCPD_HAZARD, max_run=BOCPD_MAX_RUN)
@@ -178,7 +177,7 @@ def bocpd_readings(values: Sequence[float]) -> list[tuple[float, drift.Cut | Non
             newer = values[seen - likeliest : seen]
             older = values[max(0, seen - likeliest - PEER_REFERENCE_WINDOW) : seen - likeliest]
             older_mean, newer_mean = sum(older) / len(older), sum(newer) / len(newer)
-            if newer_mean <= older_mean - minimum:
+            if newer_mean <= older_mean - drift.DriftConfig().min_difference:
                 cut = drift.Cut(len(older), len(newer), older_mean, newer_mean)
         out.append((recent_mass, cut))
     return out
@@ -209,7 +208,6 @@ def settings() -> list[tuple[str, str]]:
 def run_stream(s: Stream, readings: Sequence[str]) -> dict[tuple[str, str, str], list[int]]:
     """Per (family, setting, reading): the reads (outcomes seen) at which the alert state entered
     "declined"."""
-    minimum = drift.DriftConfig().min_difference
     rivers = {d: river_detections(s.values, d) for d in RIVER_DELTAS}
     bocpd = bocpd_readings(s.values)
     alarms: dict[tuple[str, str, str], list[int]] = {}
@@ -223,11 +221,10 @@ def run_stream(s: Stream, readings: Sequence[str]) -> dict[tuple[str, str, str],
                 cut = previous_trend(s, seen, day, config, calendar=reading == "by day")
                 answers[("trend (before)", f"outcome z = {z}")].append((seen, cut))
             for w in SERVICE_WINDOWS:
-                found = drift.adwin_significance(s.values[max(0, seen - w) : seen])
+                window = s.values[max(0, seen - w) : seen]
+                found = drift.adwin_significance(window)
                 for d in SERVICE_DELTAS:
-                    cut = None
-                    if found is not None and found[0] < d and found[1].difference <= -minimum:
-                        cut = found[1]
+                    cut = drift.falling(window, found, drift.DriftConfig(window=w, delta=d))
                     answers[("ADWIN window (service)", f"last {w}, δ = {d}")].append((seen, cut))
             for d in RIVER_DELTAS:
                 falls = [rivers[d][i] for i in range(last + 1, seen + 1) if i in rivers[d]]

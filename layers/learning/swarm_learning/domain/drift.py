@@ -176,8 +176,18 @@ def decline(values: Sequence[float], config: DriftConfig) -> Cut | None:
     ``recovery_window`` outcomes). That last condition keeps a drop the agent has since recovered
     from (still in the window) from being announced again."""
     window = values[-config.window :]
-    cut = adwin_cut(window, config.delta)
-    if cut is None or cut.difference > -config.min_difference:
+    return falling(window, adwin_significance(window), config)
+
+
+def falling(
+    window: Sequence[float], significance: tuple[float, Cut] | None, config: DriftConfig
+) -> Cut | None:
+    """``decline``'s verdict on ``window`` given its ``adwin_significance`` (computed once, it
+    serves every δ: the benchmark reads many settings from one scan)."""
+    if significance is None or significance[0] >= config.delta:
+        return None
+    cut = significance[1]
+    if cut.difference > -config.min_difference:
         return None
     latest = window[-min(cut.newer, config.recovery_window) :]
     if sum(latest) / len(latest) > cut.older_mean - config.min_difference:
