@@ -306,14 +306,44 @@ def demo_detection(seeds: int) -> tuple[int, int, int]:
     return caught, flagged, stable
 
 
+# ---- the real stream ----------------------------------------------------------------------------
+REPLAY_REFRESH_EVERY = 25  # workflows between trust refreshes, as in the acceptance test
+
+
+def replay_delays(seeds: int) -> list[tuple[int, list[int], dict[str, int]]]:
+    """``localdev.digits``: per seed, the degraded classifier's accuracy after the change (in
+    hundredths), the outcomes after the change at which AgentTrustDeclined was raised (the service's
+    detector through the alert state, read every ``REPLAY_REFRESH_EVERY`` workflows), and the
+    decline alerts of the stable classifiers."""
+    from localdev import digits
+
+    out = []
+    config = drift.DriftConfig()
+    for seed in range(seeds):
+        stream = digits.classifier_stream(seed)
+        declines: dict[str, list[int]] = {}
+        for agent, correct in stream.items():
+            values = [1.0 if ok else 0.0 for ok in correct]
+            readings = [
+                (n, drift.decline(values[max(0, n - config.window) : n], config))
+                for n in range(REPLAY_REFRESH_EVERY, digits.WORKFLOWS + 1, REPLAY_REFRESH_EVERY)
+            ]
+            declines[agent] = [a - digits.CHANGE_AT for a in alarms_of(readings, values)]
+        after = stream[digits.DEGRADED][digits.CHANGE_AT :]
+        stable = {a: len(declines[a]) for a in digits.STABLE}
+        out.append((round(100 * sum(after) / len(after)), declines[digits.DEGRADED], stable))
+    return out
+
+
 # ---- output -----------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seeds", type=int, default=30, help="streams per shape and rate")
+    parser.add_argument("--seeds", type=int, default=20, help="streams per shape and rate (0: none)")
     parser.add_argument("--demo-seeds", type=int, default=50)
     parser.add_argument("--readings", default="by day,in outcome order")
+    parser.add_argument("--replay-seeds", type=int, default=10, help="digits replays (needs scikit-learn)")
     args = parser.parse_args(argv)
     readings = [r.strip() for r in args.readings.split(",")]
 
@@ -321,77 +351,101 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    results = measure(args.seeds, readings, progress)
-    ordered = [(family, setting, None) for family, setting in settings()]
     print(machine_line(["river", "numpy"]))
-    print(f"command: python -m bench.drift --seeds {args.seeds} --demo-seeds {args.demo_seeds}")
-    print()
-    groups = sorted({k[3] for k in results if k[3] != "stable"})
-    for reading in readings:
+    print(
+        f"command: python -m bench.drift --seeds {args.seeds} --demo-seeds {args.demo_seeds} "
+        f"--replay-seeds {args.replay_seeds}"
+    )
+    if args.seeds:
+        results = measure(args.seeds, readings, progress)
+        ordered = [(family, setting, None) for family, setting in settings()]
+        print()
+        groups = sorted({k[3] for k in results if k[3] != "stable"})
+        for reading in readings:
+            rows = []
+            for family, setting, _ in ordered:
+                stable = results[(family, setting, reading, "stable")]
+                fa = stable.false_alarms / stable.months if stable.months else float("nan")
+                drops = [results[(family, setting, reading, g)] for g in groups]
+                delays = [
+                    t.median_delay(POST_DAYS * int(g.split("@")[1].split("/")[0]))
+                    for g, t in zip(groups, drops, strict=True)
+                ]
+                rate = statistics.mean(t.detection_rate() for t in drops)
+                rows.append([family, setting, f"{fa:.3f}", f"{rate:.2f}", f"{statistics.median(delays):.0f}"])
+            print(f"### {reading}: every setting (false alarms per stable agent-month, detection rate and")
+            print("median over the 12 drift streams of the median delay in outcomes)\n")
+            print(
+                markdown_table(
+                    ["detector", "setting", "false alarms / agent-month", "detected", "median delay"], rows
+                )
+            )
+            print()
+            best: dict[str, tuple[str, float]] = {}
+            for family, setting, _ in ordered:
+                stable = results[(family, setting, reading, "stable")]
+                fa = stable.false_alarms / stable.months
+                if fa > MAX_FALSE_ALARMS:
+                    continue
+                drops = [results[(family, setting, reading, g)] for g in groups]
+                score = statistics.mean(
+                    t.median_delay(POST_DAYS * int(g.split("@")[1].split("/")[0]))
+                    for g, t in zip(groups, drops, strict=True)
+                )
+                if family not in best or score < best[family][1]:
+                    best[family] = (setting, score)
+            headers = ["stream", *[f"{f} ({s})" for f, (s, _) in best.items()]]
+            rows = []
+            for g in groups:
+                per_day = int(g.split("@")[1].split("/")[0])
+                cells = [g]
+                for family, (setting, _) in best.items():
+                    t = results[(family, setting, reading, g)]
+                    cells.append(f"{t.detection_rate():.2f} / {t.median_delay(POST_DAYS * per_day):.0f}")
+                rows.append(cells)
+            fa_row = ["false alarms / agent-month"]
+            for family, (setting, _) in best.items():
+                stable = results[(family, setting, reading, "stable")]
+                fa_row.append(f"{stable.false_alarms / stable.months:.3f}")
+            rows.append(fa_row)
+            print(f"### {reading}: matched at <= {MAX_FALSE_ALARMS:.0%} false alarms per agent-month")
+            print(
+                "(per family the setting with the shortest mean of median delays; cells: detection rate / median delay)\n"
+            )
+            print(markdown_table(headers, rows))
+            print()
+            service = best.get("ADWIN window (service)")
+            peers = [v[1] for f, v in best.items() if f in ("river ADWIN", "BOCPD")]
+            if service and peers:
+                print(
+                    f"target (service no worse than the best peer on delay, matched): "
+                    f"service {service[1]:.0f}, best peer {min(peers):.0f}: {verdict(service[1] <= min(peers) * 1.05)}\n"
+                )
+    if args.replay_seeds:
         rows = []
-        for family, setting, _ in ordered:
-            stable = results[(family, setting, reading, "stable")]
-            fa = stable.false_alarms / stable.months if stable.months else float("nan")
-            drops = [results[(family, setting, reading, g)] for g in groups]
-            delays = [
-                t.median_delay(POST_DAYS * int(g.split("@")[1].split("/")[0]))
-                for g, t in zip(groups, drops, strict=True)
-            ]
-            rate = statistics.mean(t.detection_rate() for t in drops)
-            rows.append([family, setting, f"{fa:.3f}", f"{rate:.2f}", f"{statistics.median(delays):.0f}"])
-        print(f"### {reading}: every setting (false alarms per stable agent-month, detection rate and")
-        print("median over the 12 drift streams of the median delay in outcomes)\n")
+        for seed, (accuracy, raised, stable) in enumerate(replay_delays(args.replay_seeds)):
+            rows.append(
+                [seed, f"0.{accuracy:02d}", ", ".join(map(str, raised)) or "none", sum(stable.values())]
+            )
+        print("### real stream: the digits replay (localdev.digits, refresh every 25 workflows)\n")
         print(
             markdown_table(
-                ["detector", "setting", "false alarms / agent-month", "detected", "median delay"], rows
+                [
+                    "seed",
+                    "SVC accuracy after",
+                    "decline alerts at (outcomes after the change)",
+                    "stable agents' declines",
+                ],
+                rows,
             )
         )
         print()
-        best: dict[str, tuple[str, float]] = {}
-        for family, setting, _ in ordered:
-            stable = results[(family, setting, reading, "stable")]
-            fa = stable.false_alarms / stable.months
-            if fa > MAX_FALSE_ALARMS:
-                continue
-            drops = [results[(family, setting, reading, g)] for g in groups]
-            score = statistics.mean(
-                t.median_delay(POST_DAYS * int(g.split("@")[1].split("/")[0]))
-                for g, t in zip(groups, drops, strict=True)
-            )
-            if family not in best or score < best[family][1]:
-                best[family] = (setting, score)
-        headers = ["stream", *[f"{f} ({s})" for f, (s, _) in best.items()]]
-        rows = []
-        for g in groups:
-            per_day = int(g.split("@")[1].split("/")[0])
-            cells = [g]
-            for family, (setting, _) in best.items():
-                t = results[(family, setting, reading, g)]
-                cells.append(f"{t.detection_rate():.2f} / {t.median_delay(POST_DAYS * per_day):.0f}")
-            rows.append(cells)
-        fa_row = ["false alarms / agent-month"]
-        for family, (setting, _) in best.items():
-            stable = results[(family, setting, reading, "stable")]
-            fa_row.append(f"{stable.false_alarms / stable.months:.3f}")
-        rows.append(fa_row)
-        print(f"### {reading}: matched at <= {MAX_FALSE_ALARMS:.0%} false alarms per agent-month")
-        print(
-            "(per family the setting with the shortest mean of median delays; cells: detection rate / median delay)\n"
-        )
-        print(markdown_table(headers, rows))
-        print()
-        service = best.get("ADWIN window (service)")
-        peers = [v[1] for f, v in best.items() if f in ("river ADWIN", "BOCPD")]
-        if service and peers:
-            print(
-                f"target (service no worse than the best peer on delay, matched): "
-                f"service {service[1]:.0f}, best peer {min(peers):.0f}: {verdict(service[1] <= min(peers) * 1.05)}\n"
-            )
     caught, flagged, stable_agents = demo_detection(args.demo_seeds)
-    print(
-        f"### demo: planted regression caught on {caught} of {args.demo_seeds} seeds; "
-        f"stable agents flagged {flagged} of {stable_agents}\n"
-    )
+    if args.demo_seeds:
+        print(
+            f"### demo: planted regression caught on {caught} of {args.demo_seeds} seeds; "
+            f"stable agents flagged {flagged} of {stable_agents}\n"
+        )
     print(f"({time.perf_counter() - started:.0f} s)")
     return 0
 
