@@ -17,17 +17,16 @@ from swarm_learning.clock import utcnow
 from swarm_learning.models.learning import LearningCycleRequestedDetail
 from swarm_learning.services.alerts.service import get_cycle_alerts
 from swarm_learning.services.learning.base import CYCLE_REQUESTED
-from swarm_learning.services.learning.service import get_meta_learner
+from swarm_learning.services.learning.service import get_cycle_runner, get_learned_reads, get_learning_trigger
 
 
 @job_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    learner = get_meta_learner()
     if event.get("detail-type") == CYCLE_REQUESTED:
         request = LearningCycleRequestedDetail.model_validate(event["detail"])
         logger.append_keys(workspace_id=request.workspace_id, iteration_id=request.iteration_id)
         try:
-            status = learner.run(
+            status = get_cycle_runner().run(
                 request.workspace_id,
                 request.iteration_id,
                 lookback_days=request.lookback_days,
@@ -37,15 +36,18 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             logger.exception("learning cycle failed")
             metrics.add_metric(name="LearningCycleFailures", unit=MetricUnit.Count, value=1)
             # The state dedupes: the retries of this event, and failures that follow, raise it once.
-            get_cycle_alerts().cycle_failed(
-                request.workspace_id,
-                request.iteration_id,
-                f"{type(error).__name__}: {error}"[:500],
-                now=utcnow(),
-            )
+            try:
+                get_cycle_alerts().cycle_failed(
+                    request.workspace_id,
+                    request.iteration_id,
+                    f"{type(error).__name__}: {error}"[:500],
+                    now=utcnow(),
+                )
+            except Exception:  # the cycle's own failure is what the retry and the DLQ must see
+                logger.exception("the LearningCycleFailed alert could not be raised")
             raise
         metrics.add_metric(name=f"LearningCycles{str(status).capitalize()}", unit=MetricUnit.Count, value=1)
-        result = learner.iteration(request.workspace_id, request.iteration_id).result
+        result = get_learned_reads().iteration(request.workspace_id, request.iteration_id).result
         if status == "succeeded" and result is not None:
             get_cycle_alerts().cycle_succeeded(
                 request.workspace_id, request.iteration_id, result.model_dump(mode="json"), now=utcnow()
@@ -67,7 +69,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         return {"iteration_id": request.iteration_id, "status": str(status)}
 
     run_at = scheduled_time(event)
-    queued = learner.schedule_all(run_at)
+    queued = get_learning_trigger().schedule_all(run_at)
     metrics.add_metric(name="LearningCyclesScheduled", unit=MetricUnit.Count, value=len(queued))
     logger.info("learning cycles scheduled", extra={"run_at": run_at.isoformat(), "workspaces": len(queued)})
     return {"run_at": run_at.isoformat(), "workspaces": queued}
