@@ -345,3 +345,44 @@ def test_routing_underperforming_is_raised_when_the_interval_excludes_zero(
     assert alert.details == {"best_agent_id": "STRAT-01", "difference_low": -0.12, "difference_high": -0.03}
     assert cycles.routing_evaluated(WORKSPACE, worse, now=now) is None
     assert [a["dashboard_path"] for a in alerts(api)] == ["#/routing"]
+
+
+def test_the_cycle_function_raises_below_target_and_failed_once(
+    api: Api,
+    fixed_clock: clock.SteppingClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Through the learning-cycle function: a cycle on a handful of outcomes covers nothing
+    (below the 0.70 coverage target); then two failing cycles raise one LearningCycleFailed."""
+    seed_decline(api, fixed_clock)
+
+    def trigger() -> None:
+        status, body = api.call(
+            "POST",
+            "/api/v1/learning/learning-cycles/trigger",
+            body={"workspace_id": WORKSPACE, "lookback_days": 7, "min_pattern_confidence": 0.7},
+        )
+        assert status == 202, body
+        api.functions.deliver_events()  # runs the cycle, then prints the alerts it raised
+
+    trigger()
+    (missed,) = alerts(api, kind="LearningCycleBelowTarget")
+    assert missed["dashboard_path"] == "#/cycles"
+    assert missed["details"]["coverage_after"] < 0.7 or missed["after"] < 0.8
+
+    from swarm_learning.services.learning.runner import CycleRunner
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("columns unavailable")
+
+    monkeypatch.setattr(CycleRunner, "_cycle", broken)
+    trigger()
+    trigger()
+    (failed,) = alerts(api, kind="LearningCycleFailed")
+    assert failed["details"]["error"] == "RuntimeError: columns unavailable"
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("alert LearningCycle")]
+    assert [line.split(":")[0] for line in lines] == [
+        "alert LearningCycleBelowTarget",
+        "alert LearningCycleFailed",
+    ]
