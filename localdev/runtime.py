@@ -212,7 +212,8 @@ class LocalFunctions:
 
     def deliver_events(self) -> int:
         """Invoke the functions whose rules matched the events published so far, until none are left
-        (a function may publish more); returns how many were delivered. A failing invocation is
+        (a function may publish more); returns how many were delivered to functions (alert events
+        are printed on stderr, one line each). A failing invocation is
         logged and dropped: its iteration record already says it failed."""
         sqs = boto3.client("sqs", region_name=REGION)
         delivered = 0
@@ -221,9 +222,8 @@ class LocalFunctions:
             for logical_id, url in self.event_queues.items():
                 for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                    if logical_id == ALERT_CONSOLE:
+                    if logical_id == ALERT_CONSOLE:  # printed, not a function's delivery
                         print(alert_line(json.loads(message["Body"])), file=sys.stderr, flush=True)
-                        batch += 1
                         continue
                     try:
                         self.invoke_async(logical_id, json.loads(message["Body"]))
