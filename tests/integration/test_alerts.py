@@ -15,7 +15,7 @@ import pytest
 from localdev.digits import CHANGE_AT, DEGRADED, WORKFLOWS, classifier_stream
 from swarm_learning import clock
 from swarm_learning.dal.alerts import AlertStore
-from swarm_learning.domain.alert_state import Change, RoutingEvaluation
+from swarm_learning.domain.alert_state import Change, RouterAgainstBestAgent
 from swarm_learning.vocabulary import AlertKind
 from tests.helpers.api import WORKSPACE, Api
 from tests.helpers.ids import minted
@@ -331,8 +331,8 @@ def test_routing_underperforming_is_raised_when_the_interval_excludes_zero(
 
     cycles = get_cycle_alerts()
     now = fixed_clock.peek()
-    unclear = RoutingEvaluation(0.70, 0.74, "STRAT-01", -0.09, 0.01, 800)
-    worse = RoutingEvaluation(0.66, 0.74, "STRAT-01", -0.12, -0.03, 900)
+    unclear = RouterAgainstBestAgent(0.70, 0.74, "STRAT-01", -0.09, 0.01, 800)
+    worse = RouterAgainstBestAgent(0.66, 0.74, "STRAT-01", -0.12, -0.03, 900)
     assert cycles.routing_evaluated(WORKSPACE, unclear, now=now) is None
     alert = cycles.routing_evaluated(WORKSPACE, worse, now=now)
     assert alert is not None
@@ -386,3 +386,23 @@ def test_the_cycle_function_raises_below_target_and_failed_once(
         "alert LearningCycleBelowTarget",
         "alert LearningCycleFailed",
     ]
+
+
+def test_a_router_comparison_reads_as_the_alerts_figures() -> None:
+    """The adapter from the off-policy evaluation's router-against-best-agent comparison."""
+    from dataclasses import dataclass
+
+    from swarm_learning.services.alerts.cycles import from_router_comparison
+
+    @dataclass
+    class Comparison:
+        decisions: int
+        router: float | None
+        best_agent_id: str | None
+        best_agent: float | None
+        lower: float | None
+        upper: float | None
+
+    reading = from_router_comparison(Comparison(700, 0.61, "ANLY-02", 0.7, -0.14, -0.04))
+    assert reading == RouterAgainstBestAgent(0.61, 0.7, "ANLY-02", -0.14, -0.04, 700)
+    assert from_router_comparison(Comparison(1, None, None, None, None, None)) is None

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swarm_learning.domain import alert_state, drift
-from swarm_learning.domain.alert_state import RoutingEvaluation, TrendState
+from swarm_learning.domain.alert_state import RouterAgainstBestAgent, TrendState
 from swarm_learning.vocabulary import AlertKind
 
 CONFIG = drift.DriftConfig()
@@ -226,7 +226,7 @@ def test_cycle_targets_and_failures_alert_on_entering_the_bad_state_only() -> No
 def test_routing_underperforms_only_when_the_interval_excludes_zero(
     router: float, best: float, high: float, alerts: bool
 ) -> None:
-    evaluation = RoutingEvaluation(router, best, "A", high - 0.1, high, 500)
+    evaluation = RouterAgainstBestAgent(router, best, "A", high - 0.1, high, 500)
     status, change = alert_state.routing_transition(alert_state.OK, evaluation)
     assert (change is not None) == alerts
     assert status == (alert_state.UNDERPERFORMING if alerts else alert_state.OK)

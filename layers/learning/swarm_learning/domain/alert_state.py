@@ -149,7 +149,7 @@ def cycle_failed_transition(
 
 
 @dataclass(frozen=True)
-class RoutingEvaluation:
+class RouterAgainstBestAgent:
     """The off-policy evaluation of routing: the router's estimated value against the best fixed
     agent's, and the interval of their difference (router - best)."""
 
@@ -161,7 +161,7 @@ class RoutingEvaluation:
     decisions: int
 
 
-def routing_transition(status: str | None, evaluation: RoutingEvaluation) -> tuple[str, Change | None]:
+def routing_transition(status: str | None, evaluation: RouterAgainstBestAgent) -> tuple[str, Change | None]:
     """Underperforming when the router's value is below the best fixed agent's and the interval of
     the difference excludes 0; raises ``RoutingUnderperforming`` on entering that state."""
     under = evaluation.router_value < evaluation.best_fixed_value and evaluation.difference_high < 0

@@ -22,7 +22,30 @@ class RoutingEvaluator(Protocol):
     """The off-policy evaluation of the workspace's routing (issue 20's service), or None when the
     logged decisions do not support one yet."""
 
-    def __call__(self, workspace_id: str, now: datetime) -> alert_state.RoutingEvaluation | None: ...
+    def __call__(self, workspace_id: str, now: datetime) -> alert_state.RouterAgainstBestAgent | None: ...
+
+
+class RouterComparison(Protocol):
+    """What the off-policy evaluation reports for the router against the best fixed agent of a
+    window (the shape of issue 20's ``RoutingEvaluation.router_against_best_agent``)."""
+
+    decisions: int
+    router: float | None
+    best_agent_id: str | None
+    best_agent: float | None
+    lower: float | None
+    upper: float | None
+
+
+def from_router_comparison(comparison: RouterComparison) -> alert_state.RouterAgainstBestAgent | None:
+    """The alert's reading of a router comparison; None when the window could not be evaluated."""
+    figures = (comparison.router, comparison.best_agent, comparison.lower, comparison.upper)
+    if comparison.best_agent_id is None or any(f is None for f in figures):
+        return None
+    router, best, lower, upper = (float(f) for f in figures if f is not None)
+    return alert_state.RouterAgainstBestAgent(
+        router, best, comparison.best_agent_id, lower, upper, comparison.decisions
+    )
 
 
 class CycleAlerts:
@@ -88,7 +111,7 @@ class CycleAlerts:
     def routing_evaluated(
         self,
         workspace_id: str,
-        evaluation: alert_state.RoutingEvaluation | None = None,
+        evaluation: alert_state.RouterAgainstBestAgent | None = None,
         *,
         now: datetime,
     ) -> AlertDetail | None:
