@@ -16,6 +16,7 @@ from localdev.digits import CHANGE_AT, DEGRADED, WORKFLOWS, classifier_stream
 from swarm_learning import clock
 from swarm_learning.dal.alerts import AlertStore
 from swarm_learning.domain.alert_state import Change, RouterAgainstBestAgent
+from swarm_learning.services.alerts.raiser import CLAIM_SECONDS
 from swarm_learning.vocabulary import AlertKind
 from tests.helpers.api import WORKSPACE, Api
 from tests.helpers.ids import minted
@@ -406,3 +407,48 @@ def test_a_router_comparison_reads_as_the_alerts_figures() -> None:
     reading = from_router_comparison(Comparison(700, 0.61, "ANLY-02", 0.7, -0.14, -0.04))
     assert reading == RouterAgainstBestAgent(0.61, 0.7, "ANLY-02", -0.14, -0.04, 700)
     assert from_router_comparison(Comparison(1, None, None, None, None, None)) is None
+
+
+def test_an_alert_the_bus_refused_is_published_at_the_next_refresh(
+    api: Api,
+    fixed_clock: clock.SteppingClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from swarm_learning.services.alerts.service import get_alert_raiser
+
+    seed_decline(api, fixed_clock)
+    raiser = get_alert_raiser()
+    real = raiser.events
+    refusing = type(
+        "Refusing",
+        (),
+        {
+            "put_events": lambda self, **_: {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "InternalFailure"}],
+            }
+        },
+    )()
+    monkeypatch.setattr(raiser, "_events", refusing)
+    api.functions.invoke("TrustRefreshFunction", refresh_event(fixed_clock))
+    api.functions.deliver_events()
+    (stored,) = alerts(api, agent_id="DROP-01")  # the state moved and the alert is kept...
+    assert not [
+        line for line in capsys.readouterr().err.splitlines() if line.startswith("alert ")
+    ]  # ...unsent
+
+    monkeypatch.setattr(raiser, "_events", real)
+    api.functions.invoke("TrustRefreshFunction", refresh_event(fixed_clock))  # within the claim: not yet
+    api.functions.deliver_events()
+    assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("alert ")]
+    fixed_clock.advance(timedelta(seconds=CLAIM_SECONDS))
+    api.functions.invoke("TrustRefreshFunction", refresh_event(fixed_clock))
+    api.functions.deliver_events()
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("alert ")]
+    assert len(lines) == 1
+    assert "AgentTrustDeclined" in lines[0]
+    assert alerts(api, agent_id="DROP-01") == [stored]  # sent once, raised once
+    api.functions.invoke("TrustRefreshFunction", refresh_event(fixed_clock))
+    api.functions.deliver_events()
+    assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("alert ")]

@@ -106,6 +106,8 @@ class AlertStore:
                                 "kind": alert["kind"],
                                 "agent_id": alert.get("agent_id"),
                                 "alert_json": json.dumps(dict(alert), separators=(",", ":"), default=str),
+                                # The writer publishes it now; publish_pending may take over later.
+                                "claimed_at": epoch(now),
                                 "expires_at": epoch(
                                     now + timedelta(days=self._settings.learner_history_days)
                                 ),
@@ -137,17 +139,40 @@ class AlertStore:
             ExpressionAttributeValues=serialize({":at": at.isoformat()}),
         )
 
-    def unpublished(self, workspace_id: str, *, since: str) -> list[dict[str, Any]]:
-        """Alerts raised after ``since`` (an alert id) whose event was not yet accepted by the bus."""
+    def unpublished(self, workspace_id: str, *, since: str, claimed_before: datetime) -> list[dict[str, Any]]:
+        """Alerts raised after ``since`` (an alert id) whose event the bus has not accepted, and that
+        no job has claimed since ``claimed_before`` (the job that raised one claims it)."""
         response = self._client.query(
             TableName=self._table,
             KeyConditionExpression="pk = :pk AND sk > :since",
-            FilterExpression="attribute_not_exists(published_at) AND begins_with(sk, :prefix)",
+            FilterExpression="attribute_not_exists(published_at) AND begins_with(sk, :prefix) AND claimed_at < :before",
             ExpressionAttributeValues=serialize(
-                {":pk": workspace_key(workspace_id), ":since": alert_sort_key(since), ":prefix": ALERT_PREFIX}
+                {
+                    ":pk": workspace_key(workspace_id),
+                    ":since": alert_sort_key(since),
+                    ":prefix": ALERT_PREFIX,
+                    ":before": epoch(claimed_before),
+                }
             ),
         )
         return [_alert(item) for item in response["Items"]]
+
+    def claim(self, workspace_id: str, alert_id: str, *, now: datetime, claimed_before: datetime) -> bool:
+        """Take over publishing an unpublished alert whose claim is older than ``claimed_before``;
+        False when it was published or claimed again meanwhile (by a concurrent job)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=serialize({"pk": workspace_key(workspace_id), "sk": alert_sort_key(alert_id)}),
+                UpdateExpression="SET claimed_at = :now",
+                ConditionExpression="attribute_not_exists(published_at) AND claimed_at < :before",
+                ExpressionAttributeValues=serialize({":now": epoch(now), ":before": epoch(claimed_before)}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def alerts_page(
         self,

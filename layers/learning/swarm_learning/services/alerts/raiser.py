@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from ulid import ULID
 
 from swarm_learning.clock import Clock, utcnow
@@ -19,6 +20,9 @@ from swarm_learning.models.alerts import ALERT_SOURCE, AlertDetail
 
 # A subject whose state another job is moving at the same time is read again at most this often.
 MAX_ATTEMPTS = 3
+# An unpublished alert is resent by another run only once its last claim is this old (longer than
+# any function that raises alerts may run: Lambda's 15 minutes).
+CLAIM_SECONDS = 900
 
 Transition = Callable[[Mapping[str, Any] | None], tuple[Mapping[str, Any] | None, Change | None]]
 
@@ -93,29 +97,41 @@ class AlertRaiser:
                 return alert
         return None
 
-    def _publish(self, alert: AlertDetail) -> None:
+    def _publish(self, alert: AlertDetail) -> bool:
         """Put the alert's event on the bus; once accepted, the alert is marked published. A refused
         or failed put leaves it unpublished: ``publish_pending`` sends it at the next run."""
         if not self._settings.event_bus_name:
-            return
+            return False
         entry = {
             "Source": ALERT_SOURCE,
             "DetailType": alert.kind.value,
             "Detail": alert.model_dump_json(),
             "EventBusName": self._settings.event_bus_name,
         }
-        response = self.events.put_events(Entries=[entry])
-        if not response.get("FailedEntryCount", 0):
-            self._store.mark_published(alert.workspace_id, alert.alert_id, at=self._clock())
+        try:
+            response = self.events.put_events(Entries=[entry])
+        except (BotoCoreError, ClientError):
+            # The state has moved and the alert is stored: the job goes on; publish_pending resends it.
+            return False
+        if response.get("FailedEntryCount", 0):
+            return False
+        self._store.mark_published(alert.workspace_id, alert.alert_id, at=self._clock())
+        return True
 
-    def publish_pending(self, workspace_id: str, *, since: str) -> int:
-        """Send the alerts raised after ``since`` (an alert id) whose events the bus has not accepted."""
-        pending = self._store.unpublished(workspace_id, since=since)
+    def publish_pending(self, workspace_id: str, *, since: datetime, now: datetime) -> tuple[int, int]:
+        """Send again the alerts raised since ``since`` whose events the bus has not accepted and
+        whose last claim is older than ``CLAIM_SECONDS`` (the job that raised one may still be
+        publishing it): each is claimed with a conditional write first, so two jobs never send the
+        same one. Returns (how many were pending, how many the bus accepted now)."""
+        stale = now - timedelta(seconds=CLAIM_SECONDS)
+        since_id = "alert_" + str(ULID.from_datetime(since))
+        pending = self._store.unpublished(workspace_id, since=since_id, claimed_before=stale)
+        sent = 0
         for record in pending:
-            self._publish(
-                AlertDetail.model_validate({k: v for k, v in record.items() if k != "published_at"})
-            )
-        return len(pending)
+            if self._store.claim(workspace_id, record["alert_id"], now=now, claimed_before=stale):
+                alert = AlertDetail.model_validate({k: v for k, v in record.items() if k != "published_at"})
+                sent += self._publish(alert)
+        return len(pending), sent
 
 
 def _rounded(value: float | None) -> float | None:
