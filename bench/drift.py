@@ -20,8 +20,8 @@ Detectors:
 
 - ``trend (before)``: the service's trend before this work (``trust._trend`` / ``outcome_trend``),
   declining = an alarm;
-- ``ADWIN window (service)``: ``domain.drift.decline``, ADWIN's test on the agent's last 200
-  outcomes at each read (stateless, as the refresh runs it) with a 0.10 minimum drop;
+- ``ADWIN window (service)``: ``domain.drift.decline``, ADWIN's test on the agent's last 500
+  or 1000 outcomes at each read (stateless, as the refresh runs it) with a 0.10 minimum drop;
 - ``river ADWIN``: river's online ADWIN fed every outcome (default δ = 0.002, and tuned δ), an
   alarm when it detects a change and its estimate fell;
 - ``BOCPD``: Adams & MacKay's run-length posterior, Beta(1, 1)-Bernoulli, hazard 1/500, an alarm
@@ -101,9 +101,9 @@ def stream(kind: str, before: float, after: float, per_day: int, seed: int) -> S
 
 
 # ---- detectors: each answers "has the agent declined?" at every read -------------------------
-SERVICE_WINDOWS = (200, 500)
-SERVICE_DELTAS = (0.002, 0.01, 0.05, 0.1, 0.2, 0.5)
-RIVER_DELTAS = (0.002, 0.01, 0.05, 0.1, 0.2, 0.5)
+SERVICE_WINDOWS = (500, 1000)
+SERVICE_DELTAS = (0.01, 0.05, 0.1, 0.2)
+RIVER_DELTAS = (0.002, 0.05, 0.1, 0.2, 0.5)
 TREND_ZS = (3.25, 2.75)
 BOCPD_THRESHOLDS = (0.5, 0.8, 0.95, 0.99)
 OUTCOME_ORDER_EVERY = 5  # in outcome order, the detector is read every 5 outcomes
