@@ -160,7 +160,9 @@ def bocpd_run_lengths(
 class DriftConfig:
     """The decline detector's tunables (docs/trust.md, measured in bench/drift.py)."""
 
-    window: int = 1000  # the last evaluated outcomes read at each refresh (bench/drift.py: 500 misses slow slides)
+    window: int = (
+        1000  # the last evaluated outcomes read at each refresh (bench/drift.py: 500 misses slow slides)
+    )
     delta: float = 0.1  # ADWIN's confidence, tuned to <= 5 % false alarms per agent-month (bench/drift.py)
     min_difference: float = 0.10  # a cut must also move the approval rate this much
     # Recovered: the last ``recovery_window`` outcomes are back at the level the agent fell from,
