@@ -42,6 +42,8 @@ EXPECTED_STATUS = {
     "get_agent_profile": 200,
     "suggest_decision_rules": 200,
     "health_check": 200,
+    "get_workspace_settings": 200,
+    "put_workspace_settings": 200,
 }
 # The authorizer's REQUEST event (its sample token was never issued; tests substitute one that was).
 AUTHORIZER_EVENTS = {"authorizer_request"}

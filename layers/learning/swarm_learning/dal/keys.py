@@ -16,6 +16,9 @@ Statistics table (``pk``/``sk``), counters only ever grow through ``ADD``:
   ``WS#<ws>#STATS#<n>``     / ``DAY#<day>#TYPE#<type>``   workspace day bucket, sharded
   index ``by_workspace``: ``workspace_pk`` = ``WS#<ws>`` on directory entries only.
 
+  ``WS#<ws>``               / ``SETTINGS``               the workspace's settings and the
+                                                          recommendation types it has seen
+
 Routing decisions table (``pk`` = ``WS#<ws>#DECISION#<decision_id>``), written once per decision:
   index ``by_workspace_time``: ``workspace_pk`` = ``WS#<ws>``, sorted on ``decision_id`` (a ULID).
 
@@ -31,6 +34,7 @@ REC_SK = "RECOMMENDATION"
 ALL_SCOPE = "ALL"
 OUTCOME_SK = "OUTCOME"
 AGENT_SK = "AGENT"
+SETTINGS_SK = "SETTINGS"
 BY_AGENT = "by_agent"
 BY_AGENT_TYPE = "by_agent_type"
 BY_WORKFLOW = "by_workflow"
@@ -81,6 +85,11 @@ def shard_of(key: str, shards: int) -> int:
 # ---- keys ---------------------------------------------------------------------------------------
 def recommendation_key(workspace_id: str, recommendation_id: str) -> str:
     return f"WS#{workspace_id}#REC#{recommendation_id}"
+
+
+def settings_key(workspace_id: str) -> dict[str, str]:
+    """The workspace's settings item (statistics table): ``pk`` and ``sk``."""
+    return {"pk": workspace_key(workspace_id), "sk": SETTINGS_SK}
 
 
 def agent_key(workspace_id: str, agent_id: str) -> str:

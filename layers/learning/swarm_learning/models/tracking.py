@@ -33,7 +33,15 @@ from swarm_learning.vocabulary import (
 class TrackRecommendationRequest(_Request):
     workspace_id: Identifier
     agent_id: Identifier
-    agent_name: str = Field(min_length=1, max_length=MAX_AGENT_NAME_LENGTH)
+    agent_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_AGENT_NAME_LENGTH,
+        description=(
+            "The agent's display name. Given, it names (or renames) the agent; left out, the "
+            "name already known is kept (a new agent is named by its agent_id until one is given)."
+        ),
+    )
     correlation_id: CorrelationId | None = None
     workflow_id: Identifier | None = None
     recommendation_type: Slug = Field(description="Open vocabulary, e.g. strategy, content.")
@@ -74,4 +82,12 @@ class TrackRecommendationResponse(_Response):
     created_at: datetime
     replayed: bool = Field(
         default=False, description="True when the id was already tracked with this body; nothing was written."
+    )
+    warning: str | None = Field(
+        default=None,
+        description=(
+            "Set when the workspace had never seen this recommendation_type (a typo creates a new "
+            "type for good): tracked anyway. A workspace's allowed_recommendation_types "
+            "(PUT /workspace-settings) refuses unknown types instead (422)."
+        ),
     )

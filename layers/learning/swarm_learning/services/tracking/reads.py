@@ -134,7 +134,7 @@ def _recommendation(item: Mapping[str, Any], outcome: Mapping[str, Any] | None) 
         recommendation_id=item["recommendation_id"],
         workspace_id=item["workspace_id"],
         agent_id=item["agent_id"],
-        agent_name=item["agent_name"],
+        agent_name=item.get("agent_name"),
         correlation_id=item.get("correlation_id"),
         workflow_id=item.get("workflow_id"),
         recommendation_type=item["recommendation_type"],
