@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ from datetime import date, timedelta
 
 from river.drift import ADWIN
 
-from bench.report import machine_line, markdown_table, verdict
+from bench.report import add_results_option, header, markdown_table, progress_printer, results_file, verdict
 from swarm_learning.domain import alert_state, drift, trust
 from swarm_learning.domain.trust_values import DayCounters, TrustConfig
 from swarm_learning.vocabulary import Trend
@@ -344,18 +343,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--demo-seeds", type=int, default=50)
     parser.add_argument("--readings", default="by day,in outcome order")
     parser.add_argument("--replay-seeds", type=int, default=10, help="digits replays (needs scikit-learn)")
-    args = parser.parse_args(argv)
+    args = add_results_option(parser).parse_args(argv)
+    with results_file(args.save):
+        return run(args, argv)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     readings = [r.strip() for r in args.readings.split(",")]
-
-    def progress(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
+    progress = progress_printer()
     started = time.perf_counter()
-    print(machine_line(["river", "numpy"]))
-    print(
-        f"command: python -m bench.drift --seeds {args.seeds} --demo-seeds {args.demo_seeds} "
-        f"--replay-seeds {args.replay_seeds}"
-    )
+    print(header(["river", "numpy"], "bench.drift", argv))
     if args.seeds:
         results = measure(args.seeds, readings, progress)
         ordered = [(family, setting, None) for family, setting in settings()]

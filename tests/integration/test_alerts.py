@@ -452,3 +452,15 @@ def test_an_alert_the_bus_refused_is_published_at_the_next_refresh(
     api.functions.invoke("TrustRefreshFunction", refresh_event(fixed_clock))
     api.functions.deliver_events()
     assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("alert ")]
+
+
+def test_the_threshold_is_the_workspaces_min_trust_when_it_set_one(api: Api) -> None:
+    from swarm_learning.services.alerts.service import get_agent_alerts
+
+    assert get_agent_alerts().min_trust(WORKSPACE) == 0.7  # ALERT_MIN_TRUST
+    status, body = api.call(
+        "PUT", "/api/v1/learning/workspace-settings", body={"workspace_id": WORKSPACE, "min_trust": 0.55}
+    )
+    assert status == 200, body
+    assert get_agent_alerts().min_trust(WORKSPACE) == 0.55
+    assert get_agent_alerts().min_trust("ws_other") == 0.7

@@ -88,6 +88,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:Scan", "${StatisticsTable.Arn}/index/by_workspace"),
         # alerts: each agent's last outcomes, its alert states (conditional transactions), the events
         ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_agent"),
+        ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings (its min_trust)
         *{
             (a, "LearnerStateTable.Arn")
             for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")

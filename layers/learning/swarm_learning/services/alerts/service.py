@@ -7,6 +7,7 @@ from functools import cache
 from swarm_learning.config import get_settings
 from swarm_learning.dal.alerts import AlertStore, get_alert_store
 from swarm_learning.dal.store import get_store
+from swarm_learning.dal.workspace_settings import get_workspace_settings_store
 from swarm_learning.models.alerts import AlertDetail, AlertPage
 from swarm_learning.services.alerts.agents import AgentAlerts
 from swarm_learning.services.alerts.cycles import CycleAlerts
@@ -49,7 +50,14 @@ def get_alert_raiser() -> AlertRaiser:
 
 @cache
 def get_agent_alerts() -> AgentAlerts:
-    return AgentAlerts(get_store(), get_alert_raiser(), get_settings())
+    settings_store = get_workspace_settings_store()
+    # A workspace's own min_trust (PUT /workspace-settings) when it set one, else ALERT_MIN_TRUST.
+    return AgentAlerts(
+        get_store(),
+        get_alert_raiser(),
+        get_settings(),
+        min_trust_of=lambda workspace_id: settings_store.get(workspace_id).min_trust,
+    )
 
 
 @cache
