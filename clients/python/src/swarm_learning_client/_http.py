@@ -197,7 +197,14 @@ def alerts(
     for name, value in (("kind", kind), ("agent_id", agent_id), ("limit", limit), ("next_token", next_token)):
         if value is not None:
             params[name] = value
-    return Call("GET", "/alerts", AlertPage.from_json, params=params)
+    return Call(
+        "GET",
+        "/alerts",
+        AlertPage.from_json,
+        params=params,
+        # One page: the workspace and count are left in ``raw``; next_token fetches the next.
+        envelope=frozenset({"workspace_id", "count", "next_token"}),
+    )
 
 
 def agent_profile(workspace_id: str, agent_id: str) -> Call[AgentProfile]:

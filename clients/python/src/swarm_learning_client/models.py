@@ -354,6 +354,9 @@ class Alert:
     the agent (None for workspace alerts), the figures before and after, the evidence behind them
     and where to look on the dashboard."""
 
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("AlertDetail",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"workspace_id", "subject", "previous_state"})
+
     alert_id: str
     kind: str
     agent_id: str | None
@@ -389,10 +392,13 @@ class AlertPage:
 
     items: list[Alert]
     next_token: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> AlertPage:
-        return cls(items=[Alert.from_json(a) for a in body["items"]], next_token=body.get("next_token"))
+        return cls(
+            items=[Alert.from_json(a) for a in body["items"]], next_token=body.get("next_token"), raw=body
+        )
 
 
 @dataclass
