@@ -134,6 +134,12 @@ def test_estimates_join_outcomes_to_decisions_and_skip_what_cannot_be_judged(api
     assert comparison.router == pytest.approx(answer["logged"]["value"], abs=1e-6)
     assert comparison.difference == pytest.approx(comparison.router - 1.0)
     assert comparison.significantly_worse is True
+    # Issue 23's RoutingUnderperforming reads this comparison after each learning cycle.
+    from swarm_learning.services.alerts.service import get_cycle_alerts
+
+    alert = get_cycle_alerts().routing_evaluated(WORKSPACE, now=now + timedelta(minutes=1))
+    assert alert is not None
+    assert alert.kind == "RoutingUnderperforming"
 
     status, accepted = api.call("POST", f"{PREFIX}/learning-cycles/trigger", body={"workspace_id": WORKSPACE})
     assert status == 202, accepted

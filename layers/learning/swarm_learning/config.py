@@ -60,6 +60,10 @@ class Settings(BaseModel):
     routing_exploration_floor: float = Field(default=0.05, ge=0, le=1, alias="ROUTING_EXPLORATION_FLOOR")
     routing_evaluation_min_decisions: int = Field(default=100, ge=2, alias="ROUTING_EVALUATION_MIN_DECISIONS")
 
+    # Alerts (docs/alerts.md): the min_trust a workspace's AgentTrustThresholdCrossed is judged
+    # against when the workspace has not set its own.
+    alert_min_trust: float = Field(default=0.7, ge=0, le=1, alias="ALERT_MIN_TRUST")
+
     # Learning cycle (docs/learning.md).
     event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
     learning_lookback_days: int = Field(default=7, ge=1, le=90, alias="LEARNING_LOOKBACK_DAYS")
