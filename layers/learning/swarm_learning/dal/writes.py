@@ -156,7 +156,7 @@ class EventWrites(StoreBase):
             self._transact(
                 [
                     self._recommendation_put(record),
-                    self._directory_update(record, record, record["agent_name"]),
+                    self._directory_update(record, record, record.get("agent_name")),
                     *self._counter_updates(self._counts_for(_TrackKeys.of(record), counters)),
                 ]
             )
@@ -305,17 +305,19 @@ class EventWrites(StoreBase):
         return epoch(at + timedelta(days=self._settings.retention_days))
 
     def _directory_update(
-        self, first: Mapping[str, Any], last: Mapping[str, Any], agent_name: str
+        self, first: Mapping[str, Any], last: Mapping[str, Any], agent_name: str | None
     ) -> dict[str, Any]:
-        """The agent's directory entry: seen between ``first`` and ``last`` (records)."""
+        """The agent's directory entry: seen between ``first`` and ``last`` (records). A track
+        without a name leaves the name the agent is known by."""
         ws, agent = last["workspace_id"], last["agent_id"]
         last_seen: datetime = last["created_at"]
+        naming = "agent_name = :name, " if agent_name is not None else ""
         return {
             "Update": {
                 "TableName": self._statistics,
                 "Key": serialize({"pk": agent_key(ws, agent), "sk": AGENT_SK}),
                 "UpdateExpression": (
-                    "SET agent_name = :name, agent_id = :agent, workspace_pk = :ws, "
+                    f"SET {naming}agent_id = :agent, workspace_pk = :ws, "
                     "last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :first), "
                     "expires_at = :exp"
                 ),
@@ -333,7 +335,7 @@ class EventWrites(StoreBase):
         }
 
     def _directory_updates(self, seen: Mapping[tuple[str, str], _Seen]) -> list[dict[str, Any]]:
-        return [self._directory_update(s.first, s.last, s.last["agent_name"]) for s in seen.values()]
+        return [self._directory_update(s.first, s.last, _known_name(s)) for s in seen.values()]
 
     def _evaluation_items(
         self, recommendation: Mapping[str, Any], outcome: Mapping[str, Any]
@@ -413,3 +415,9 @@ class EventWrites(StoreBase):
                 }
             )
         return updates
+
+
+def _known_name(seen: _Seen) -> str | None:
+    """The name the batch's latest record of the agent gives, else its first's (a nameless track
+    never renames, nor unnames, an agent)."""
+    return seen.last.get("agent_name") or seen.first.get("agent_name")

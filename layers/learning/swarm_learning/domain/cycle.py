@@ -93,7 +93,13 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
 
     agent_count = count.sum(axis=1)
     agent_wins = wins.sum(axis=1)
-    confidence = np.bincount(table.agent, weights=table.confidence.astype(np.float64), minlength=n_agents)
+    # Calibration over the recommendations that stated a confidence (NaN: none stated).
+    stated = ~np.isnan(table.confidence)
+    confidence = np.bincount(
+        table.agent[stated], weights=table.confidence[stated].astype(np.float64), minlength=n_agents
+    )
+    stated_count = np.bincount(table.agent[stated], minlength=n_agents)
+    stated_wins = np.bincount(table.agent[stated], weights=table.approved[stated], minlength=n_agents)
     shared = np.bincount(table.agent, weights=(table.consensus >= 2).astype(np.float64), minlength=n_agents)
     later, later_wins = _later_half(table)
 
@@ -133,7 +139,9 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
                 approval_rate=rate,
                 strengths=strengths,
                 weaknesses=weaknesses,
-                calibration_gap=float(confidence[a] / evaluated) - rate,
+                calibration_gap=(
+                    float((confidence[a] - stated_wins[a]) / stated_count[a]) if stated_count[a] else 0.0
+                ),
                 trend=trend,
                 consensus_share=share,
                 consensus_builder=share >= CONSENSUS_BUILDER_SHARE and evaluated >= PROFILE_MIN_SAMPLES,

@@ -22,6 +22,7 @@ re-parses content.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ MAX_CONTENT_KEYS = 16  # content attributes mined: the most frequent top-level k
 _TRACKED_CONTENT_KEYS = 64  # … among the first 64 distinct keys of the stream
 
 CONFIDENCE_BANDS = ("low", "medium", "high")
+# Recommendations tracked without a confidence (OTLP spans without swarm.confidence) get this band;
+# it is a feature only when such rows exist, so a workspace that always states one mines as before.
+UNSTATED_CONFIDENCE = "unstated"
 CONSENSUS_LABELS = ("1", "2", "3+")
 EXPERT_LABELS = ("no", "yes")
 DISSENT_LABELS = ("no", "yes")
@@ -90,12 +94,16 @@ class FeatureTable:
     def __len__(self) -> int:
         return len(self.approved)
 
+    def confidence_bands(self) -> tuple[str, ...]:
+        unstated = len(CONFIDENCE_BANDS)
+        return (*CONFIDENCE_BANDS, UNSTATED_CONFIDENCE) if bool((self.band == unstated).any()) else CONFIDENCE_BANDS
+
     def slots(self) -> list[Slot]:
         """The categorical features mined (content attributes are the binary ``has=`` items)."""
         return [
             Slot("agent", self.agent, self.agents),
             Slot("type", self.rtype, self.types),
-            Slot("confidence", self.band, CONFIDENCE_BANDS),
+            Slot("confidence", self.band, self.confidence_bands()),
             Slot("consensus", np.minimum(self.consensus, 3) - 1, CONSENSUS_LABELS),
             Slot("expert", self.expert.astype(np.int8), EXPERT_LABELS),
             Slot("dissent", self.dissent.astype(np.int8), DISSENT_LABELS),
@@ -171,7 +179,7 @@ class FeatureBuilder:
     def add(self, row: EvaluatedRow) -> None:
         self._agent.append(self._agents.code(row.agent_id))
         self._type.append(self._types.code(row.recommendation_type))
-        self._confidence.append(row.confidence_score)
+        self._confidence.append(math.nan if row.confidence_score is None else row.confidence_score)
         self._created.append(row.created_at)
         self._approved.append(row.approved)
         # Python's hash is stable within the process, which is all the grouping below needs.
@@ -207,16 +215,20 @@ class FeatureBuilder:
             agents=tuple(self._agents),
             rtype=np.frombuffer(self._type, dtype=np.int32)[order],
             types=tuple(self._types),
-            band=np.searchsorted(
-                np.array([LOW_CONFIDENCE, HIGH_CONFIDENCE], dtype=np.float32),
-                np.frombuffer(self._confidence, dtype=np.float32)[order],
-                side="right",
-            ).astype(np.int8),
+            band=_bands(np.frombuffer(self._confidence, dtype=np.float32)[order]),
             consensus=consensus,
             dissent=(consensus == 1) & (participants >= 2),
             expert=_expert_as_of(agent, approved),
             **_content_columns(np.frombuffer(self._key_mask, dtype=np.uint64)[order], tuple(self._keys)),
         )
+
+
+def _bands(confidence: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
+    band = np.searchsorted(
+        np.array([LOW_CONFIDENCE, HIGH_CONFIDENCE], dtype=np.float32), confidence, side="right"
+    ).astype(np.int8)
+    band[np.isnan(confidence)] = len(CONFIDENCE_BANDS)  # UNSTATED_CONFIDENCE
+    return band
 
 
 def build(rows: Iterable[EvaluatedRow]) -> FeatureTable:

@@ -179,6 +179,8 @@ class Evidence:
     failed_executions: int
     timed_out_executions: int
     latency_observations: int
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ class TrustScore:
     trend_basis: str | None = None  # "days" or "outcomes": which test flagged the trend
     trend_recent_outcomes: int | None = None  # sizes of the outcome trend's segments, when read
     trend_baseline_outcomes: int | None = None
+    avg_tokens: float | None = None  # input + output tokens per recommendation that reported usage
 
 
 def calibration_bins(counters: Mapping[str, float]) -> list[CalibrationBin]:
