@@ -24,6 +24,9 @@ from swarm_learning.services.keys.service import CONTEXT_KEY_ID, CONTEXT_WORKSPA
 HEALTH_PATH = f"{API_PREFIX}/health"
 # Resources API Gateway serves without the authorizer (template.yaml: Auth Authorizer NONE).
 PUBLIC_RESOURCES = frozenset({HEALTH_PATH})
+# OTLP/HTTP receivers: protobuf or JSON, maybe gzip; the function decodes them and checks the
+# workspaces they name (header or resource attribute) itself (swarm_learning.api.otlp).
+OTLP_RESOURCES = frozenset({f"{API_PREFIX}/otlp/v1/traces", f"{API_PREFIX}/otlp/v1/logs"})
 
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 MAX_BODY_BYTES = 512 * 1024
@@ -53,6 +56,12 @@ def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
 
     body: Any = None
     raw = _raw_body(event)
+    if raw is not None and event.get("resource") in OTLP_RESOURCES:
+        if len(raw) > MAX_BODY_BYTES:
+            return _answer(
+                event, 413, "payload_too_large", f"request body is over {MAX_BODY_BYTES} bytes", field="body"
+            )
+        return None
     if raw is not None:
         if not _is_json(event):
             return _answer(
