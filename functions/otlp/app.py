@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from swarm_learning.api import otlp
-from swarm_learning.api.access import allowed_workspaces
+from swarm_learning.api.access import WORKSPACE_HEADER, allowed_workspaces
 from swarm_learning.api.handler import api_handler
 from swarm_learning.api.http import API_PREFIX, ERROR_RESPONSES, register_error_handlers, resolver_options
 from swarm_learning.api.observability import logger, metrics
@@ -27,7 +27,6 @@ from swarm_learning.services.tracking.otlp import ExportOutcome, get_receiver, w
 app = APIGatewayRestResolver(**resolver_options(cors=False))  # exporters, not browsers
 register_error_handlers(app)
 
-WORKSPACE_HEADER = "x-workspace-id"
 RETRY_AFTER_SECONDS = "2"
 # DynamoDB refusing for capacity: the exporter is told to send the whole export again (a re-export
 # stores nothing twice), as it is for events the ingestion answered 503.
@@ -59,7 +58,7 @@ _RESPONSES = {
     responses=_RESPONSES,
     tags=["OpenTelemetry"],
 )
-def export_traces() -> Response[bytes]:
+def export_traces():  # type: ignore[no-untyped-def]  # noqa: ANN201 - no return type: the body is not JSON-validated
     return _export(trace_service_pb2.ExportTraceServiceRequest(), _traces)
 
 
@@ -75,7 +74,7 @@ def export_traces() -> Response[bytes]:
     responses=_RESPONSES,
     tags=["OpenTelemetry"],
 )
-def export_logs() -> Response[bytes]:
+def export_logs():  # type: ignore[no-untyped-def]  # noqa: ANN201 - as export_traces
     return _export(logs_service_pb2.ExportLogsServiceRequest(), _logs)
 
 
@@ -83,8 +82,8 @@ def _export(request: Message, handle: Callable[[Message, str | None, str], Respo
     event = app.current_event.raw_event
     media_type = otlp.JSON
     try:
+        media_type = otlp.media_type_of(event)
         body = otlp.read_body(event, max_bytes=get_settings().otlp_max_decompressed_bytes)
-        media_type = body.media_type
         header = _workspace_header(event)
         return handle(otlp.parse(body, request), header, media_type)
     except otlp.OtlpRequestError as error:
@@ -167,14 +166,20 @@ def _measure(outcome: ExportOutcome, rejected_metric: str) -> None:
 
 
 def _ok(message: Message, media_type: str) -> Response:
-    return Response(status_code=200, content_type=media_type, body=otlp.encode(message, media_type))
+    return Response(status_code=200, content_type=media_type, body=_body(message, media_type))
+
+
+def _body(message: Message, media_type: str) -> bytes | str:
+    """Protobuf as bytes (sent base64-encoded, a binary media type); JSON as text."""
+    encoded = otlp.encode(message, media_type)
+    return encoded if media_type == otlp.PROTOBUF else encoded.decode()
 
 
 def _error(status: int, message: str, media_type: str) -> Response:
     logger.info("OTLP export refused", extra={"status": status, "reason": message[:200]})
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in (429, 503) else None
     return Response(
-        status_code=status, content_type=media_type, body=otlp.encode(otlp.status(status, message), media_type), headers=headers
+        status_code=status, content_type=media_type, body=_body(otlp.status(status, message), media_type), headers=headers
     )
 
 

@@ -26,6 +26,7 @@ HEALTH_PATH = f"{API_PREFIX}/health"
 PUBLIC_RESOURCES = frozenset({HEALTH_PATH})
 # OTLP/HTTP receivers: protobuf or JSON, maybe gzip; the function decodes them and checks the
 # workspaces they name (header or resource attribute) itself (swarm_learning.api.otlp).
+WORKSPACE_HEADER = "x-workspace-id"
 OTLP_RESOURCES = frozenset({f"{API_PREFIX}/otlp/v1/traces", f"{API_PREFIX}/otlp/v1/logs"})
 
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
@@ -56,10 +57,15 @@ def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
 
     body: Any = None
     raw = _raw_body(event)
-    if raw is not None and event.get("resource") in OTLP_RESOURCES:
-        if len(raw) > MAX_BODY_BYTES:
+    if event.get("resource") in OTLP_RESOURCES:
+        if raw is not None and len(raw) > MAX_BODY_BYTES:
             return _answer(
                 event, 413, "payload_too_large", f"request body is over {MAX_BODY_BYTES} bytes", field="body"
+            )
+        header = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == WORKSPACE_HEADER), None)
+        if isinstance(header, str) and header.strip() and header.strip() not in allowed:
+            return _answer(
+                event, 403, "workspace_forbidden", "this API key may not use that workspace", field="workspace_id"
             )
         return None
     if raw is not None:

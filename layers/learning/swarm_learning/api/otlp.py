@@ -53,14 +53,24 @@ class Body:
     data: bytes
 
 
+def _headers(event: Mapping[str, Any]) -> dict[str, str]:
+    return {k.lower(): v for k, v in (event.get("headers") or {}).items() if isinstance(v, str)}
+
+
+def media_type_of(event: Mapping[str, Any]) -> str:
+    """PROTOBUF or JSON, as the request says (415 otherwise): the answer is sent the same way."""
+    media_type = _headers(event).get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type in ("application/protobuf", PROTOBUF):
+        return PROTOBUF
+    if media_type != JSON:
+        raise OtlpRequestError(415, f"send {PROTOBUF} or {JSON} (got {media_type or 'no Content-Type'})")
+    return JSON
+
+
 def read_body(event: Mapping[str, Any], *, max_bytes: int) -> Body:
     """The request's body, decoded from base64 and inflated (at most ``max_bytes``)."""
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items() if isinstance(v, str)}
-    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type in ("application/protobuf", PROTOBUF):
-        media_type = PROTOBUF
-    elif media_type != JSON:
-        raise OtlpRequestError(415, f"send {PROTOBUF} or {JSON} (got {media_type or 'no Content-Type'})")
+    headers = _headers(event)
+    media_type = media_type_of(event)
     raw = event.get("body") or ""
     if event.get("isBase64Encoded"):
         try:
