@@ -157,10 +157,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {**(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
-        content: str | bytes = result.get("body") or ""
-        if result.get("isBase64Encoded") and isinstance(content, str):
-            content = base64.b64decode(content)  # a binary answer (OTLP protobuf), as API Gateway sends it
-        self._send(result["statusCode"], content, headers)
+        answer: str | bytes = result.get("body") or ""
+        if result.get("isBase64Encoded") and isinstance(answer, str):
+            answer = base64.b64decode(answer)  # a binary answer (OTLP protobuf), as API Gateway sends it
+        self._send(result["statusCode"], answer, headers)
 
     def _run_job(self, job: str, body: str | None) -> None:
         """Local-only: run a scheduled function now (not part of the deployed API)."""

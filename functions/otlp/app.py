@@ -31,7 +31,12 @@ RETRY_AFTER_SECONDS = "2"
 # DynamoDB refusing for capacity: the exporter is told to send the whole export again (a re-export
 # stores nothing twice), as it is for events the ingestion answered 503.
 _THROTTLING = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"}
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
 )
 _RESPONSES = {
     200: {
@@ -58,7 +63,7 @@ _RESPONSES = {
     responses=_RESPONSES,
     tags=["OpenTelemetry"],
 )
-def export_traces():  # type: ignore[no-untyped-def]  # noqa: ANN201 - no return type: the body is not JSON-validated
+def export_traces():  # type: ignore[no-untyped-def]
     return _export(trace_service_pb2.ExportTraceServiceRequest(), _traces)
 
 
@@ -74,7 +79,7 @@ def export_traces():  # type: ignore[no-untyped-def]  # noqa: ANN201 - no return
     responses=_RESPONSES,
     tags=["OpenTelemetry"],
 )
-def export_logs():  # type: ignore[no-untyped-def]  # noqa: ANN201 - as export_traces
+def export_logs():  # type: ignore[no-untyped-def]
     return _export(logs_service_pb2.ExportLogsServiceRequest(), _logs)
 
 
@@ -102,7 +107,9 @@ def _traces(request: Message, header: str | None, media_type: str) -> Response:
     for span in otlp.spans_of(request):
         workspace = workspace_of(span.resource, header)
         if workspace is None:
-            outcome.reject(span.key, f"span {span.span_id}: no workspace (X-Workspace-Id or swarm.workspace_id)")
+            outcome.reject(
+                span.key, f"span {span.span_id}: no workspace (X-Workspace-Id or swarm.workspace_id)"
+            )
             continue
         by_workspace.setdefault(workspace, []).append(span)
     _authorize(by_workspace)
@@ -179,7 +186,10 @@ def _error(status: int, message: str, media_type: str) -> Response:
     logger.info("OTLP export refused", extra={"status": status, "reason": message[:200]})
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in (429, 503) else None
     return Response(
-        status_code=status, content_type=media_type, body=_body(otlp.status(status, message), media_type), headers=headers
+        status_code=status,
+        content_type=media_type,
+        body=_body(otlp.status(status, message), media_type),
+        headers=headers,
     )
 
 

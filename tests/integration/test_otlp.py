@@ -164,7 +164,9 @@ def test_a_malformed_span_is_rejected_alone(api: Api) -> None:
     body = sample("otlp_export_traces")
     billing = body["resourceSpans"][0]["scopeSpans"][1]["spans"][1]
     billing["attributes"].append({"key": "swarm.confidence", "value": {"stringValue": "very"}})
-    billing["attributes"] = [a for a in billing["attributes"] if a["key"] != "swarm.confidence" or "stringValue" in a["value"]]
+    billing["attributes"] = [
+        a for a in billing["attributes"] if a["key"] != "swarm.confidence" or "stringValue" in a["value"]
+    ]
     status, _, answer = post(api, TRACES, json.dumps(body))
     partial = json.loads(answer)["partialSuccess"]
     assert status == 200
@@ -185,7 +187,7 @@ def test_protobuf_with_gzip_answers_in_protobuf(api: Api) -> None:
                 for field in ("traceId", "spanId", "parentSpanId"):
                     if field in span:
                         span[field] = base64.b64encode(bytes.fromhex(span[field])).decode()
-                for event in span.get("events", []):
+                for _event in span.get("events", []):
                     pass
     json_format.ParseDict(document, request)
     status, headers, body = post(
@@ -203,7 +205,9 @@ def test_protobuf_with_gzip_answers_in_protobuf(api: Api) -> None:
 
 
 def test_undecodable_bodies_are_400_and_a_gzip_bomb_413(api: Api) -> None:
-    status, headers, body = post(api, TRACES, b"\x0a\xff\xff\xff\xff\x0f", content_type="application/x-protobuf")
+    status, _headers, body = post(
+        api, TRACES, b"\x0a\xff\xff\xff\xff\x0f", content_type="application/x-protobuf"
+    )
     assert status == 400
     assert "does not decode" in status_pb2.Status.FromString(body).message
     status, _, body = post(api, TRACES, "{not json")
@@ -225,7 +229,9 @@ def test_undecodable_bodies_are_400_and_a_gzip_bomb_413(api: Api) -> None:
 def test_keys_and_workspaces(api: Api) -> None:
     body = json.dumps(sample("otlp_export_traces"))
     # No key, a wrong key: the gateway's 401.
-    response = api.functions.gateway.request("POST", TRACES, headers={"Content-Type": "application/json"}, body=body.encode())
+    response = api.functions.gateway.request(
+        "POST", TRACES, headers={"Content-Type": "application/json"}, body=body.encode()
+    )
     assert response["statusCode"] == 401
     status, _, _ = post(api, TRACES, body, headers={"Authorization": "Bearer swl_wrong_key"})
     assert status == 401
@@ -235,7 +241,10 @@ def test_keys_and_workspaces(api: Api) -> None:
     assert status == 403
     assert json.loads(answer)["error"] == "workspace_forbidden"
     response = other.functions.gateway.request(
-        "POST", TRACES, headers={"Content-Type": "application/json", "Authorization": f"Bearer {other.api_key}"}, body=body.encode()
+        "POST",
+        TRACES,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {other.api_key}"},
+        body=body.encode(),
     )
     assert response["statusCode"] == 403  # swarm.workspace_id = ws_test on the resource
     assert json.loads(response["body"])["code"] == 7

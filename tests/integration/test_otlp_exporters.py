@@ -4,8 +4,7 @@ TestModel, against the local server over sockets (the issue's acceptance scenari
 
 from __future__ import annotations
 
-import base64
-import gzip
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,12 +15,11 @@ from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, Status, StatusCode
 
@@ -148,7 +146,8 @@ def test_an_unmodified_exporter_feeds_tracking_evaluation_and_trust(
     start = utcnow() - timedelta(hours=1)
     spans = recorded_runs(start)
     runs = [s.get_span_context() for s in spans if s.name.startswith("invoke_agent")]
-    assert len(runs) == 40 and len({c.trace_id for c in runs}) == 10
+    assert len(runs) == 40
+    assert len({c.trace_id for c in runs}) == 10
 
     # Five evaluations arrive before their spans: kept, and applied when the spans come.
     export_evaluations(runs[:5], at=start + timedelta(minutes=20))
@@ -163,7 +162,8 @@ def test_an_unmodified_exporter_feeds_tracking_evaluation_and_trust(
     assert stats["avg_tokens"] == pytest.approx((100 + 101 + 102 + 103) / 4 + 20)
 
     scores = {
-        t["agent_id"]: t for t in get(server, key, "/trust-scores", workspace_id=WORKSPACE, min_trust=0)["items"]
+        t["agent_id"]: t
+        for t in get(server, key, "/trust-scores", workspace_id=WORKSPACE, min_trust=0)["items"]
     }
     assert set(scores) == {f"{a}-v1" for a in AGENTS}
     assert scores["critic-v1"]["reliability_score"] < scores["planner-v1"]["reliability_score"]
@@ -177,3 +177,51 @@ def test_an_unmodified_exporter_feeds_tracking_evaluation_and_trust(
     export_evaluations(runs[5:30], at=start + timedelta(minutes=30))
     again = get(server, key, "/stats", workspace_id=WORKSPACE)["overall"]["counts"]
     assert (again["tracked"], again["evaluated"]) == (40, 30)
+
+
+def test_a_pydantic_ai_agent_run_arrives_with_latency_and_tokens(
+    otlp_env: None, server: LocalApiServer, key: str
+) -> None:
+    from pydantic_ai import Agent
+    from pydantic_ai.models.instrumented import InstrumentationSettings
+    from pydantic_ai.models.test import TestModel
+
+    # The SDK stamps spans with the wall clock; the service's clock is set beside it (nothing
+    # asserted below depends on the time itself).
+    with clock.installed(clock.SteppingClock(datetime.now(UTC) + timedelta(seconds=5))):
+        provider = TracerProvider(resource=Resource.create({"service.name": "pydantic-ai-app"}))
+        memory = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(memory))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        Agent.instrument_all(InstrumentationSettings(tracer_provider=provider))
+        try:
+            agent = Agent(TestModel(), name="fact_checker")
+
+            @agent.tool_plain
+            def lookup(query: str) -> str:
+                return f"sources for {query}"
+
+            result = agent.run_sync("Is the claim supported?")
+        finally:
+            Agent.instrument_all(False)
+        assert provider.force_flush(30_000)
+        provider.shutdown()
+
+        spans = memory.get_finished_spans()
+        [run] = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "invoke_agent"]
+        chats = [s for s in spans if s.attributes.get("gen_ai.operation.name") == "chat"]
+        assert chats
+        assert "gen_ai.agent.id" not in run.attributes
+
+        page = get(server, key, "/recommendations/agent/fact_checker", workspace_id=WORKSPACE)
+        [item] = page["items"]
+        tracked = get(server, key, f"/recommendations/{item['recommendation_id']}", workspace_id=WORKSPACE)
+    assert tracked["agent_name"] == "fact_checker"
+    assert tracked["recommendation_type"] == "agent_run"  # the documented default
+    assert tracked["workflow_id"] == run.attributes["gen_ai.conversation.id"]
+    assert tracked["latency_ms"] == pytest.approx((run.end_time - run.start_time) / 1e6)
+    assert tracked["input_tokens"] == sum(c.attributes["gen_ai.usage.input_tokens"] for c in chats)
+    assert tracked["output_tokens"] == sum(c.attributes["gen_ai.usage.output_tokens"] for c in chats)
+    assert tracked["recommendation_content"] == {"final_result": json.loads(run.attributes["final_result"])}
+    assert result.output == run.attributes["final_result"]
+    assert tracked["confidence_score"] is None

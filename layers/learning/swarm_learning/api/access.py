@@ -62,10 +62,16 @@ def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
             return _answer(
                 event, 413, "payload_too_large", f"request body is over {MAX_BODY_BYTES} bytes", field="body"
             )
-        header = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == WORKSPACE_HEADER), None)
+        header = next(
+            (v for k, v in (event.get("headers") or {}).items() if k.lower() == WORKSPACE_HEADER), None
+        )
         if isinstance(header, str) and header.strip() and header.strip() not in allowed:
             return _answer(
-                event, 403, "workspace_forbidden", "this API key may not use that workspace", field="workspace_id"
+                event,
+                403,
+                "workspace_forbidden",
+                "this API key may not use that workspace",
+                field="workspace_id",
             )
         return None
     if raw is not None:

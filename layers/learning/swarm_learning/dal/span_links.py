@@ -41,7 +41,9 @@ class SpanLinks(StoreBase):
                             "pk": span_key(workspace_id, *key),
                             "sk": SPAN_SK,
                             "recommendation_id": rid,
-                            "expires_at": epoch(created_at[key] + timedelta(days=self._settings.retention_days)),
+                            "expires_at": epoch(
+                                created_at[key] + timedelta(days=self._settings.retention_days)
+                            ),
                         }
                     )
                 }
@@ -50,7 +52,9 @@ class SpanLinks(StoreBase):
         ]
         self._batch_write(items)
 
-    def linked_recommendations(self, workspace_id: str, keys: Iterable[SpanKey], *, now: datetime) -> dict[SpanKey, str]:
+    def linked_recommendations(
+        self, workspace_id: str, keys: Iterable[SpanKey], *, now: datetime
+    ) -> dict[SpanKey, str]:
         """The recommendation ids of the spans that have one (consistent read)."""
         found = self._batch_get(workspace_id, keys, SPAN_SK, now)
         return {key: item["recommendation_id"] for key, item in found.items()}
@@ -63,7 +67,13 @@ class SpanLinks(StoreBase):
         return {key: json.loads(item["evaluation_json"]) for key, item in found.items()}
 
     def keep_early_evaluation(
-        self, workspace_id: str, key: SpanKey, evaluation: Mapping[str, Any], *, now: datetime, expires_at: datetime
+        self,
+        workspace_id: str,
+        key: SpanKey,
+        evaluation: Mapping[str, Any],
+        *,
+        now: datetime,
+        expires_at: datetime,
     ) -> dict[str, Any] | None:
         """Keep an evaluation until its span arrives. None when kept (or already kept: a retry);
         else the other evaluation already waiting for the span (nothing written)."""
@@ -88,7 +98,7 @@ class SpanLinks(StoreBase):
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            stored = error.response.get("Item")
+            stored: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
             return json.loads(deserialize(stored)["evaluation_json"]) if stored else {}
         return None
 
@@ -96,7 +106,11 @@ class SpanLinks(StoreBase):
         """Forget evaluations that have been applied (or refused) now that their span is here."""
         self._batch_write(
             [
-                {"DeleteRequest": {"Key": serialize({"pk": span_key(workspace_id, *key), "sk": EARLY_EVALUATION_SK})}}
+                {
+                    "DeleteRequest": {
+                        "Key": serialize({"pk": span_key(workspace_id, *key), "sk": EARLY_EVALUATION_SK})
+                    }
+                }
                 for key in keys
             ]
         )
@@ -143,5 +157,6 @@ class SpanLinks(StoreBase):
 def _throttled(operation: str) -> ClientError:
     """Items DynamoDB left unprocessed after every retry: throttling, answered as such."""
     return ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "unprocessed items"}}, operation
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "unprocessed items"}},
+        operation,
     )

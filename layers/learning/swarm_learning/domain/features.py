@@ -96,7 +96,11 @@ class FeatureTable:
 
     def confidence_bands(self) -> tuple[str, ...]:
         unstated = len(CONFIDENCE_BANDS)
-        return (*CONFIDENCE_BANDS, UNSTATED_CONFIDENCE) if bool((self.band == unstated).any()) else CONFIDENCE_BANDS
+        return (
+            (*CONFIDENCE_BANDS, UNSTATED_CONFIDENCE)
+            if bool((self.band == unstated).any())
+            else CONFIDENCE_BANDS
+        )
 
     def slots(self) -> list[Slot]:
         """The categorical features mined (content attributes are the binary ``has=`` items)."""

@@ -261,7 +261,9 @@ def track_fields(
         "workflow_id": workflow_id,
         "recommendation_type": _text(span.attribute(RECOMMENDATION_TYPE)) or default_type,
         "recommendation_content": content(span),
-        "evidence": {"otel": {"trace_id": span.trace_id, "span_id": span.span_id, "span_name": span.name[:200]}},
+        "evidence": {
+            "otel": {"trace_id": span.trace_id, "span_id": span.span_id, "span_name": span.name[:200]}
+        },
         "execution_status": (ExecutionStatus.FAILED if span.error else ExecutionStatus.COMPLETED).value,
     }
     if name:
@@ -291,7 +293,9 @@ def content(span: Span) -> dict[str, Any]:
     return {}
 
 
-def bounded_content(key: str, value: Any, *, max_bytes: int = 32 * 1024, max_depth: int = 8) -> dict[str, Any]:
+def bounded_content(
+    key: str, value: Any, *, max_bytes: int = 32 * 1024, max_depth: int = 8
+) -> dict[str, Any]:
     """``{key: value}`` if it fits the content limits, else the value as text cut to fit."""
     candidate = {key: value}
     text = json.dumps(candidate, separators=(",", ":"), ensure_ascii=False)

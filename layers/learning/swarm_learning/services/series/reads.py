@@ -192,7 +192,9 @@ class SeriesService:
                 counters=DAY_POINT_COUNTERS,
             )
             return AgentSeries(
-                agent_id=entry["agent_id"], agent_name=entry.get("agent_name") or entry["agent_id"], days=daily_points(buckets, window)
+                agent_id=entry["agent_id"],
+                agent_name=entry.get("agent_name") or entry["agent_id"],
+                days=daily_points(buckets, window),
             )
 
         return AgentSeriesPage(

@@ -94,13 +94,17 @@ class OtlpReceiver:
             tracks.append((span, fields))
 
         stored: dict[SpanKey, str] = {}
-        for (span, fields), result in zip(tracks, self._ingest(workspace_id, [f for _, f in tracks]), strict=True):
+        for (span, fields), result in zip(
+            tracks, self._ingest(workspace_id, [f for _, f in tracks]), strict=True
+        ):
             if self._settled(result, span.key, f"span {span.span_id}", outcome):
                 stored[span.key] = fields["recommendation_id"]
                 outcome.tracked += 1
         if stored:
             self._store.link_spans(
-                workspace_id, stored, created_at={key: otel.span_time(index[key].start_unix_nano) for key in stored}
+                workspace_id,
+                stored,
+                created_at={key: otel.span_time(index[key].start_unix_nano) for key in stored},
             )
 
         carried = [
@@ -153,7 +157,9 @@ class OtlpReceiver:
         expires_at = now + timedelta(seconds=self._settings.otlp_early_evaluation_seconds)
         for position, fields in waiting:
             key = evaluations[position].key
-            other = self._store.keep_early_evaluation(workspace_id, key, fields, now=now, expires_at=expires_at)
+            other = self._store.keep_early_evaluation(
+                workspace_id, key, fields, now=now, expires_at=expires_at
+            )
             if other is not None:
                 outcome.reject(
                     item(position),
@@ -189,7 +195,9 @@ class OtlpReceiver:
             if not otel.is_evaluation(record.event_name, record.attributes):
                 continue
             if not record.trace_id or not record.span_id:
-                outcome.reject(position, "an evaluation result needs the trace and span of the agent run it evaluates")
+                outcome.reject(
+                    position, "an evaluation result needs the trace and span of the agent run it evaluates"
+                )
                 continue
             evaluations.append(
                 otel.Evaluation(record.trace_id, record.span_id, record.time_unix_nano, record.attributes)
@@ -206,7 +214,9 @@ class OtlpReceiver:
             return
         pending = [(key, {**fields, "recommendation_id": stored[key]}) for key, fields in early.items()]
         done = []
-        for (key, _), result in zip(pending, self._ingest(workspace_id, [f for _, f in pending]), strict=True):
+        for (key, _), result in zip(
+            pending, self._ingest(workspace_id, [f for _, f in pending]), strict=True
+        ):
             if result.status == HTTPStatus.SERVICE_UNAVAILABLE:
                 outcome.retry = True
                 continue
@@ -232,7 +242,9 @@ class OtlpReceiver:
             outcome.retry = True
             return False
         error = result.error
-        reason = f"{error.field}: {error.message}" if error and error.field else (error.message if error else "")
+        reason = (
+            f"{error.field}: {error.message}" if error and error.field else (error.message if error else "")
+        )
         outcome.reject(item, f"{what}: {result.status} {reason}")
         return False
 
