@@ -123,6 +123,8 @@ def parse(body: Body, message: Message) -> Message:
         document = json.loads(body.data)
     except (ValueError, RecursionError) as error:
         raise OtlpRequestError(400, f"the JSON body does not decode: {error}") from None
+    if not isinstance(document, dict):
+        raise OtlpRequestError(400, "the JSON body must be an object (an Export...ServiceRequest)")
     if json_depth(document) > MAX_JSON_DEPTH:
         raise OtlpRequestError(400, f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
