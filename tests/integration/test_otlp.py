@@ -249,3 +249,31 @@ def test_keys_and_workspaces(api: Api) -> None:
     assert response["statusCode"] == 403  # swarm.workspace_id = ws_test on the resource
     assert json.loads(response["body"])["code"] == 7
     assert stored_items() == 0
+
+
+def _second_evaluation(logs: dict[str, Any], name: str) -> dict[str, Any]:
+    changed = json.loads(json.dumps(logs))
+    record = changed["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    record["attributes"][0]["value"] = {"stringValue": name}
+    return changed
+
+
+def test_one_evaluation_waits_per_span(api: Api) -> None:
+    logs = sample("otlp_export_logs")
+    assert post(api, LOGS, json.dumps(logs))[0] == 200
+    assert json.loads(post(api, LOGS, json.dumps(logs))[2]) == {}  # the same one again: a retry
+    status, _, body = post(api, LOGS, json.dumps(_second_evaluation(logs, "Fluency")))
+    partial = json.loads(body)["partialSuccess"]
+    assert (status, partial["rejectedLogRecords"]) == (200, "1")
+    assert "already waiting" in partial["errorMessage"]
+
+
+def test_an_early_evaluation_past_its_bound_is_dropped(api: Api, fixed_clock: Any) -> None:
+    assert post(api, LOGS, json.dumps(sample("otlp_export_logs")))[0] == 200
+    fixed_clock.advance(timedelta(seconds=3601))  # OTLP_EARLY_EVALUATION_SECONDS
+    assert post(api, TRACES, json.dumps(sample("otlp_export_traces")))[0] == 200
+    [researcher] = recommendations(api, "Senior-Researcher")
+    assert researcher["status"] == "pending"
+    # A new evaluation of the run is applied at once.
+    assert json.loads(post(api, LOGS, json.dumps(sample("otlp_export_logs")))[2]) == {}
+    assert recommendations(api, "Senior-Researcher")[0]["status"] == "approved"

@@ -223,3 +223,27 @@ def test_otlp_json_ids_are_hex_and_bad_hex_is_a_400() -> None:
             otlp.Body(otlp.JSON, json.dumps(body).encode()), trace_service_pb2.ExportTraceServiceRequest()
         )
     assert refused.value.status == 400
+
+
+def test_unstated_confidence_is_a_band_of_its_own_only_when_present() -> None:
+    from swarm_learning.domain.evaluated import EvaluatedRow
+    from swarm_learning.domain.features import CONFIDENCE_BANDS, UNSTATED_CONFIDENCE, build
+
+    def row(confidence: float | None, at: float) -> EvaluatedRow:
+        return EvaluatedRow(
+            agent_id="a",
+            recommendation_type="t",
+            workflow_id=None,
+            confidence_score=confidence,
+            action_key="x",
+            content_keys=(),
+            created_at=at,
+            approved=True,
+        )
+
+    stated = build([row(0.9, 1), row(0.2, 2)])
+    assert stated.slots()[2].labels == CONFIDENCE_BANDS
+    mixed = build([row(0.9, 1), row(None, 2)])
+    assert mixed.slots()[2].labels == (*CONFIDENCE_BANDS, UNSTATED_CONFIDENCE)
+    assert mixed.item_mask(f"confidence={UNSTATED_CONFIDENCE}").tolist() == [False, True]
+    assert mixed.item_mask("confidence=high").tolist() == [True, False]
