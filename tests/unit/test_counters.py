@@ -126,9 +126,7 @@ def test_numbers_too_small_for_dynamodb_are_stored_as_zero() -> None:
     assert deserialize(item) == {"tiny": 0, "negative_tiny": 0, "small": 1e-100, "plain": 0.25}
 
 
-@given(
-    st.lists(st.tuples(outcomes, st.one_of(st.none(), confidences), qualities), min_size=1, max_size=40)
-)
+@given(st.lists(st.tuples(outcomes, st.one_of(st.none(), confidences), qualities), min_size=1, max_size=40))
 def test_recommendations_without_a_confidence_are_left_out_of_calibration(
     evals: list[tuple[Outcome, float | None, float]],
 ) -> None:

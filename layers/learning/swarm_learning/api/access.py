@@ -65,9 +65,9 @@ def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
         header = next(
             (v for k, v in (event.get("headers") or {}).items() if k.lower() == WORKSPACE_HEADER), None
         )
-        named = header.strip() if isinstance(header, str) else ""
+        workspace = header.strip() if isinstance(header, str) else ""
         # A malformed id is the function's 400 (naming it), not a question of access.
-        if named and named not in allowed and _IDENTIFIER.fullmatch(named):
+        if workspace and workspace not in allowed and _IDENTIFIER.fullmatch(workspace):
             return _answer(
                 event,
                 403,
