@@ -272,7 +272,7 @@ def test_agents_view_draws_an_interval_and_a_sparkline_per_agent(page: Page, api
         )
     )
     assert tokens["MAL-01"] == "1500"
-    assert {v for k, v in tokens.items() if k != "MAL-01"} == {"–"}
+    assert {v for k, v in tokens.items() if k != "MAL-01"} == {"\u2013"}  # an en dash: none reported
     assert not page.errors, page.errors
 
 
