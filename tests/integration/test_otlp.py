@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
+import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
@@ -277,3 +278,31 @@ def test_an_early_evaluation_past_its_bound_is_dropped(api: Api, fixed_clock: An
     # A new evaluation of the run is applied at once.
     assert json.loads(post(api, LOGS, json.dumps(sample("otlp_export_logs")))[2]) == {}
     assert recommendations(api, "Senior-Researcher")[0]["status"] == "approved"
+
+
+def test_throttling_answers_503_with_retry_after_and_a_retry_stores_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from swarm_learning.dal.store import get_store
+
+    store = get_store()
+    original = store.link_spans
+
+    def throttled(*args: Any, **kwargs: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+            "BatchWriteItem",
+        )
+
+    export = json.dumps(sample("otlp_export_traces"))
+    monkeypatch.setattr(store, "link_spans", throttled)
+    status, headers, body = post(api, TRACES, export)
+    assert (status, headers["Retry-After"], json.loads(body)["code"]) == (503, "2", 14)
+    monkeypatch.setattr(store, "link_spans", original)
+    # The exporter sends the same export again: the tracks already stored replay, the links are written.
+    status, _, body = post(api, TRACES, export)
+    assert (status, json.loads(body)) == (200, {})
+    assert len(recommendations(api, "Billing")) == 1
+    assert recommendations(api, "Billing")[0]["status"] == "approved"
