@@ -35,7 +35,7 @@ class ExportOutcome:
     rejected: set[Any] = field(default_factory=set)
     reasons: list[str] = field(default_factory=list)
     retry: bool = False
-    tracked: int = 0
+    tracked: int = 0  # newly stored (replays not counted): the functions' metrics
     evaluated: int = 0
 
     def reject(self, item: Any, reason: str) -> None:
@@ -99,7 +99,7 @@ class OtlpReceiver:
         ):
             if self._settled(result, span.key, f"span {span.span_id}", outcome):
                 stored[span.key] = fields["recommendation_id"]
-                outcome.tracked += 1
+                outcome.tracked += result.status == HTTPStatus.CREATED  # not a replay
         if stored:
             self._store.link_spans(
                 workspace_id,
@@ -179,7 +179,7 @@ class OtlpReceiver:
         for (position, _), result in zip(ready, results, strict=True):
             what = f"evaluation of span {evaluations[position].span_id}"
             if self._settled(result, item(position), what, outcome):
-                outcome.evaluated += 1
+                outcome.evaluated += result.status == HTTPStatus.CREATED
             if result.status != HTTPStatus.SERVICE_UNAVAILABLE and evaluations[position].key in arrived:
                 applied.append(evaluations[position].key)
         if applied:
@@ -221,8 +221,7 @@ class OtlpReceiver:
                 outcome.retry = True
                 continue
             done.append(key)  # applied, replayed, or refused for good (already evaluated)
-            if result.status < 300:
-                outcome.evaluated += 1
+            outcome.evaluated += result.status == HTTPStatus.CREATED
         if done:
             self._store.drop_early_evaluations(workspace_id, done)
 
