@@ -2,8 +2,8 @@
 learning cycles have something to show (the dashboard, its browser tests and screenshots).
 
 ``make demo`` drives the API over HTTP, so everything it makes happens now. History needs days
-that have passed: this seeds through the layer's own services (tracker, trust service, meta
-learner) in-process, with a clock set to each simulated day. Same calls, same counters, same
+that have passed: this seeds through the layer's own services (tracker, routing, trust refresh,
+learning trigger and cycle runner) in-process, with a clock set to each simulated day. Same calls, same counters, same
 items as the API would write; only the time is simulated. Deterministic for a seed and end time.
 """
 
@@ -54,10 +54,12 @@ def seed_history(
     from swarm_learning.models.learning import TriggerLearningCycleRequest
     from swarm_learning.models.tracking import TrackRecommendationRequest
     from swarm_learning.models.trust import RoutingRequest
-    from swarm_learning.services.learning.service import MetaLearner
+    from swarm_learning.services.learning.runner import CycleRunner
+    from swarm_learning.services.learning.trigger import LearningTrigger
     from swarm_learning.services.tracking.tracker import RecommendationTracker
-    from swarm_learning.services.trust.scores import trust_config
-    from swarm_learning.services.trust.service import TrustService
+    from swarm_learning.services.trust.refresh import TrustRefresh
+    from swarm_learning.services.trust.routing import Routing
+    from swarm_learning.services.trust.scores import TrustScores, trust_config
 
     settings = get_settings()
     store, learner_store = get_store(), get_learner_store()
@@ -66,8 +68,11 @@ def seed_history(
     now = [end or utcnow()]
     clock: Callable[[], datetime] = lambda: now[0]  # noqa: E731 - one clock, set per simulated moment
     tracker = RecommendationTracker(store, settings, clock)
-    trust = TrustService(store, settings, trust_config(settings), clock, learner=learner_store)
-    learner = MetaLearner(store, learner_store, settings, events=_NoEvents(), clock=clock)
+    scores = TrustScores(store, settings, trust_config(settings), clock)
+    routing = Routing(scores, store, clock, learner=learner_store)
+    trust_refresh = TrustRefresh(scores, store)
+    trigger = LearningTrigger(store, learner_store, settings, events=_NoEvents(), clock=clock)
+    runner = CycleRunner(store, learner_store, settings, clock=clock)
 
     swarm = Swarm(default_swarm(n_agents, seed=seed), seed=seed)
     workflows = list(swarm.workflows(workspace_id, days * workflows_per_day))
@@ -109,7 +114,7 @@ def seed_history(
             recommendation_type = plan.choice(swarm.recommendation_types)
             candidates = [a.agent_id for a in swarm.agents if a.handles(recommendation_type)]
             now[0] = start + timedelta(hours=10, minutes=30 * number)
-            trust.route(
+            routing.route(
                 RoutingRequest.model_validate(
                     {
                         "workspace_id": workspace_id,
@@ -121,7 +126,7 @@ def seed_history(
             )
             decisions += 1
         now[0] = start + timedelta(hours=15)
-        trust.refresh_all(now[0])
+        trust_refresh.refresh_all(now[0])
         if day % CYCLE_EVERY_DAYS == CYCLE_EVERY_DAYS - 1 or day == days - 1:
             now[0] = start + timedelta(hours=15, minutes=30)
             cycle = TriggerLearningCycleRequest.model_validate(
@@ -131,8 +136,8 @@ def seed_history(
                     **({"min_pattern_confidence": min_pattern_confidence} if min_pattern_confidence else {}),
                 }
             )
-            accepted = learner.trigger(cycle)
-            learner.run(
+            accepted = trigger.trigger(cycle)
+            runner.run(
                 workspace_id,
                 accepted.iteration_id,
                 lookback_days=cycle.lookback_days,

@@ -329,17 +329,17 @@ def _learned(scheduled: dict[str, Any]) -> dict[str, Any]:
     from datetime import datetime
 
     from swarm_learning.services.learning.base import new_iteration_id
-    from swarm_learning.services.learning.service import get_meta_learner
+    from swarm_learning.services.learning.service import get_learned_reads
 
-    learner = get_meta_learner()
+    learned = get_learned_reads()
     run_at = datetime.fromisoformat(scheduled["run_at"])
     cycles: dict[str, Any] = {}
     for workspace_id in scheduled.get("workspaces", []):
-        iteration = learner.iteration(workspace_id, new_iteration_id(run_at, workspace_id))
-        patterns = learner.patterns(
+        iteration = learned.iteration(workspace_id, new_iteration_id(run_at, workspace_id))
+        patterns = learned.patterns(
             workspace_id, category=None, min_confidence=None, limit=10, next_token=None
         )
-        rules = learner.rules_for(workspace_id, {})
+        rules = learned.rules_for(workspace_id, {})
         cycles[workspace_id] = {
             "status": iteration.status,
             "result": iteration.result.model_dump(mode="json") if iteration.result else None,

@@ -23,7 +23,7 @@ from swarm_learning.models.learning import (
     ShouldTriggerResponse,
     TriggerLearningCycleRequest,
 )
-from swarm_learning.services.learning.service import get_meta_learner
+from swarm_learning.services.learning.service import get_learned_reads, get_learning_trigger
 
 app = APIGatewayRestResolver(**resolver_options())
 register_error_handlers(app)
@@ -42,7 +42,7 @@ register_error_handlers(app)
 def trigger_learning_cycle(
     request: Annotated[TriggerLearningCycleRequest, Body()],
 ) -> Response[LearningCycleAccepted]:
-    accepted = get_meta_learner().trigger(request)
+    accepted = get_learning_trigger().trigger(request)
     logger.info("learning cycle queued", extra={"iteration_id": accepted.iteration_id})
     metrics.add_metric(name="LearningCyclesTriggered", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
@@ -59,7 +59,7 @@ def trigger_learning_cycle(
     tags=["Meta-learning"],
 )
 def should_trigger_learning_cycle(workspace_id: WorkspaceId) -> ShouldTriggerResponse:
-    return get_meta_learner().should_trigger(workspace_id)
+    return get_learned_reads().should_trigger(workspace_id)
 
 
 app.include_router(learned_reads.router)

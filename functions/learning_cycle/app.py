@@ -15,17 +15,16 @@ from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.models.learning import LearningCycleRequestedDetail
 from swarm_learning.services.learning.base import CYCLE_REQUESTED
-from swarm_learning.services.learning.service import get_meta_learner
+from swarm_learning.services.learning.service import get_cycle_runner, get_learned_reads, get_learning_trigger
 
 
 @job_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    learner = get_meta_learner()
     if event.get("detail-type") == CYCLE_REQUESTED:
         request = LearningCycleRequestedDetail.model_validate(event["detail"])
         logger.append_keys(workspace_id=request.workspace_id, iteration_id=request.iteration_id)
         try:
-            status = learner.run(
+            status = get_cycle_runner().run(
                 request.workspace_id,
                 request.iteration_id,
                 lookback_days=request.lookback_days,
@@ -36,7 +35,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             metrics.add_metric(name="LearningCycleFailures", unit=MetricUnit.Count, value=1)
             raise
         metrics.add_metric(name=f"LearningCycles{str(status).capitalize()}", unit=MetricUnit.Count, value=1)
-        result = learner.iteration(request.workspace_id, request.iteration_id).result
+        result = get_learned_reads().iteration(request.workspace_id, request.iteration_id).result
         if status == "succeeded" and result is not None:
             # What an operator watches (ModelAccuracy has an alarm in template.yaml).
             metrics.add_metric(
@@ -55,7 +54,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         return {"iteration_id": request.iteration_id, "status": str(status)}
 
     run_at = scheduled_time(event)
-    queued = learner.schedule_all(run_at)
+    queued = get_learning_trigger().schedule_all(run_at)
     metrics.add_metric(name="LearningCyclesScheduled", unit=MetricUnit.Count, value=len(queued))
     logger.info("learning cycles scheduled", extra={"run_at": run_at.isoformat(), "workspaces": len(queued)})
     return {"run_at": run_at.isoformat(), "workspaces": queued}

@@ -7,14 +7,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics
-from swarm_learning.services.learning.service import get_meta_learner
+from swarm_learning.services.learning.service import get_pattern_refresh
 
 
 @job_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     run_at = scheduled_time(event)
     try:
-        refreshed = get_meta_learner().refresh_all(run_at)
+        refreshed = get_pattern_refresh().refresh_all(run_at)
     except Exception:
         logger.exception("pattern refresh failed", extra={"run_at": run_at.isoformat()})
         metrics.add_metric(name="PatternRefreshFailures", unit=MetricUnit.Count, value=1)

@@ -25,7 +25,7 @@ from swarm_learning.models.trust import (
     TrustScoreResponse,
     TrustScoreUpdate,
 )
-from swarm_learning.services.trust.service import get_trust_service
+from swarm_learning.services.trust.service import get_routing, get_trust_scores
 
 app = APIGatewayRestResolver(**resolver_options())
 register_error_handlers(app)
@@ -45,7 +45,7 @@ register_error_handlers(app)
 def initialize_trust_score(
     request: Annotated[InitializeTrustRequest, Body()],
 ) -> Response[TrustScoreResponse]:
-    trust, created = get_trust_service().initialize(request)
+    trust, created = get_trust_scores().initialize(request)
     if created:
         metrics.add_metric(name="AgentsRegistered", unit=MetricUnit.Count, value=1)
     return Response(
@@ -67,7 +67,7 @@ def initialize_trust_score(
 def adjust_trust_score(
     agent_id: AgentId, update: Annotated[TrustScoreUpdate, Body()]
 ) -> TrustAdjustmentResponse:
-    adjusted = get_trust_service().adjust(agent_id, update)
+    adjusted = get_trust_scores().adjust(agent_id, update)
     logger.info("trust adjusted", extra={"agent_id": agent_id, "adjustment_id": adjusted.adjustment_id})
     metrics.add_metric(name="TrustAdjustments", unit=MetricUnit.Count, value=1)
     return adjusted
@@ -87,7 +87,7 @@ def adjust_trust_score(
 def select_agents(request: Annotated[RoutingRequest, Body()]) -> RoutingDecision:
     if request.correlation_id:
         logger.set_correlation_id(request.correlation_id)
-    decision = get_trust_service().route(request)
+    decision = get_routing().route(request)
     logger.info(
         "routing decision",
         extra={"decision_id": decision.decision_id, "chosen": [c.agent_id for c in decision.chosen]},

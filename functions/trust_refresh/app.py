@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics
-from swarm_learning.services.trust.service import get_trust_service
+from swarm_learning.services.trust.service import get_trust_refresh
 
 REFRESH_PERIOD_HOURS = 6
 
@@ -18,7 +18,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     run_at = scheduled_time(event, period_minutes=REFRESH_PERIOD_HOURS * 60)
     started = time.perf_counter()
     try:
-        refreshed = get_trust_service().refresh_all(run_at)
+        refreshed = get_trust_refresh().refresh_all(run_at)
     except Exception:
         logger.exception("trust refresh failed", extra={"run_at": run_at.isoformat()})
         metrics.add_metric(name="TrustRefreshFailures", unit=MetricUnit.Count, value=1)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from swarm_learning.services.tracking.reads import get_tracked_reads
 from swarm_learning.services.tracking.tracker import get_tracker
 from tests.helpers.api import WORKSPACE, Api, recommendation
 from tests.helpers.ids import minted
@@ -19,6 +20,7 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def api(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
     monkeypatch.setattr(get_tracker(), "_clock", lambda: NOW)
+    monkeypatch.setattr(get_tracked_reads(), "_clock", lambda: NOW)
     return api
 
 

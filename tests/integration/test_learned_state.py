@@ -133,7 +133,7 @@ def test_a_failure_mid_cycle_leaves_the_previous_state_served(
 ) -> None:
     api, _, _ = learned
     _, before = get(api, "/patterns")
-    store = meta_learner.get_meta_learner()._store
+    store = meta_learner.get_cycle_runner()._store
     real = store.iter_evaluated
 
     def breaks_halfway(*args: Any, **kwargs: Any) -> Iterator[Any]:

@@ -91,7 +91,7 @@ def test_should_trigger_counts_new_outcomes_since_the_last_cycle(
     assert 0 < some["new_outcomes"] < 50
     assert some["should_trigger"] is False
     # A day later, any new outcome is reason enough.
-    learner = meta_learner.get_meta_learner()
+    learner = meta_learner.get_learned_reads()
     monkeypatch.setattr(learner, "_clock", lambda: utcnow() + timedelta(hours=25))
     _, late = get(api, "/learning-cycles/should-trigger")
     assert (late["should_trigger"], late["reason"]) == (True, "last_cycle_too_old")

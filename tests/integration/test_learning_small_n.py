@@ -169,7 +169,7 @@ def test_the_cycle_time_covers_reading_learning_and_writing(cycle: tuple[Api, di
     api, _ = cycle
 
     readings = iter(range(1000))
-    learner = meta_learner.get_meta_learner()
+    learner = meta_learner.get_cycle_runner()
     learner._timer = lambda: float(next(readings))  # one second per reading
     try:
         _seed_demo_swarm(6, workspace="ws_empty")

@@ -12,6 +12,7 @@ import pytest
 from localdev import runtime
 from localdev.lambda_context import LocalLambdaContext
 from swarm_learning.services.series import reads as series
+from swarm_learning.services.tracking import reads as tracked_reads
 from swarm_learning.services.tracking import tracker as tracking
 from swarm_learning.services.trust import service as trust_service
 from tests.helpers.api import WORKSPACE, Api, issue_key
@@ -27,7 +28,13 @@ DAY1 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
     """One settable clock for tracking, trust, routing and the series (``clock[0] = ...``)."""
     now = [DAY1]
-    for service in (tracking.get_tracker(), trust_service.get_trust_service(), series.get_series_service()):
+    for service in (
+        tracking.get_tracker(),
+        tracked_reads.get_tracked_reads(),
+        trust_service.get_trust_scores(),
+        trust_service.get_routing(),
+        series.get_series_service(),
+    ):
         monkeypatch.setattr(service, "_clock", lambda: now[0])
     return now
 
@@ -106,7 +113,7 @@ def test_trust_series_keeps_each_days_last_snapshot_with_its_interval(
     api: Api, clock: list[datetime]
 ) -> None:
     _record(api, "STRAT-01", [90, 90, 80, 20])
-    service = trust_service.get_trust_service()
+    service = trust_service.get_trust_refresh()
     service.refresh_all(DAY1.replace(hour=10))
     _record(api, "STRAT-01", [90, 95])
     service.refresh_all(DAY1.replace(hour=22))

@@ -250,11 +250,11 @@ def test_refresh_job_snapshots_every_agent_once_per_run(api: Api) -> None:
 
 
 def test_a_failing_refresh_raises_for_the_retry_and_dead_letter_path(api: Api, monkeypatch) -> None:
-    from swarm_learning.services.trust import service as trust_service
+    from swarm_learning.services.trust import refresh as trust_refresh
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("statistics unavailable")
 
-    monkeypatch.setattr(trust_service.TrustService, "refresh_all", broken)
+    monkeypatch.setattr(trust_refresh.TrustRefresh, "refresh_all", broken)
     with pytest.raises(RuntimeError, match="statistics unavailable"):
         api.functions.invoke("TrustRefreshFunction", {"job": "trust_refresh", "time": "2026-11-24T06:00:00Z"})

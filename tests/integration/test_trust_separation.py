@@ -14,8 +14,9 @@ import pytest
 from localdev.swarm import Swarm, default_swarm
 from swarm_learning.models.evaluation import EvaluateOutcomeRequest
 from swarm_learning.models.tracking import TrackRecommendationRequest
+from swarm_learning.services.tracking.reads import get_tracked_reads
 from swarm_learning.services.tracking.tracker import get_tracker
-from swarm_learning.services.trust.service import get_trust_service
+from swarm_learning.services.trust.service import get_routing, get_trust_scores
 from tests.helpers.api import WORKSPACE, Api
 
 pytestmark = pytest.mark.slow  # each test tracks and evaluates 100-200 recommendations
@@ -38,8 +39,8 @@ class TickingClock:
 @pytest.fixture
 def clock(api: Api, monkeypatch: pytest.MonkeyPatch) -> TickingClock:
     ticking = TickingClock(START)
-    monkeypatch.setattr(get_tracker(), "_clock", ticking)
-    monkeypatch.setattr(get_trust_service(), "_clock", ticking)
+    for service in (get_tracker(), get_tracked_reads(), get_trust_scores(), get_routing()):
+        monkeypatch.setattr(service, "_clock", ticking)
     return ticking
 
 

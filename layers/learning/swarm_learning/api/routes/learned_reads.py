@@ -24,7 +24,7 @@ from swarm_learning.models.learning import (
     PatternList,
     SuggestDecisionRulesRequest,
 )
-from swarm_learning.services.learning.service import get_meta_learner
+from swarm_learning.services.learning.service import get_learned_reads
 from swarm_learning.vocabulary import PatternCategory
 
 router = Router()
@@ -40,7 +40,7 @@ def list_learning_cycles(
     workspace_id: WorkspaceId,
     limit: Annotated[int, Query(ge=1, le=MAX_ITERATION_PAGE)] = 10,
 ) -> LearningIterationList:
-    return get_meta_learner().iterations(workspace_id, limit=limit)
+    return get_learned_reads().iterations(workspace_id, limit=limit)
 
 
 @router.get(
@@ -50,7 +50,7 @@ def list_learning_cycles(
     tags=["Meta-learning"],
 )
 def get_learning_cycle(iteration_id: IterationId, workspace_id: WorkspaceId) -> LearningIteration:
-    return get_meta_learner().iteration(workspace_id, iteration_id)
+    return get_learned_reads().iteration(workspace_id, iteration_id)
 
 
 @router.get(
@@ -67,7 +67,7 @@ def get_patterns(
     limit: Annotated[int, Query(ge=1, le=MAX_PATTERN_PAGE)] = DEFAULT_PATTERN_PAGE,
     next_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PatternList:
-    return get_meta_learner().patterns(
+    return get_learned_reads().patterns(
         workspace_id, category=category, min_confidence=min_confidence, limit=limit, next_token=next_token
     )
 
@@ -79,7 +79,7 @@ def get_patterns(
     tags=["Meta-learning"],
 )
 def get_agent_profile(agent_id: AgentId, workspace_id: WorkspaceId) -> AgentProfileView:
-    return get_meta_learner().agent_profile(workspace_id, agent_id)
+    return get_learned_reads().agent_profile(workspace_id, agent_id)
 
 
 @router.post(
@@ -90,4 +90,4 @@ def get_agent_profile(agent_id: AgentId, workspace_id: WorkspaceId) -> AgentProf
     tags=["Meta-learning"],
 )
 def suggest_decision_rules(request: Annotated[SuggestDecisionRulesRequest, Body()]) -> DecisionRuleList:
-    return get_meta_learner().suggest_rules(request)
+    return get_learned_reads().suggest_rules(request)

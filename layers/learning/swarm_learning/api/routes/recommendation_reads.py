@@ -21,7 +21,7 @@ from swarm_learning.models.reads import (
     RecommendationPage,
     WorkspaceStats,
 )
-from swarm_learning.services.tracking.tracker import get_tracker
+from swarm_learning.services.tracking.reads import get_tracked_reads
 from swarm_learning.vocabulary import RecommendationStatus
 
 router = Router()
@@ -42,7 +42,7 @@ def get_recommendation(
     recommendation_id: Annotated[str, Path(pattern=RECOMMENDATION_ID_PATTERN)],
     workspace_id: WorkspaceId,
 ) -> Recommendation:
-    return get_tracker().get(workspace_id, recommendation_id)
+    return get_tracked_reads().get(workspace_id, recommendation_id)
 
 
 @router.get(
@@ -62,7 +62,7 @@ def list_agent_recommendations(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> RecommendationPage:
-    return get_tracker().list_for_agent(
+    return get_tracked_reads().list_for_agent(
         workspace_id,
         agent_id,
         recommendation_type=recommendation_type,
@@ -82,7 +82,7 @@ def list_agent_recommendations(
     tags=["Statistics"],
 )
 def get_agent_stats(agent_id: AgentId, workspace_id: WorkspaceId, days: Days = None) -> AgentStats:
-    return get_tracker().agent_stats(workspace_id, agent_id, days=days)
+    return get_tracked_reads().agent_stats(workspace_id, agent_id, days=days)
 
 
 @router.get(
@@ -92,4 +92,4 @@ def get_agent_stats(agent_id: AgentId, workspace_id: WorkspaceId, days: Days = N
     tags=["Statistics"],
 )
 def get_workspace_stats(workspace_id: WorkspaceId, days: Days = None) -> WorkspaceStats:
-    return get_tracker().workspace_stats(workspace_id, days=days)
+    return get_tracked_reads().workspace_stats(workspace_id, days=days)

@@ -20,7 +20,7 @@ from swarm_learning.models.trust import (
     TrustScoreResponse,
     TrustSortKey,
 )
-from swarm_learning.services.trust.service import get_trust_service
+from swarm_learning.services.trust.service import get_trust_refresh, get_trust_scores
 
 router = Router()
 
@@ -37,7 +37,7 @@ router = Router()
     tags=["Trust scoring"],
 )
 def get_trust_score(agent_id: AgentId, workspace_id: WorkspaceId) -> TrustScoreResponse:
-    return get_trust_service().get(workspace_id, agent_id)
+    return get_trust_scores().get(workspace_id, agent_id)
 
 
 @router.get(
@@ -53,7 +53,7 @@ def list_trust_scores(
     sort_by: Annotated[TrustSortKey, Query()] = TrustSortKey.OVERALL,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
 ) -> TrustScoreList:
-    return get_trust_service().list(
+    return get_trust_scores().list(
         workspace_id, min_trust=min_trust, sort_by=sort_by, descending=order == "desc"
     )
 
@@ -69,7 +69,7 @@ def get_trust_history(
     workspace_id: WorkspaceId,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE * 4)] = 120,
 ) -> TrustHistory:
-    return get_trust_service().history(workspace_id, agent_id, limit=limit)
+    return get_trust_refresh().history(workspace_id, agent_id, limit=limit)
 
 
 @router.get(
@@ -84,4 +84,4 @@ def get_decision_boost(
     workspace_id: WorkspaceId,
     recommendation_type: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
 ) -> DecisionBoostResponse:
-    return get_trust_service().decision_boost(workspace_id, agent_id, recommendation_type)
+    return get_trust_scores().decision_boost(workspace_id, agent_id, recommendation_type)

@@ -1,21 +1,14 @@
-"""What the meta learner's parts share: its stores, settings, clock and event bus client."""
+"""What the learning services share: the cycle event's names, iteration ids, how many rules ride on
+the learner state's pointer item, and the error of an event bus that refuses the cycle's event."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-import boto3
 from ulid import ULID
 
-from swarm_learning.clock import Clock, utcnow
-from swarm_learning.config import Settings
-from swarm_learning.dal.learner_state import LearnerStateStore
-from swarm_learning.dal.store import LearningStore
 from swarm_learning.errors import LearningError
-from swarm_learning.services.learning.insights import InsightWriter
 
 EVENT_SOURCE = "swarm.learning"
 CYCLE_REQUESTED = "LearningCycleRequested"
@@ -39,32 +32,3 @@ def new_iteration_id(at: datetime, workspace_id: str | None = None) -> str:
     millis = int(at.timestamp() * 1000)
     entropy = hashlib.blake2b(workspace_id.encode(), digest_size=10).digest()
     return ITERATION_PREFIX + str(ULID.from_bytes(millis.to_bytes(6, "big") + entropy))
-
-
-class LearnerBase:
-    """The stores, settings, clock and event bus client of the meta learner."""
-
-    def __init__(
-        self,
-        store: LearningStore,
-        state: LearnerStateStore,
-        settings: Settings,
-        *,
-        events: Any | None = None,
-        insight_writer: InsightWriter | None = None,
-        clock: Clock = utcnow,
-        timer: Callable[[], float] | None = None,
-    ) -> None:
-        self._store = store
-        self._state = state
-        self._settings = settings
-        self._events = events
-        self._insight_writer = insight_writer
-        self._clock = clock
-        self._timer = timer
-
-    @property
-    def events(self) -> Any:
-        if self._events is None:
-            self._events = boto3.client("events")
-        return self._events

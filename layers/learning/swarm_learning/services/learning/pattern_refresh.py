@@ -6,13 +6,24 @@ from datetime import datetime, timedelta
 
 from ulid import ULID
 
-from swarm_learning.dal.learner_state import LeaseHeldError
-from swarm_learning.services.learning.base import MARKER_RULES, LearnerBase
+from swarm_learning.clock import Clock, utcnow
+from swarm_learning.config import Settings
+from swarm_learning.dal.learner_state import LearnerStateStore, LeaseHeldError
+from swarm_learning.dal.store import LearningStore
+from swarm_learning.services.learning.base import MARKER_RULES
 from swarm_learning.services.learning.runner import rule_state
 
 
-class PatternRefresh(LearnerBase):
+class PatternRefresh:
     """Revalidates each workspace's current patterns and drops those that stopped holding."""
+
+    def __init__(
+        self, store: LearningStore, state: LearnerStateStore, settings: Settings, *, clock: Clock = utcnow
+    ) -> None:
+        self._store = store
+        self._state = state
+        self._settings = settings
+        self._clock = clock
 
     def refresh_patterns(self, workspace_id: str, *, run_at: datetime) -> dict[str, int] | None:
         """Drop low-confidence patterns and re-validate the rest on the lookback window's data;

@@ -11,6 +11,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from swarm_learning.clock import Clock, utcnow
+from swarm_learning.config import Settings
+from swarm_learning.dal.learner_state import LearnerStateStore
+from swarm_learning.dal.store import LearningStore
 from swarm_learning.domain.rules import rule_applies
 from swarm_learning.domain.statistics import halves_trend
 from swarm_learning.domain.trust_values import TrustConfig
@@ -26,7 +30,6 @@ from swarm_learning.models.learning import (
     ShouldTriggerResponse,
     SuggestDecisionRulesRequest,
 )
-from swarm_learning.services.learning.base import LearnerBase
 from swarm_learning.vocabulary import PatternCategory
 
 
@@ -45,8 +48,16 @@ def describe(pattern: Mapping[str, Any]) -> str:
     )
 
 
-class LearnedReads(LearnerBase):
+class LearnedReads:
     """Read-only views of the current learner state."""
+
+    def __init__(
+        self, store: LearningStore, state: LearnerStateStore, settings: Settings, *, clock: Clock = utcnow
+    ) -> None:
+        self._store = store
+        self._state = state
+        self._settings = settings
+        self._clock = clock
 
     def iteration(self, workspace_id: str, iteration_id: str) -> LearningIteration:
         record = self._state.get_iteration(workspace_id, iteration_id)

@@ -3,23 +3,45 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ulid import ULID
 
-from swarm_learning.dal.learner_state import LeaseHeldError
-from swarm_learning.services.learning.base import MARKER_RULES, LearnerBase
-from swarm_learning.services.learning.insights import get_insight_writer
+from swarm_learning.clock import Clock, utcnow
+from swarm_learning.config import Settings
+from swarm_learning.dal.learner_state import LearnerStateStore, LeaseHeldError
+from swarm_learning.dal.store import LearningStore
+from swarm_learning.services.learning.base import MARKER_RULES
+from swarm_learning.services.learning.insights import InsightWriter, get_insight_writer
 from swarm_learning.vocabulary import IterationStatus
 
 if TYPE_CHECKING:
     from swarm_learning.domain import cycle as learning
 
 
-class CycleRunner(LearnerBase):
-    """Runs one queued iteration: reads the evaluated rows, runs the pure cycle, publishes the state."""
+class CycleRunner:
+    """Runs one queued iteration: reads the evaluated rows, runs the pure cycle, publishes the state.
+    ``insight_writer`` rewords the insights (default: ``get_insight_writer()``); ``timer`` times
+    the cycle (default: ``time.perf_counter``)."""
+
+    def __init__(
+        self,
+        store: LearningStore,
+        state: LearnerStateStore,
+        settings: Settings,
+        *,
+        insight_writer: InsightWriter | None = None,
+        clock: Clock = utcnow,
+        timer: Callable[[], float] | None = None,
+    ) -> None:
+        self._store = store
+        self._state = state
+        self._settings = settings
+        self._insight_writer = insight_writer
+        self._clock = clock
+        self._timer = timer
 
     def run(
         self, workspace_id: str, iteration_id: str, *, lookback_days: int, min_pattern_confidence: float

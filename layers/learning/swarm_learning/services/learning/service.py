@@ -1,8 +1,10 @@
-"""The specification's MetaLearnerAgent as a service: triggers and runs learning cycles, refreshes patterns,
-and serves what the cycles learned (patterns, agent profiles, decision rules, should-trigger).
+"""The specification's MetaLearnerAgent as the services the handlers call, built once per process:
+``LearningTrigger`` queues cycles, ``CycleRunner`` runs them, ``PatternRefresh`` revalidates
+patterns between cycles and ``LearnedReads`` serves what the cycles learned (patterns, agent
+profiles, decision rules, should-trigger).
 
 A cycle streams the workspace's evaluated recommendations into columns, runs the pure cycle
-(``swarm_learning.learning``), writes the result as a new learner-state version and only then makes
+(``swarm_learning.domain.cycle``), writes the result as a new learner-state version and only then makes
 it current (``LearnerStateStore.publish``), all under the workspace's lease. Its iteration record
 says queued → running → succeeded / failed / skipped, so a retried event never runs a cycle twice.
 """
@@ -20,11 +22,21 @@ from swarm_learning.services.learning.runner import CycleRunner
 from swarm_learning.services.learning.trigger import LearningTrigger
 
 
-class MetaLearner(LearningTrigger, CycleRunner, PatternRefresh, LearnedReads):
-    """The specification's MetaLearnerAgent: triggers, runs and refreshes cycles, and serves their results."""
+@cache
+def get_learning_trigger() -> LearningTrigger:
+    return LearningTrigger(get_store(), get_learner_store(), get_settings())
 
 
 @cache
-def get_meta_learner() -> MetaLearner:
-    settings = get_settings()
-    return MetaLearner(get_store(), get_learner_store(), settings)
+def get_cycle_runner() -> CycleRunner:
+    return CycleRunner(get_store(), get_learner_store(), get_settings())
+
+
+@cache
+def get_pattern_refresh() -> PatternRefresh:
+    return PatternRefresh(get_store(), get_learner_store(), get_settings())
+
+
+@cache
+def get_learned_reads() -> LearnedReads:
+    return LearnedReads(get_store(), get_learner_store(), get_settings())

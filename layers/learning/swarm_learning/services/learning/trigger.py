@@ -7,7 +7,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from swarm_learning.dal.learner_state import LeaseHeldError
+import boto3
+
+from swarm_learning.clock import Clock, utcnow
+from swarm_learning.config import Settings
+from swarm_learning.dal.learner_state import LearnerStateStore, LeaseHeldError
+from swarm_learning.dal.store import LearningStore
 from swarm_learning.models.learning import (
     LearningCycleAccepted,
     TriggerLearningCycleRequest,
@@ -17,14 +22,35 @@ from swarm_learning.services.learning.base import (
     CYCLE_REQUESTED,
     EVENT_SOURCE,
     EventPublishError,
-    LearnerBase,
     new_iteration_id,
 )
 from swarm_learning.vocabulary import CycleTrigger, IterationStatus
 
 
-class LearningTrigger(LearnerBase):
-    """Queues iterations and publishes the events that run them."""
+class LearningTrigger:
+    """Queues iterations and publishes the events that run them (on ``events``, an EventBridge
+    client, created on first use when not given)."""
+
+    def __init__(
+        self,
+        store: LearningStore,
+        state: LearnerStateStore,
+        settings: Settings,
+        *,
+        events: Any | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._store = store
+        self._state = state
+        self._settings = settings
+        self._events = events
+        self._clock = clock
+
+    @property
+    def events(self) -> Any:
+        if self._events is None:
+            self._events = boto3.client("events")
+        return self._events
 
     def trigger(self, request: TriggerLearningCycleRequest) -> LearningCycleAccepted:
         """Queue a cycle and publish the on-demand event (409 while one is running)."""

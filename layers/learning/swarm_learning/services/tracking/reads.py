@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from swarm_learning.clock import Clock, utcnow
-from swarm_learning.config import Settings
+from swarm_learning.config import Settings, get_settings
 from swarm_learning.dal.items import Bucket
-from swarm_learning.dal.store import LearningStore
+from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.domain import counters as ctr
 from swarm_learning.domain.statistics import summarize
 from swarm_learning.errors import (
@@ -42,9 +43,6 @@ class TrackedReads:
         self._store = store
         self._settings = settings
         self._clock = clock
-
-    def now(self) -> datetime:
-        return self._clock()
 
     def get(self, workspace_id: str, recommendation_id: str) -> Recommendation:
         item, outcome = self._store.get_recommendation(workspace_id, recommendation_id, now=self._clock())
@@ -116,6 +114,11 @@ class TrackedReads:
             overall=summarize(ctr.add_counters(b.counters for b in buckets)),
             by_type=_by_type(buckets),
         )
+
+
+@cache
+def get_tracked_reads() -> TrackedReads:
+    return TrackedReads(get_store(), get_settings())
 
 
 def _by_type(buckets: Iterable[Bucket]) -> dict[str, PerformanceSummary]:

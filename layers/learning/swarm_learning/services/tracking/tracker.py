@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from swarm_learning.config import get_settings
-from swarm_learning.dal.store import get_store
+from swarm_learning.clock import Clock, utcnow
+from swarm_learning.config import Settings, get_settings
+from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.domain import counters as ctr
 from swarm_learning.domain.evaluated import canonical_action, content_keys
 from swarm_learning.errors import (
@@ -41,7 +42,6 @@ from swarm_learning.models.evaluation import (
     WorkflowItemStatus,
 )
 from swarm_learning.models.tracking import TrackRecommendationRequest, TrackRecommendationResponse
-from swarm_learning.services.tracking.reads import TrackedReads
 from swarm_learning.vocabulary import Outcome, RecommendationStatus
 
 
@@ -67,7 +67,19 @@ def fingerprint(request: EvaluateOutcomeRequest | TrackRecommendationRequest) ->
     return hashlib.sha256(_json(request.model_dump(mode="json")).encode()).hexdigest()
 
 
-class RecommendationTracker(TrackedReads):
+class RecommendationTracker:
+    """Tracks recommendations and evaluates their outcomes (one at a time or a workflow's); the
+    batch ingestion prepares its writes with the same methods."""
+
+    def __init__(self, store: LearningStore, settings: Settings, clock: Clock = utcnow) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The tracker's time (the batch ingestion reads with it what it is about to write)."""
+        return self._clock()
+
     # ---- tracking ----------------------------------------------------------------------------
     def track(self, request: TrackRecommendationRequest) -> TrackRecommendationResponse:
         """Store a recommendation (one transaction). A client-minted id that is already stored
@@ -155,7 +167,6 @@ class RecommendationTracker(TrackedReads):
             )
         return at
 
-    # ---- reading -----------------------------------------------------------------------------
     # ---- evaluation --------------------------------------------------------------------------
     def evaluate(self, request: EvaluateOutcomeRequest) -> EvaluateOutcomeResponse:
         recommendation = self._store.get_recommendation_for_update(

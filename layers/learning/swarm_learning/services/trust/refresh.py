@@ -6,6 +6,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from swarm_learning.dal.store import LearningStore
 from swarm_learning.errors import NotFoundError
 from swarm_learning.models.trust import (
     TrustHistory,
@@ -14,12 +15,13 @@ from swarm_learning.models.trust import (
 from swarm_learning.parallel import AGENT_READS, map_all
 from swarm_learning.services.trust.scores import TrustScores, WorkspaceBaselines
 
-# A manual update moves a dimension by at most the learning rate; all of them together by at most
-# this much, so adjustments can correct a score but never replace the evidence.
 
+class TrustRefresh:
+    """Snapshots every agent's trust (scored by ``scores``) once per run; serves the snapshots."""
 
-class TrustRefresh(TrustScores):
-    """Snapshots every agent's trust once per run; serves the snapshots."""
+    def __init__(self, scores: TrustScores, store: LearningStore) -> None:
+        self._scores = scores
+        self._store = store
 
     def refresh_all(self, run_at: datetime) -> dict[str, int]:
         """Recompute every agent's trust and store a snapshot per agent (the trust-refresh job)."""
@@ -30,12 +32,12 @@ class TrustRefresh(TrustScores):
             # Each workspace's totals are read once per run, whichever thread gets there first.
             with lock:
                 if workspace_id not in workspaces:
-                    workspaces[workspace_id] = self._workspace(workspace_id, run_at.date())
+                    workspaces[workspace_id] = self._scores.workspace_baselines(workspace_id, run_at.date())
                 return workspaces[workspace_id]
 
         def refresh(entry: dict[str, Any]) -> str:
             workspace_id = entry["workspace_id"]
-            score = self._score(workspace_id, entry, run_at, workspace_of(workspace_id))
+            score = self._scores.score(workspace_id, entry, run_at, workspace_of(workspace_id))
             self._store.put_trust_snapshot(
                 workspace_id,
                 entry["agent_id"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import random
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -10,6 +9,9 @@ from typing import Any
 
 from ulid import ULID
 
+from swarm_learning.clock import Clock, utcnow
+from swarm_learning.dal.learner_state import LearnerStateStore
+from swarm_learning.dal.store import LearningStore
 from swarm_learning.domain import approval, routing
 from swarm_learning.domain.rules import unconditional_for_type
 from swarm_learning.ids import DECISION_PREFIX
@@ -21,14 +23,24 @@ from swarm_learning.models.trust import (
 from swarm_learning.parallel import AGENT_READS, map_all
 from swarm_learning.services.trust.scores import TrustScores, day_counters
 
-# A manual update moves a dimension by at most the learning rate; all of them together by at most
-# this much, so adjustments can correct a score but never replace the evidence.
 
+class Routing:
+    """Routes a request to the most trusted agents and logs the decision. Uses the trust scores'
+    window and configuration; the learned rules come from the learner state, when given."""
 
-class Routing(TrustScores):
-    """Routes a request to the most trusted agents and logs the decision."""
+    def __init__(
+        self,
+        scores: TrustScores,
+        store: LearningStore,
+        clock: Clock = utcnow,
+        learner: LearnerStateStore | None = None,
+    ) -> None:
+        self._scores = scores
+        self._store = store
+        self._clock = clock
+        self._learner = learner
 
-    def _routing_rules(self, workspace_id: str, recommendation_type: str) -> builtins.list[dict[str, Any]]:
+    def _routing_rules(self, workspace_id: str, recommendation_type: str) -> list[dict[str, Any]]:
         """The learned rules that hold for every decision of this type (kept on the learner
         state's pointer item: one read)."""
         if self._learner is None:
@@ -43,7 +55,7 @@ class Routing(TrustScores):
     def route(self, request: RoutingRequest) -> RoutingDecision:
         now = self._clock()
         today = now.date()
-        first, last = self._window(today)
+        first, last = self._scores.window(today)
         plan = routing.RoutingPlan(list(request.candidates), request.k, [])
         if request.apply_rules:
             rules = self._routing_rules(request.workspace_id, request.recommendation_type)
@@ -55,7 +67,7 @@ class Routing(TrustScores):
                 day_counters(b for b in buckets if b.recommendation_type == request.recommendation_type),
                 day_counters(b for b in buckets if b.recommendation_type is None),
                 today,
-                self._config,
+                self._scores.config,
             )
 
         posteriors: Sequence[approval.ApprovalPosterior] = map_all(AGENT_READS, posterior, plan.candidates)

@@ -12,7 +12,6 @@ from ulid import ULID
 from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings
 from swarm_learning.dal.items import Bucket
-from swarm_learning.dal.learner_state import LearnerStateStore
 from swarm_learning.dal.store import LearningStore
 from swarm_learning.domain import approval, trust, trust_values
 from swarm_learning.domain.counters import add_counters
@@ -31,8 +30,6 @@ from swarm_learning.parallel import AGENT_READS, map_all
 
 # A manual update moves a dimension by at most the learning rate; all of them together by at most
 # this much, so adjustments can correct a score but never replace the evidence.
-
-
 MAX_TOTAL_ADJUSTMENT = 0.25
 
 
@@ -75,22 +72,25 @@ class TrustScores:
         settings: Settings,
         config: trust_values.TrustConfig | None = None,
         clock: Clock = utcnow,
-        learner: LearnerStateStore | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._config = config or trust_values.TrustConfig()
         self._clock = clock
-        self._learner = learner
 
-    def _window(self, today: date) -> tuple[date, date]:
+    @property
+    def config(self) -> trust_values.TrustConfig:
+        return self._config
+
+    def window(self, today: date) -> tuple[date, date]:
+        """The days trust reads: the retention period up to ``today``."""
         return today - timedelta(days=self._settings.retention_days - 1), today
 
-    def _workspace(self, workspace_id: str, today: date) -> WorkspaceBaselines:
+    def workspace_baselines(self, workspace_id: str, today: date) -> WorkspaceBaselines:
         """The workspace's per-type totals over the window: one Query per statistics shard, run
         concurrently, of the counters a baseline reads; read once per request, however many agents
         it scores."""
-        first, last = self._window(today)
+        first, last = self.window(today)
         buckets = self._store.workspace_buckets(
             workspace_id, first_day=first, last_day=last, counters=trust_values.BASELINE_COUNTERS
         )
@@ -115,11 +115,12 @@ class TrustScores:
         )
         return [1.0 if status == "approved" else 0.0 for status in statuses]
 
-    def _score(
+    def score(
         self, workspace_id: str, entry: dict[str, Any], now: datetime, workspace: WorkspaceBaselines
     ) -> TrustScoreResponse:
+        """One agent's trust (``entry`` is its directory entry) against its workspace's baselines."""
         today = now.date()
-        first, last = self._window(today)
+        first, last = self.window(today)
         buckets = self._store.agent_buckets(workspace_id, entry["agent_id"], first_day=first, last_day=last)
         overall_days = day_counters(b for b in buckets if b.recommendation_type is None)
         # The order of outcomes is read only when the day windows cannot judge the trend.
@@ -177,7 +178,7 @@ class TrustScores:
         if entry is None:
             raise NotFoundError(f"agent {agent_id} not found", field="agent_id")
         now = self._clock()
-        return self._score(workspace_id, entry, now, self._workspace(workspace_id, now.date()))
+        return self.score(workspace_id, entry, now, self.workspace_baselines(workspace_id, now.date()))
 
     def list(
         self,
@@ -192,8 +193,8 @@ class TrustScores:
         factor). The workspace's totals are read once for all agents."""
         now = self._clock()
         agents = self._store.list_agents(workspace_id)
-        workspace = self._workspace(workspace_id, now.date())
-        scores = map_all(AGENT_READS, lambda entry: self._score(workspace_id, entry, now, workspace), agents)
+        workspace = self.workspace_baselines(workspace_id, now.date())
+        scores = map_all(AGENT_READS, lambda entry: self.score(workspace_id, entry, now, workspace), agents)
         if min_trust is not None:
             scores = [s for s in scores if s.overall_trust_score >= min_trust]
         scores.sort(key=lambda s: getattr(s, sort_by.value), reverse=descending)
@@ -243,11 +244,11 @@ class TrustScores:
     def _type_score(
         self, workspace_id: str, agent_id: str, recommendation_type: str, today: date
     ) -> trust_values.TrustScore:
-        first, last = self._window(today)
+        first, last = self.window(today)
         buckets = self._store.agent_scope_buckets(
             workspace_id, agent_id, recommendation_type, first_day=first, last_day=last
         )
-        baseline = self._workspace(workspace_id, today).baseline(recommendation_type)
+        baseline = self.workspace_baselines(workspace_id, today).baseline(recommendation_type)
         return trust.score(day_counters(buckets), today, self._config, baseline=baseline)
 
     def decision_boost(

@@ -1,4 +1,5 @@
-"""The specification's TrustScorer and the trust side of LearningIntegration, over ``LearningStore``."""
+"""The trust services the handlers call, built once per process: the specification's TrustScorer
+(``TrustScores``), routing over it and the refresh job, sharing one ``TrustScores``."""
 
 from __future__ import annotations
 
@@ -9,17 +10,20 @@ from swarm_learning.dal.learner_state import get_learner_store
 from swarm_learning.dal.store import get_store
 from swarm_learning.services.trust.refresh import TrustRefresh
 from swarm_learning.services.trust.routing import Routing
-from swarm_learning.services.trust.scores import trust_config
-
-# A manual update moves a dimension by at most the learning rate; all of them together by at most
-# this much, so adjustments can correct a score but never replace the evidence.
-
-
-class TrustService(Routing, TrustRefresh):
-    """The specification's TrustScorer with routing and the refresh job: what the trust handlers call."""
+from swarm_learning.services.trust.scores import TrustScores, trust_config
 
 
 @cache
-def get_trust_service() -> TrustService:
+def get_trust_scores() -> TrustScores:
     settings = get_settings()
-    return TrustService(get_store(), settings, trust_config(settings), learner=get_learner_store())
+    return TrustScores(get_store(), settings, trust_config(settings))
+
+
+@cache
+def get_routing() -> Routing:
+    return Routing(get_trust_scores(), get_store(), learner=get_learner_store())
+
+
+@cache
+def get_trust_refresh() -> TrustRefresh:
+    return TrustRefresh(get_trust_scores(), get_store())
