@@ -306,3 +306,31 @@ def test_throttling_answers_503_with_retry_after_and_a_retry_stores_once(
     assert (status, json.loads(body)) == (200, {})
     assert len(recommendations(api, "Billing")) == 1
     assert recommendations(api, "Billing")[0]["status"] == "approved"
+
+
+def test_odd_attribute_values_are_rejected_alone_never_a_5xx(api: Api) -> None:
+    body = sample("otlp_export_traces")
+    billing = body["resourceSpans"][0]["scopeSpans"][1]["spans"][1]
+    odd_values = [
+        {"boolValue": True},
+        {"doubleValue": 1e308},
+        {"arrayValue": {"values": [{"stringValue": "x"}, {"intValue": "3"}]}},
+        {"kvlistValue": {"values": [{"key": "k", "value": {"bytesValue": "AAE="}}]}},
+        {"stringValue": "\u202e" * 200},
+        {},
+    ]
+    spans = []
+    for number, value in enumerate(odd_values):
+        span = json.loads(json.dumps(billing))
+        span["spanId"] = f"{number + 1:016x}"
+        for attribute in span["attributes"]:
+            if attribute["key"] in ("swarm.confidence", "gen_ai.agent.name", "gen_ai.conversation.id"):
+                attribute["value"] = value
+        span["attributes"].append({"key": "swarm.recommendation_type", "value": value})
+        span["attributes"].append({"key": "gen_ai.output.messages", "value": value})
+        spans.append(span)
+    body["resourceSpans"][0]["scopeSpans"][1]["spans"] = spans
+    status, _, answer = post(api, TRACES, json.dumps(body))
+    assert status == 200, answer
+    partial = json.loads(answer).get("partialSuccess", {})
+    assert 0 < int(partial["rejectedSpans"]) <= len(odd_values)
