@@ -14,7 +14,7 @@ PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 PYTEST_PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile --no-loadscope-reorder) -m "not serial"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run reset demo test unit integration lint format typecheck openapi bench validate build deploy invoke clean
+.PHONY: help setup browser run reset demo test unit integration lint format typecheck openapi docs-features bench validate build deploy invoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ typecheck: setup ## mypy on the layer package
 
 openapi: setup ## regenerate docs/openapi.json from the handlers
 	$(BIN)/python -m localdev openapi
+
+docs-features: setup ## regenerate the features table of docs/learning.md from the feature registry
+	$(BIN)/python -m localdev features-doc
 
 bench: setup browser ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/pip install --quiet -r requirements-bench.txt

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import shlex
 import statistics
 import sys
 import time
@@ -32,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bench.report import machine_line, markdown_table, verdict
+from bench.report import Target, add_results_option, header, markdown_table, results_file, targets_section
 from swarm_learning_client import SwarmLearningClient, new_outcome_id, new_recommendation_id
 
 WORKSPACE = "ws_bench"
@@ -283,9 +282,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5_000, help="track() calls timed per caller run")
     parser.add_argument("--rate", type=float, default=2_000.0, help="paced caller: track() calls per second")
     parser.add_argument("--events", type=int, default=400, help="events per throughput run")
-    args = parser.parse_args()
-    print(machine_line(["httpx", "boto3", "moto", "aws-lambda-powertools"]))
-    print("command: python -m bench.client " + shlex.join(sys.argv[1:]))
+    args = add_results_option(parser).parse_args()
+    with results_file(args.save):
+        report(args)
+
+
+def report(args: argparse.Namespace) -> None:
+    print(header(["httpx", "boto3", "moto", "aws-lambda-powertools"], "bench.client"))
 
     with local_server() as (url, key):
         paced = caller_cost(url, key, args.calls, args.rate)
@@ -356,29 +359,20 @@ def main() -> None:
             ],
         )
     )
-    print("\n### Targets\n")
-    print(
-        markdown_table(
-            ["target", "measured", "verdict"],
-            [
-                (
-                    f"track() median <= {TARGET_MEDIAN_US:.0f} µs (paced)",
-                    f"{paced['median']:.1f} µs",
-                    verdict(paced["median"] <= TARGET_MEDIAN_US),
-                ),
-                (
-                    f"track() p99 <= {TARGET_P99_US:.0f} µs (paced)",
-                    f"{paced['p99']:.1f} µs",
-                    verdict(paced["p99"] <= TARGET_P99_US),
-                ),
-                (
-                    f"batched >= {TARGET_SPEEDUP:.0f}x events/s",
-                    f"{speedup:.1f}x",
-                    verdict(speedup >= TARGET_SPEEDUP),
-                ),
-            ],
-        )
-    )
+    targets: list[Target] = [
+        (
+            f"track() median <= {TARGET_MEDIAN_US:.0f} µs (paced)",
+            f"{paced['median']:.1f} µs",
+            paced["median"] <= TARGET_MEDIAN_US,
+        ),
+        (
+            f"track() p99 <= {TARGET_P99_US:.0f} µs (paced)",
+            f"{paced['p99']:.1f} µs",
+            paced["p99"] <= TARGET_P99_US,
+        ),
+        (f"batched >= {TARGET_SPEEDUP:.0f}x events/s", f"{speedup:.1f}x", speedup >= TARGET_SPEEDUP),
+    ]
+    print("\n" + targets_section(targets, result_header="verdict"))
 
 
 if __name__ == "__main__":

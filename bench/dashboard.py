@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import os
 import platform
-import shlex
 import statistics
 import sys
-import time
 from pathlib import Path
 
-from bench.report import seeded_workspace_arguments
+from bench.report import (
+    command_line,
+    markdown_table,
+    results_file,
+    seeded_workspace,
+    seeded_workspace_arguments,
+)
 from localdev import runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,15 +65,10 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from localdev.devkey import issue_dev_key
-    from localdev.history import seed_history
     from localdev.server import serving
 
     with runtime.embedded_aws() as functions, serving(functions, port=0, quiet=True) as server:
-        key = issue_dev_key((WORKSPACE,))
-        started = time.perf_counter()
-        seeded = seed_history(WORKSPACE, days=args.days, workflows_per_day=args.workflows_per_day)
-        seeding = time.perf_counter() - started
+        key, seeded, seeding = seeded_workspace(WORKSPACE, args)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1360, "height": 900})
@@ -93,19 +92,22 @@ def main() -> int:
                 rows.append((view, max(counts), statistics.median(times), max(times)))
             browser.close()
 
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cpus, load average "
-        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}, Python {platform.python_version()}"
-    )
-    print(f"command: python -m bench.dashboard {shlex.join(sys.argv[1:])}".rstrip())
-    print(
-        f"seeded: {seeded.days} days, {seeded.tracked} recommendations, {seeded.routing_decisions} routing "
-        f"decisions, {seeded.learning_cycles} cycles, 8 agents ({seeding:.0f} s)\n"
-    )
-    print("| view | API requests | median load (ms) | slowest (ms) |")
-    print("|---|---:|---:|---:|")
-    for view, count, median, slowest in rows:
-        print(f"| {view} | {count} | {median:.0f} | {slowest:.0f} |")
+    with results_file(args.save):
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cpus, load average "
+            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}, Python {platform.python_version()}"
+        )
+        print(f"command: {command_line('bench.dashboard')}")
+        print(
+            f"seeded: {seeded.days} days, {seeded.tracked} recommendations, {seeded.routing_decisions} routing "
+            f"decisions, {seeded.learning_cycles} cycles, 8 agents ({seeding:.0f} s)\n"
+        )
+        print(
+            markdown_table(
+                ["view", "API requests", "median load (ms)", "slowest (ms)"],
+                [(view, count, f"{median:.0f}", f"{slowest:.0f}") for view, count, median, slowest in rows],
+            )
+        )
     return 0
 
 

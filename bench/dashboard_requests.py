@@ -12,9 +12,9 @@ counted per operation by a botocore handler installed before any client exists.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
-import shlex
 import statistics
 import sys
 import threading
@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.handlers import BUILTIN_HANDLERS
 
-from bench.report import machine_line, markdown_table, seeded_workspace_arguments
+from bench.report import header, markdown_table, results_file, seeded_workspace, seeded_workspace_arguments
 from localdev import runtime
 
 WORKSPACE = "ws_demo"
@@ -62,14 +62,9 @@ def main() -> int:
     # Into botocore's built-in handlers before any session exists: every client counts.
     BUILTIN_HANDLERS.insert(0, ("provide-client-params.dynamodb", _count))
     runtime.configure_environment()
-    from localdev.devkey import issue_dev_key
-    from localdev.history import seed_history
 
     with runtime.embedded_aws() as functions:
-        key = issue_dev_key((WORKSPACE,))
-        started = time.perf_counter()
-        seeded = seed_history(WORKSPACE, days=args.days, workflows_per_day=args.workflows_per_day)
-        seeding = time.perf_counter() - started
+        key, seeded, seeding = seeded_workspace(WORKSPACE, args)
 
         def send(method: str, path: str, params: dict[str, Any]) -> None:
             query = {k: [str(v)] for k, v in params.items()} if method == "GET" else {}
@@ -100,8 +95,20 @@ def main() -> int:
                 cpu[i].append(time.process_time() - processor)
                 calls[i] = Counter(_calls)
 
-    print(machine_line(["boto3", "moto", "aws-lambda-powertools"]))
-    print(f"command: python -m bench.dashboard_requests {shlex.join(sys.argv[1:])}".rstrip())
+    with results_file(args.save):
+        report(args, seeded, seeding, cpu, wall, calls)
+    return 0
+
+
+def report(
+    args: argparse.Namespace,
+    seeded: Any,
+    seeding: float,
+    cpu: list[list[float]],
+    wall: list[list[float]],
+    calls: list[Counter[str]],
+) -> None:
+    print(header(["boto3", "moto", "aws-lambda-powertools"], "bench.dashboard_requests"))
     print(
         f"seeded: {seeded.days} days, {seeded.tracked} recommendations, {seeded.routing_decisions} routing "
         f"decisions, {seeded.learning_cycles} cycles ({seeding:.0f} s); {args.runs} calls per request\n"
@@ -122,7 +129,6 @@ def main() -> int:
             ["view", "request", "CPU ms (median)", "wall ms (median)", "DynamoDB calls", "by operation"], rows
         )
     )
-    return 0
 
 
 if __name__ == "__main__":

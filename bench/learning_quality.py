@@ -34,12 +34,21 @@ import platform
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 
-from bench.report import markdown_table
-from localdev.planted import PLANTED, planted_workflows
+from bench.report import (
+    Target,
+    add_results_option,
+    exit_status,
+    header,
+    markdown_table,
+    planted_recommendations,
+    results_file,
+    targets_section,
+)
+from localdev.planted import PLANTED
 from swarm_learning.domain import cycle as learning
 from swarm_learning.domain.evaluated import EvaluatedRow, canonical_action, content_keys
 from swarm_learning.domain.features import FeatureBuilder, FeatureTable
@@ -75,12 +84,9 @@ def _planted_swarm(workflows: int, seed: int, *, rows: int | None = None) -> tup
     them, when given)."""
     builder = FeatureBuilder()
     truth: list[float] = []
-    for workflow in planted_workflows(workflows, seed=seed, start=START, span=timedelta(days=7)):
-        for recommendation in workflow:
-            if rows is not None and len(truth) >= rows:
-                break
-            builder.add(recommendation.row())
-            truth.append(recommendation.success_probability)
+    for recommendation in planted_recommendations(workflows, seed=seed, start=START, limit=rows):
+        builder.add(recommendation.row())
+        truth.append(recommendation.success_probability)
     # The builder orders rows by time, stably; the generator emits them in time order already.
     return builder.build(), np.array(truth)
 
@@ -157,7 +163,7 @@ def run_size(rows: int, seeds: int, noise_seeds: int) -> SizeResult:
     )
 
 
-def small_data_report(seeds: int, noise_seeds: int) -> tuple[str, list[list[str]]]:
+def small_data_report(seeds: int, noise_seeds: int) -> tuple[str, list[Target]]:
     results = [run_size(rows, seeds, noise_seeds) for rows in SMALL_SIZES]
     table = markdown_table(
         [
@@ -191,21 +197,21 @@ def small_data_report(seeds: int, noise_seeds: int) -> tuple[str, list[list[str]
         ],
     )
     smallest = results[0]
-    verdicts = [
-        [
+    verdicts: list[Target] = [
+        (
             f"at {smallest.rows}: {name} >= {target}",
             f"{getattr(smallest, name):.3f} (mean of {seeds} seeds)",
-            "PASS" if getattr(smallest, name) >= target else "FAIL",
-        ]
+            getattr(smallest, name) >= target,
+        )
         for name, target in SMALL_TARGETS.items()
     ]
     worst_noise = max(r.noise_false_per_cycle for r in results)
     verdicts.append(
-        [
+        (
             f"noise <= {NOISE_TARGET} false patterns per cycle, every size",
             f"{worst_noise:.3f} (worst size)",
-            "PASS" if worst_noise <= NOISE_TARGET else "FAIL",
-        ]
+            worst_noise <= NOISE_TARGET,
+        )
     )
     return table, verdicts
 
@@ -273,9 +279,14 @@ def main() -> int:
         "--small-seeds", type=int, default=20, help="planted seeds per size, small-data table"
     )
     parser.add_argument("--noise-seeds", type=int, default=100, help="noise seeds per size, small-data table")
-    args = parser.parse_args()
+    args = add_results_option(parser).parse_args()
+    with results_file(args.save):
+        return report(args)
 
+
+def report(args: argparse.Namespace) -> int:
     print(f"# Learning quality ({platform.python_version()}, numpy {np.__version__})\n")
+    print(header(("numpy",), "bench.learning_quality") + "\n")
     print(
         "Planted: "
         + "; ".join(f"{p.name} ({' & '.join(p.condition)}: {p.success_probability:.0%})" for p in PLANTED)
@@ -331,31 +342,23 @@ def main() -> int:
         "accuracy": worst([r.accuracy for r in results]),
         "coverage": worst([r.coverage for r in results]),
     }
-    verdicts = [
-        [
+    verdicts: list[Target] = [
+        (
             f"{name} >= {target}",
             f"{measured[name]:.3f} (worst of {len(results)} seeds)",
-            "PASS" if measured[name] >= target else "FAIL",
-        ]
+            measured[name] >= target,
+        )
         for name, target in TARGETS.items()
     ]
-    verdicts.append(
-        [
-            "noise: 0 patterns",
-            str(len(noise_result.patterns)),
-            "PASS" if not noise_result.patterns else "FAIL",
-        ]
-    )
-    print("\n### Targets\n")
-    print(markdown_table(["target", "measured", "result"], verdicts))
+    verdicts.append(("noise: 0 patterns", str(len(noise_result.patterns)), not noise_result.patterns))
+    print("\n" + targets_section(verdicts))
 
     print("\n## At the sizes young workspaces have\n")
     small_table, small_verdicts = small_data_report(args.small_seeds, args.noise_seeds)
     print(small_table)
-    print("\n### Targets\n")
-    print(markdown_table(["target", "measured", "result"], small_verdicts))
+    print("\n" + targets_section(small_verdicts))
     verdicts.extend(small_verdicts)
-    return 0 if all(v[2] == "PASS" for v in verdicts) else 1
+    return exit_status(True, verdicts)
 
 
 if __name__ == "__main__":

@@ -31,14 +31,22 @@ import io
 import json
 import statistics
 import sys
-import time
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.report import machine_line, markdown_table, verdict
-from bench.trust_quality import spearman
+from bench.report import (
+    Target,
+    add_results_option,
+    exit_status,
+    header,
+    markdown_table,
+    results_file,
+    targets_section,
+    timed,
+)
+from bench.trust_quality.simulation import spearman
 
 DEGRADING_AGENT = "ANLY-01"
 MIN_TRUST = 0.7
@@ -97,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workflows", type=int, default=None, help="default: run_demo's (make demo's)")
     parser.add_argument("--seed", type=int, default=None, help="default: run_demo's (make demo's)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
-    args = parser.parse_args(argv)
+    args = add_results_option(parser).parse_args(argv)
 
     from localdev.demo import run_demo
     from localdev.devkey import issue_dev_key
@@ -110,18 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
     with embedded_aws(quiet) as functions, serving(functions, port=0, quiet=True) as server:
         key = issue_dev_key((workspace,))
-        started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            summary = run_demo(server.url, workspace_id=workspace, progress=False, api_key=key, **options)
-        demo_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        listing = _get(server.url, key, "/trust-scores", workspace_id=workspace)
-        list_seconds = time.perf_counter() - started
+            summary, demo_seconds = timed(
+                lambda: run_demo(server.url, workspace_id=workspace, progress=False, api_key=key, **options)
+            )
+        listing, list_seconds = timed(lambda: _get(server.url, key, "/trust-scores", workspace_id=workspace))
         trusted = _get(server.url, key, "/trust-scores", workspace_id=workspace, min_trust=MIN_TRUST)
         workspace_stats = _get(server.url, key, "/stats", workspace_id=workspace)
-        started = time.perf_counter()
-        learned = _learn(functions, server.url, key, workspace)
-        learn_seconds = time.perf_counter() - started
+        learned, learn_seconds = timed(lambda: _learn(functions, server.url, key, workspace))
 
     truth = {a.agent_id: a.true_success_rate for a in summary.agents if a.true_success_rate is not None}
     scores = {item["agent_id"]: item for item in listing["items"] if item["agent_id"] in truth}
@@ -167,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         for a in agents
     ]
-    targets = [
+    targets: list[Target] = [
         (
             f"Spearman(overall_trust_score, hidden success) >= {TARGET_SPEARMAN}",
             f"{rho:.3f}",
@@ -227,48 +231,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"applying {', '.join(routed['applied_rules']) or 'no rule'}.\n\n"
         + markdown_table(["category", "patterns", "strongest (approved, of)"], learning_rows)
     )
-    command = (
-        "python -m bench.trust_demo"
-        + "".join(f" --{name} {value}" for name, value in options.items())
-        + (" --strict" if args.strict else "")
+    output = "\n\n".join(
+        [
+            header(("moto", "boto3"), "bench.trust_demo", argv),
+            f"### Trust on the demo workspace ({summary.workflows} workflows, {summary.tracked} tracked, "
+            f"{summary.evaluated} evaluated; demo {demo_seconds:.0f} s, GET /trust-scores {list_seconds * 1e3:.0f} ms)",
+            "Agents by hidden success (the mean success probability behind their evaluated recommendations); "
+            f"workspace approval rate {workspace_rate:.3f}; trusted: in `GET /trust-scores?min_trust={MIN_TRUST}`.",
+            markdown_table(
+                [
+                    "agent",
+                    "hidden success",
+                    "approval",
+                    "evaluated",
+                    "accuracy",
+                    "consistency",
+                    "timeliness",
+                    "reliability",
+                    "conf. factor",
+                    "overall",
+                    "lower bound",
+                    "strength",
+                    "trend",
+                    "trusted",
+                ],
+                rows,
+            ),
+            learning_summary,
+            targets_section(targets),
+        ]
     )
-    print(
-        "\n\n".join(
-            [
-                machine_line(("moto", "boto3")),
-                f"command: {command}",
-                f"### Trust on the demo workspace ({summary.workflows} workflows, {summary.tracked} tracked, "
-                f"{summary.evaluated} evaluated; demo {demo_seconds:.0f} s, GET /trust-scores {list_seconds * 1e3:.0f} ms)",
-                "Agents by hidden success (the mean success probability behind their evaluated recommendations); "
-                f"workspace approval rate {workspace_rate:.3f}; trusted: in `GET /trust-scores?min_trust={MIN_TRUST}`.",
-                markdown_table(
-                    [
-                        "agent",
-                        "hidden success",
-                        "approval",
-                        "evaluated",
-                        "accuracy",
-                        "consistency",
-                        "timeliness",
-                        "reliability",
-                        "conf. factor",
-                        "overall",
-                        "lower bound",
-                        "strength",
-                        "trend",
-                        "trusted",
-                    ],
-                    rows,
-                ),
-                learning_summary,
-                "### Targets\n\n"
-                + markdown_table(
-                    ["target", "measured", "result"], [[n, m, verdict(p)] for n, m, p in targets]
-                ),
-            ]
-        )
-    )
-    return 1 if args.strict and not all(p for _, _, p in targets) else 0
+    with results_file(args.save):
+        print(output)
+    return exit_status(args.strict, targets)
 
 
 if __name__ == "__main__":

@@ -209,6 +209,24 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _features_doc(args: argparse.Namespace) -> int:
+    from localdev.feature_docs import LEARNING_DOC, with_features_table
+
+    text = LEARNING_DOC.read_text()
+    generated = with_features_table(text)
+    if args.check:
+        if generated != text:
+            print(
+                f"{LEARNING_DOC}'s features table is out of date: run `make docs-features`", file=sys.stderr
+            )
+            return 1
+        print(f"{LEARNING_DOC}'s features table matches the registry")
+        return 0
+    LEARNING_DOC.write_text(generated)
+    print(f"wrote the features table of {LEARNING_DOC}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m localdev", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -268,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     openapi = commands.add_parser("openapi", help="write docs/openapi.json from the handlers")
     openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")
     openapi.set_defaults(run=_openapi)
+
+    features = commands.add_parser(
+        "features-doc", help="write the features table of docs/learning.md from the feature registry"
+    )
+    features.add_argument("--check", action="store_true", help="fail if the committed table differs")
+    features.set_defaults(run=_features_doc)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from localdev.planted import planted_workflows
+from localdev.planted import PLANTED, PlantedPattern, planted_workflows
 from swarm_learning.models.evaluation import EvaluateOutcomeRequest
 from swarm_learning.models.tracking import TrackRecommendationRequest
 from swarm_learning.services.tracking.tracker import get_tracker
@@ -47,26 +47,29 @@ def record_outcomes(
         )
 
 
-def seed(workflows: int, *, workspace: str = "ws_learn", seed: int = 7) -> int:
-    """Track and evaluate a planted swarm (``localdev.planted``); returns how many were evaluated."""
+def seed(
+    workflows: int,
+    *,
+    workspace: str = "ws_learn",
+    seed: int = 7,
+    planted: tuple[PlantedPattern, ...] = PLANTED,
+) -> int:
+    """Track and evaluate a planted swarm (``localdev.planted``, its ``planted`` patterns); returns
+    how many were evaluated. The planted recommendation sets the fields the features are computed
+    from; the rest is ``recommendation()``'s."""
     evaluated = 0
-    for workflow in planted_workflows(workflows, seed=seed, start=START):
-        for planted in workflow:
+    for workflow in planted_workflows(workflows, seed=seed, start=START, planted=planted):
+        for planted_recommendation in workflow:
             track_and_evaluate(
                 {
                     "workspace_id": workspace,
-                    "agent_id": planted.agent_id,
-                    "agent_name": planted.agent_id.title(),
-                    "workflow_id": planted.workflow_id,
-                    "correlation_id": planted.workflow_id,
-                    "recommendation_type": planted.recommendation_type,
-                    "recommendation_content": planted.content,
-                    "confidence_score": planted.confidence_score,
+                    "agent_name": planted_recommendation.agent_id.title(),
+                    **planted_recommendation.track_fields(),
                 },
                 {
                     "workspace_id": workspace,
-                    "overall_quality_score": 85.0 if planted.approved else 20.0,
-                    "outcome": "approved" if planted.approved else "rejected",
+                    "overall_quality_score": 85.0 if planted_recommendation.approved else 20.0,
+                    "outcome": "approved" if planted_recommendation.approved else "rejected",
                 },
             )
             evaluated += 1

@@ -227,7 +227,8 @@ def test_otlp_json_ids_are_hex_and_bad_hex_is_a_400() -> None:
 
 def test_unstated_confidence_is_a_band_of_its_own_only_when_present() -> None:
     from swarm_learning.domain.evaluated import EvaluatedRow
-    from swarm_learning.domain.features import CONFIDENCE_BANDS, UNSTATED_CONFIDENCE, build
+    from swarm_learning.domain.feature_registry import CONFIDENCE_BANDS, UNSTATED_CONFIDENCE
+    from swarm_learning.domain.features import build
 
     def row(confidence: float | None, at: float) -> EvaluatedRow:
         return EvaluatedRow(
@@ -242,8 +243,11 @@ def test_unstated_confidence_is_a_band_of_its_own_only_when_present() -> None:
         )
 
     stated = build([row(0.9, 1), row(0.2, 2)])
-    assert stated.slots()[2].labels == CONFIDENCE_BANDS
+    assert {slot.name: slot.labels for slot in stated.slots()}["confidence"] == CONFIDENCE_BANDS
     mixed = build([row(0.9, 1), row(None, 2)])
-    assert mixed.slots()[2].labels == (*CONFIDENCE_BANDS, UNSTATED_CONFIDENCE)
+    assert {slot.name: slot.labels for slot in mixed.slots()}["confidence"] == (
+        *CONFIDENCE_BANDS,
+        UNSTATED_CONFIDENCE,
+    )
     assert mixed.item_mask(f"confidence={UNSTATED_CONFIDENCE}").tolist() == [False, True]
     assert mixed.item_mask("confidence=high").tolist() == [True, False]

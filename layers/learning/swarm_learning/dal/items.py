@@ -161,6 +161,20 @@ def query_items(client: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+# The attributes ``evaluated_row`` reads: what the learning cycle projects of each recommendation.
+EVALUATED_ATTRIBUTES = (
+    "recommendation_id",
+    "status",
+    "agent_id",
+    "recommendation_type",
+    "workflow_id",
+    "confidence_score",
+    "action_key",
+    "content_keys",
+    "content_json",
+)
+
+
 def evaluated_row(item: Mapping[str, Any]) -> EvaluatedRow:
     """A raw (low-level) index item as a cycle row, without the generic deserializer (hot path)."""
     workflow = item.get("workflow_id")

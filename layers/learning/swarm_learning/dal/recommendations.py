@@ -10,6 +10,7 @@ from typing import Any
 
 from swarm_learning.dal.base import StoreBase
 from swarm_learning.dal.items import (
+    EVALUATED_ATTRIBUTES,
     MAX_PAGES_PER_REQUEST,
     TRANSACTION_ATTEMPTS,
     Page,
@@ -191,24 +192,16 @@ class RecommendationReads(StoreBase):
         """The workspace's evaluated recommendations created in ``[since, until]``, as compact rows
         for the learning cycle: every shard of the time index is read in parallel, a page at a
         time, with only the attributes the cycle needs (rows arrive in no global order)."""
-        names = {
-            "#r": "recommendation_id",
-            "#s": "status",
-            "#e": "expires_at",
-            "#a": "agent_id",
-            "#t": "recommendation_type",
-            "#w": "workflow_id",
-            "#c": "confidence_score",
-            "#k": "action_key",
-            "#ck": "content_keys",
-            "#j": "content_json",
-        }
+        names = {"#r": "recommendation_id", "#s": "status", "#e": "expires_at"}
+        placeholder = {name: key for key, name in names.items()}
+        projected = [placeholder.get(name, f"#a{i}") for i, name in enumerate(EVALUATED_ATTRIBUTES)]
+        names.update(dict(zip(projected, EVALUATED_ATTRIBUTES, strict=True)))
         base = {
             "TableName": self._recommendations,
             "IndexName": BY_WORKSPACE_TIME,
             "KeyConditionExpression": "shard_pk = :p AND #r BETWEEN :lo AND :hi",
             "FilterExpression": "#s IN (:approved, :rejected, :partial) AND (attribute_not_exists(#e) OR #e > :now)",
-            "ProjectionExpression": "#r, #s, #a, #t, #w, #c, #k, #ck, #j",
+            "ProjectionExpression": ", ".join(projected),
             "ExpressionAttributeNames": names,
         }
         values = {

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from swarm_learning.domain.feature_registry import FEATURES
 from swarm_learning.domain.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, FeatureTable
 from swarm_learning.domain.pattern_validation import rolling_validation
 from swarm_learning.domain.patterns import (
@@ -23,7 +24,7 @@ from swarm_learning.domain.patterns import (
     upper_tail,
     wilson_bounds,
 )
-from swarm_learning.domain.rules import CONDITION_NAMES, rule_applies
+from swarm_learning.domain.rules import rule_applies
 from swarm_learning.vocabulary import PatternCategory
 
 PROFILE_MIN_SAMPLES = 10
@@ -165,15 +166,22 @@ def _later_half(table: FeatureTable) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rule(pattern: Pattern) -> DecisionRule | None:
-    items = dict(item.split("=", 1) for item in pattern.condition)
+    items = dict(item.partition("=")[::2] for item in pattern.condition)
     source = "&".join(pattern.condition)
     approving = pattern.predicts_approval
     expected = pattern.success_rate if approving else 1 - pattern.success_rate
 
-    def made(action: str, parameters: dict[str, Any], acted_on: str) -> DecisionRule:
+    def made(action: str, parameters: dict[str, Any], acted_on: str) -> DecisionRule | None:
         # The pattern's other items are the rule's conditions: "agent=X & confidence=low fails"
         # is "avoid X when its confidence is low", not "avoid X".
-        conditions = {CONDITION_NAMES[name]: value for name, value in items.items() if name != acted_on}
+        conditions = {}
+        for name, value in items.items():
+            if name == acted_on:
+                continue
+            condition = FEATURES.condition_name(name)
+            if condition is None:  # no rule can state it: dropping it would widen the advice
+                return None
+            conditions[condition] = value
         return DecisionRule(
             f"{action}:{source}",
             conditions,

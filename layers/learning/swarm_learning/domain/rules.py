@@ -1,27 +1,17 @@
 """Which decision rules concern a decision (pure, numpy-free: the API and routing read rules
 without loading the learning cycle's column maths).
 
-A rule's ``conditions`` name features of the decision: ``recommendation_type``,
-``confidence_band`` (low / medium / high), ``consensus`` (1 / 2 / 3+), ``expert`` (yes / no),
-``dissent`` (yes / no) and ``content_key``. A context that states a feature must agree with the rule on it; a feature the
-context leaves out does not exclude the rule (the specification's ``task_type`` is read as
-``recommendation_type``).
+A rule's ``conditions`` name features of the decision by their rule-condition names
+(``recommendation_type``, ``confidence_band``, ``consensus`` …: each feature declares its own in
+``swarm_learning.domain.feature_registry``). A context that states a feature must agree with the
+rule on it; a feature the context leaves out does not exclude the rule (the specification's
+``task_type`` is read as ``recommendation_type``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-# Pattern item names -> the rule condition they become.
-CONDITION_NAMES = {
-    "type": "recommendation_type",
-    "confidence": "confidence_band",
-    "consensus": "consensus",
-    "expert": "expert",
-    "dissent": "dissent",
-    "has": "content_key",
-}
 
 
 def rule_applies(conditions: Mapping[str, Any], context: Mapping[str, Any]) -> bool:

@@ -47,14 +47,14 @@ class TrustConfig:
     trend_min_difference: float = 0.05
     # Read every refresh, the trend is many tests: z >= 3 keeps false alarms of a stable agent to
     # ~3.5 % over 48 days while a drop from 0.8 to 0.4 is still flagged within ~40 outcomes
-    # (bench/trust_quality.py).
+    # (bench/trust_quality/).
     trend_z: float = 3.0
     # The trend over the order of outcomes: the last ``outcome_trend_window`` evaluated outcomes,
     # split where the approval rate changed most (segments of at least ``outcome_trend_min_segment``),
     # confirmed without the newest ``outcome_trend_confirm_lag``. z >= 3.25 with the confirmation:
     # 1-1.5 % of stable agents flagged over 48 daily reads, the demo's degrading agent caught on
     # ~70 % of seeds (without confirmation z >= 4 was needed for the same false alarms, catching 40 %;
-    # bench/trust_quality.py).
+    # bench/trust_quality/).
     outcome_trend_window: int = 100
     outcome_trend_min_segment: int = 20
     outcome_trend_z: float = 3.25
@@ -62,7 +62,7 @@ class TrustConfig:
     outcome_trend_confirm_lag: int = 30
     strength_thresholds: tuple[float, float, float] = (0.4, 0.6, 0.8)  # moderate, strong, very strong
     # Routing keeps a longer memory than the reported score: the bandit re-explores by itself when
-    # posteriors widen, and forgetting fast costs reward on a steady swarm (bench/trust_quality.py).
+    # posteriors widen, and forgetting fast costs reward on a steady swarm (bench/trust_quality/).
     routing_half_life_days: float = 90.0
     # Pseudo-observations of the agent's all-types approval rate in the prior of each of its types:
     # a new type starts from what the agent has shown elsewhere, not from nothing.

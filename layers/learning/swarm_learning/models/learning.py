@@ -1,7 +1,7 @@
 """Request and response models of the meta-learning API (the learning cycle's contract).
 
 Kept apart from ``swarm_learning.models`` so the functions that never learn do not pay for
-defining them at import (about 15 ms of every cold start, measured with ``bench/api.py``).
+defining them at import (about 15 ms of every cold start, measured with ``bench/api/``).
 """
 
 from __future__ import annotations
