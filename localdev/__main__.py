@@ -15,9 +15,9 @@ import json
 import logging
 import os
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from localdev.devkey import (
     DEFAULT_DEV_WORKSPACES,
@@ -27,97 +27,162 @@ from localdev.devkey import (
     find_server,
     running_servers,
 )
-from localdev.persistence import DEFAULT_INTERVAL_SECONDS
+from localdev.persistence import DEFAULT_COMPACT_BYTES, DEFAULT_COMPACT_SECONDS
 from localdev.server import DEFAULT_HOST, DEFAULT_PORT
 
+if TYPE_CHECKING:
+    from localdev.persistence import Opened, Store
+    from localdev.server import LocalApiServer
 
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM (kill, docker stop) ends the server as Ctrl+C does: with a final snapshot."""
-    raise KeyboardInterrupt
+
+class _Stopping:
+    """SIGINT and SIGTERM (Ctrl+C, kill, docker stop, systemd, a terminal closing the process
+    group) ask for one clean stop: the final snapshot, the url file removed, no traceback. The
+    first signal while the server only serves ends its wait; while the demo or the history seeding
+    runs in the foreground it interrupts them. A signal during the stop (``make run``'s group gets
+    SIGTERM twice: make forwards its own) only says the save is under way; nothing interrupts it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.requested = threading.Event()
+        self.interruptible = False  # the foreground is the demo or the seeding
+        self.saving = False
+        self._told = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.saving or self.requested.is_set():
+            if not self._told:
+                self._told = True
+                print("still saving the data; stopping once it is written", file=sys.stderr, flush=True)
+            return
+        self.requested.set()
+        if self.interruptible:
+            self.interruptible = False
+            raise KeyboardInterrupt
+
+    def install(self) -> None:
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self)
 
 
 def _serve(args: argparse.Namespace) -> int:
     import shutil
-    import signal
     import warnings
 
-    from localdev.persistence import Snapshots, item_count
+    from localdev.persistence import CorruptJournal, Store, item_count
     from localdev.runtime import embedded_aws
     from localdev.server import LocalApiServer
 
     if not args.verbose:
         # Powertools warns on each invocation that published no metric: noise on a console.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-    signal.signal(signal.SIGTERM, _interrupt)
-    with embedded_aws() as functions:
-        try:
-            # Bound now, served once the data and the key are in place.
-            server = LocalApiServer((args.host, args.port), functions, quiet=not args.verbose)
-        except OSError as error:
-            print(
-                f"cannot listen on {args.host}:{args.port} ({error.strerror}); is a server running there?",
-                file=sys.stderr,
+    stopping = _Stopping()
+    stopping.install()
+    stopping.interruptible = True  # until the server is up, a signal just ends the start
+    try:
+        with embedded_aws() as functions:
+            try:
+                # Bound now, served once the data and the key are in place.
+                server = LocalApiServer((args.host, args.port), functions, quiet=not args.verbose)
+            except OSError as error:
+                print(
+                    f"cannot listen on {args.host}:{args.port} ({error.strerror}); is a server running there?",
+                    file=sys.stderr,
+                )
+                return 1
+            port = server.server_address[1]
+            files = ServerFiles.for_port(port)
+            if args.fresh and files.directory.exists():
+                shutil.rmtree(files.directory)
+            files.create()
+            store = Store(
+                files.directory,
+                server.invoke_lock,
+                fsync=args.fsync,
+                compact_seconds=args.snapshot_seconds,
+                compact_bytes=int(args.compact_mb * 1024 * 1024),
             )
-            return 1
-        port = server.server_address[1]
-        files = ServerFiles.for_port(port)
-        if args.fresh and files.directory.exists():
-            shutil.rmtree(files.directory)
-        files.create()
-        snapshots = Snapshots(files.snapshot, server.invoke_lock, interval=args.snapshot_seconds)
-        restored = snapshots.restore()
-        workspaces = tuple(dict.fromkeys((*DEFAULT_DEV_WORKSPACES, args.workspace)))
-        api_key, new_key = dev_key(files, workspaces)
-        server.local_token = api_key
-        server.on_change = snapshots.changed
-        if new_key:
-            snapshots.changed()
-        snapshots.start()
-        base = f"{server.url}/api/v1/learning"
-        kept = f"{item_count()} items restored from" if restored else "new, saved to"
-        print(f"Swarm learning API on {base}  (embedded DynamoDB, tables from template.yaml)")
-        print(f"  data: {kept} {files.snapshot} (`--fresh` or `make reset` starts empty)")
-        print(
-            f"  {'new' if new_key else 'same'} development API key for workspaces {', '.join(workspaces)}"
-            f" (in {files.key}):"
-        )
-        print(f"    export SWARM_API_KEY={api_key}")
-        print(f"  try: curl -H \"Authorization: Bearer $SWARM_API_KEY\" '{base}/stats?workspace_id=ws_demo'")
-        print(f"  health (no key): curl {base}/health")
-        print(f"  dashboard: {server.url}/dashboard/  (asks for the key above)")
-        print("  stop with Ctrl+C; one line per request below (--verbose: the handlers' logs too)")
+            try:
+                opened = store.open()
+            except CorruptJournal as error:
+                server.server_close()
+                print(error, file=sys.stderr)
+                return 1
+            try:
+                return _run_server(args, server, files, store, opened, stopping)
+            finally:
+                stopping.saving = True
+                server.stop()
+                store.close()
+                files.url.unlink(missing_ok=True)
+                print(f"saved {item_count()} items in {files.directory}", flush=True)
+    except KeyboardInterrupt:  # a signal before the server was up: nothing was opened to save
+        return 0
+
+
+def _run_server(
+    args: argparse.Namespace,
+    server: LocalApiServer,
+    files: ServerFiles,
+    store: Store,
+    opened: Opened,
+    stopping: _Stopping,
+) -> int:
+    from localdev.persistence import item_count
+
+    workspaces = tuple(dict.fromkeys((*DEFAULT_DEV_WORKSPACES, args.workspace)))
+    api_key, new_key = dev_key(files, workspaces)
+    server.local_token = api_key
+    store.start()
+    base = f"{server.url}/api/v1/learning"
+    if opened.migrated:
+        kept = f"{item_count()} items migrated from dynamodb.pickle into"
+    elif opened.restored:
+        kept = f"{item_count()} items restored ({opened.journal_entries} journaled writes replayed) from"
+    else:
+        kept = "new, saved to"
+    print(f"Swarm learning API on {base}  (embedded DynamoDB, tables from template.yaml)")
+    print(f"  data: {kept} {files.directory} (`--fresh` or `make reset` starts empty)")
+    print(
+        f"  {'new' if new_key else 'same'} development API key for workspaces {', '.join(workspaces)}"
+        f" (in {files.key}):"
+    )
+    print(f"    export SWARM_API_KEY={api_key}")
+    print(f"  try: curl -H \"Authorization: Bearer $SWARM_API_KEY\" '{base}/stats?workspace_id=ws_demo'")
+    print(f"  health (no key): curl {base}/health")
+    print(f"  dashboard: {server.url}/dashboard/  (asks for the key above)")
+    print("  stop with Ctrl+C; one line per request below (--verbose: the handlers' logs too)", flush=True)
+    try:
         if args.history:
             from localdev.history import seed_history
 
             print(f"Seeding {args.history} days of simulated history in '{args.workspace}'...")
             with server.invoke_lock:
                 seeded = seed_history(args.workspace, days=args.history, seed=args.seed)
-            snapshots.changed()
             print(f"  {seeded.tracked} recommendations, {seeded.learning_cycles} learning cycles.")
         server.start()
         files.write_private(files.url, server.url)  # how commands find it: once it answers
-        try:
-            if args.demo:
-                from localdev.demo import run_demo
+        if args.demo:
+            from localdev.demo import run_demo
 
-                server.access_log = False  # the demo's progress bar says it better
-                run_demo(
-                    server.url,
-                    workspace_id=args.workspace,
-                    workflows=args.workflows,
-                    seed=args.seed,
-                    api_key=api_key,
-                )
-                server.access_log = True
-                print(f"Demo data is in workspace '{args.workspace}'. The server keeps running.")
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            server.shutdown()
-            server.server_close()
-            snapshots.stop()
-            files.url.unlink(missing_ok=True)
-            print(f"saved {item_count()} items to {files.snapshot}")
+            server.access_log = False  # the demo's progress bar says it better
+            run_demo(
+                server.url,
+                workspace_id=args.workspace,
+                workflows=args.workflows,
+                seed=args.seed,
+                api_key=api_key,
+            )
+            server.access_log = True
+            print(f"Demo data is in workspace '{args.workspace}'. The server keeps running.", flush=True)
+        stopping.interruptible = False
+        stopping.requested.wait()
+    except KeyboardInterrupt:
+        pass  # the demo or the seeding was interrupted; stop as from serving
+    stopping.interruptible = False
     return 0
 
 
@@ -240,10 +305,22 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--verbose", action="store_true", help="show the handlers' logs and metrics")
     serve.add_argument("--fresh", action="store_true", help="forget the saved data and key; start empty")
     serve.add_argument(
+        "--fsync",
+        action="store_true",
+        default=os.environ.get("LOCALDEV_FSYNC", "") not in ("", "0"),
+        help="sync each journaled write to the disk before answering (survives a power cut; slower)",
+    )
+    serve.add_argument(
         "--snapshot-seconds",
         type=float,
-        default=DEFAULT_INTERVAL_SECONDS,
-        help="save the data at most this often when it changed (what a kill -9 can lose)",
+        default=DEFAULT_COMPACT_SECONDS,
+        help="how often to look whether the journal has grown enough to fold into a snapshot",
+    )
+    serve.add_argument(
+        "--compact-mb",
+        type=float,
+        default=DEFAULT_COMPACT_BYTES / 1024 / 1024,
+        help="fold the journal into a new snapshot once it is this long",
     )
     serve.add_argument(
         "--history", type=int, default=0, metavar="DAYS", help="first seed DAYS days of simulated history"

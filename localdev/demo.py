@@ -3,7 +3,9 @@ Python client (``clients/python``), which sends the events in batches from a bac
 
 Every recommendation of every simulated workflow is tracked and most are evaluated (a few stay
 pending; some evaluations compare the recommendation with alternatives). Finally the agents'
-statistics are read back and set beside the simulation's hidden truth.
+statistics are read back and set beside the simulation's hidden truth, and the server's trust
+refresh runs once (its local jobs route), so the dashboard's "Trust over time" has a point without
+waiting for the 6-hourly schedule.
 
 The ids are minted here, deterministically from the seed, the workflow and the agent, with the
 time of the hour the run started: rerunning the same seed against the same server within that
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import threading
 import time
@@ -84,6 +87,8 @@ class DemoSummary:
     http_requests: int
     seconds: float
     agents: tuple[AgentSummary, ...] = field(default_factory=tuple)
+    trust_refreshed: bool = False  # the server's trust refresh ran once at the end
+    new_types: int = 0  # recommendation types the workspace saw for the first time (each warned once)
 
 
 class _CountingTransport(httpx.HTTPTransport):
@@ -132,6 +137,7 @@ class _Api:
         )
         self._seed = seed
         self._workspace_id = workspace_id
+        self._api_key = api_key
         # Ids carry the start of this hour plus their ordinal (ms): the same seed re-run within
         # the hour mints the same ids, in the same order.
         self._anchor_ms = int(clock()) // 3600 * 3_600_000
@@ -175,6 +181,22 @@ class _Api:
             failure = self.refused[0]
             body = json.dumps({"error": failure.error, "message": failure.message, "field": failure.field})
             raise DemoHttpError("POST", self.url("/events/batch"), failure.status or 0, body)
+
+    def refresh_trust(self) -> bool:
+        """Run the local server's trust-refresh job once (``POST /_local/jobs/trust-refresh``, which
+        takes the server's development key). False when it is not a local server or the key is
+        another one: the demo then says how to run it."""
+        # Its own transport (closed with it; the client's stays open), explicit: no proxy for a local server.
+        with httpx.Client(transport=httpx.HTTPTransport(), timeout=REQUEST_TIMEOUT_SECONDS) as http:
+            try:
+                response = http.post(
+                    f"{self.base_url}/_local/jobs/trust-refresh",
+                    json={},
+                    headers={"Authorization": f"Bearer {self._api_key}"},
+                )
+            except httpx.HTTPError:
+                return False
+        return response.status_code == 200
 
     def close(self) -> None:
         self.client.close(timeout=SEND_TIMEOUT_SECONDS)
@@ -234,14 +256,40 @@ def run_demo(
         raise DemoError("no API key: start the server (`make run`) or set SWARM_API_KEY")
     started = time.perf_counter()
     api = _Api(base_url, api_key, workspace_id, seed, clock)
+    # The swarm's types are new to a fresh workspace, on purpose: one line for them in the report,
+    # not a client warning per type in the middle of the progress bar.
+    new_types = _NewTypeWarnings()
+    client_log = logging.getLogger("swarm_learning_client")
+    client_log.addFilter(new_types)
     try:
-        return _drive(api, workspace_id, workflows, seed, progress, started)
+        return _drive(api, workspace_id, workflows, seed, progress, started, new_types)
     finally:
+        client_log.removeFilter(new_types)
         api.close()
 
 
+class _NewTypeWarnings(logging.Filter):
+    """Holds back the client's "recommendation_type ... is new to this workspace" warnings, counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "is new to this workspace" in record.getMessage():
+            self.count += 1
+            return False
+        return True
+
+
 def _drive(
-    api: _Api, workspace_id: str, workflows: int, seed: int, progress: bool, started: float
+    api: _Api,
+    workspace_id: str,
+    workflows: int,
+    seed: int,
+    progress: bool,
+    started: float,
+    new_types: _NewTypeWarnings,
 ) -> DemoSummary:
     swarm = Swarm(default_swarm(seed=seed), seed=seed)
     plan = random.Random(f"{seed}:evaluation-plan")  # which are pending, how each is evaluated
@@ -292,6 +340,7 @@ def _drive(
     )
     newly_evaluated = sum(agent.evaluated for agent in agents)
     workspace = api.read("/stats", api.client.workspace_stats)
+    trust_refreshed = api.refresh_trust()
     summary = DemoSummary(
         workspace_id=workspace_id,
         workflows=workflows,
@@ -302,6 +351,8 @@ def _drive(
         http_requests=api.requests,
         seconds=round(time.perf_counter() - started, 2),
         agents=agents,
+        trust_refreshed=trust_refreshed,
+        new_types=new_types.count,
     )
     print(_report(api, summary, workspace, run.example_recommendation_id))
     return summary
@@ -476,6 +527,21 @@ def _report(api: _Api, summary: DemoSummary, workspace: Mapping[str, Any], examp
         f"  Workspace totals (GET /stats): {counts['tracked']} tracked, {counts['evaluated']} evaluated, "
         f"{counts['pending']} pending, {counts['failed_executions']} failed and "
         f"{counts['timed_out_executions']} timed-out executions.",
+        "",
+        *(
+            [
+                f"{summary.new_types} recommendation types were new to the workspace: the service tracked them "
+                "and answered each first track with a warning (a typo would show up the same way)."
+            ]
+            if summary.new_types
+            else []
+        ),
+        (
+            "Trust refreshed once: the dashboard's trust history has today's point (the job runs every 6 hours)."
+            if summary.trust_refreshed
+            else "Trust history fills in at the next trust refresh (every 6 hours); run it now with "
+            "`python -m localdev job trust-refresh`."
+        ),
         "",
         "Try next (SWARM_API_KEY: the key `serve` printed, also in .localdev/<port>/api-key):",
         *(

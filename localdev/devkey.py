@@ -1,8 +1,8 @@
 """Where a local server keeps its files, its development API key, and how commands find it.
 
 Each server has its own directory, ``.localdev/<port>/`` (git-ignored; ``LOCALDEV_STATE_DIR``
-moves the root): ``api-key`` (mode 0600), ``url`` while it runs, and the snapshot of its embedded
-DynamoDB (``localdev.persistence``). Two servers on two ports never share a file; ``make demo``,
+moves the root): ``api-key`` (mode 0600), ``url`` while it runs, and the snapshot and journal of
+its embedded DynamoDB (``localdev.persistence``). Two servers on two ports never share a file; ``make demo``,
 ``python -m localdev job`` and ``python -m admin keys --local`` find the running one through
 its ``url`` file.
 """
@@ -47,8 +47,9 @@ class ServerFiles:
         return self.directory / "url"
 
     @property
-    def snapshot(self) -> Path:
-        return self.directory / "dynamodb.pickle"
+    def store(self) -> Path:
+        """What names the snapshot and journal of its embedded DynamoDB (``localdev.persistence``)."""
+        return self.directory / "store.json"
 
     def create(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -355,11 +355,9 @@ def embedded_aws(extra_environment: dict[str, str] | None = None) -> Iterator[Lo
         return
     from moto import mock_aws
 
-    from localdev import moto_expressions, moto_reads, moto_state, moto_transactions
+    from localdev import moto_patches, moto_state
 
-    moto_transactions.install()
-    moto_expressions.install()
-    moto_reads.install()
+    moto_patches.install()  # the local speed-ups, on the moto version they were written for
     # The embedded tables are a large, long-lived heap (~300,000 objects for the dashboard's demo
     # workspace) and a read allocates thousands of short-lived ones: at the interpreter's default
     # threshold (700) collections took about a fifth of a trust listing's time, the full ones

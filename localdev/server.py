@@ -47,6 +47,7 @@ class LocalApiServer(ThreadingHTTPServer):
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self._restore_logs: Callable[[], None] | None = None  # server_close runs when binding fails
+        self.serving = False
         super().__init__(address, _Handler)
         self.functions = functions
         # Quiet: one access line per request; the handlers' structured logs and EMF metrics are
@@ -84,7 +85,15 @@ class LocalApiServer(ThreadingHTTPServer):
 
     def start(self) -> None:
         """Serve in a background thread (the socket is bound from construction on)."""
+        self.serving = True
         threading.Thread(target=self.serve_forever, name="local-api", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop serving (when it started: ``shutdown`` waits for a loop that never ran otherwise)
+        and close the socket."""
+        if self.serving:
+            self.shutdown()
+        self.server_close()
 
     def server_close(self) -> None:
         super().server_close()

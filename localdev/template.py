@@ -165,13 +165,20 @@ class ApiAuth:
     binary_media_types: tuple[str, ...] = ()
 
 
+def _function_of(reference: dict[str, Any]) -> str:
+    """The function a ``!GetAtt F.Arn`` or a ``!Ref F.Alias`` (its published alias) names."""
+    if "Fn::GetAtt" in reference:
+        return str(reference["Fn::GetAtt"][0])
+    return str(reference["Ref"]).split(".", 1)[0]
+
+
 def api_auth(template: dict[str, Any], api: str = "LearningApi") -> ApiAuth:
     props = template["Resources"][api]["Properties"]
     auth = props["Auth"]
     authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
     identity = authorizer["Identity"]
     return ApiAuth(
-        authorizer_function=authorizer["FunctionArn"]["Fn::GetAtt"][0],
+        authorizer_function=_function_of(authorizer["FunctionArn"]),
         identity_header=identity["Headers"][0],
         cache_seconds=int(_resolve(identity.get("ReauthorizeEvery", 300), template)),
         gateway_responses=props.get("GatewayResponses", {}),

@@ -1,6 +1,6 @@
 """Trust quality benchmark: does the trust maths agree with the ground truth of a simulated swarm?
 
-    pip install -r requirements-bench.txt           (MABWiser, the routing baseline)
+    make bench                                      (installs MABWiser, the routing baseline)
     python -m bench.trust_quality [--strict]        (from the repository root)
 
 Everything is simulated in memory with ``localdev.swarm`` and scored with the service's own pure

@@ -1,6 +1,7 @@
 // Charts with Apache ECharts (vendored, see vendor/echarts/README.md). Each chart container
-// records how many marks it drew (data-marks) and its series count (data-series), which the
-// browser tests read; tooltips render as text (renderMode "richText"), never as HTML.
+// records how many marks it drew (data-marks), its series count (data-series) and how many of its
+// text labels reach outside its canvas (data-labels-outside, with their text), which the browser
+// tests read; tooltips render as text (renderMode "richText"), never as HTML.
 import * as echarts from "../vendor/echarts/echarts.esm.min.js";
 import { h } from "./dom.js";
 
@@ -42,9 +43,59 @@ export function chart(name, option, { height = 280 } = {}) {
     const marks = series.reduce((total, s) => total + (Array.isArray(s.data) ? s.data.length : 0), 0);
     container.dataset.series = String(series.length);
     container.dataset.marks = String(marks);
+    const outside = labelsOutside(instance);
+    container.dataset.labelsOutside = String(outside.length);
+    if (outside.length) container.dataset.labelsOutsideText = outside.join(" | ");
     container.dataset.drawn = "true";
   });
   return container;
+}
+
+/** The part of an element the reader can see: its box in the canvas, cut by the clip paths it is
+ * drawn under (a scrolling legend shows one page); null when nothing of it shows. */
+function visiblePart(element) {
+  const rect = element.getBoundingRect().clone();
+  if (element.transform) rect.applyTransform(element.transform);
+  for (const clip of element.__clipPaths || []) {
+    const bounds = clip.getBoundingRect().clone();
+    if (clip.transform) bounds.applyTransform(clip.transform);
+    const x = Math.max(rect.x, bounds.x);
+    const y = Math.max(rect.y, bounds.y);
+    const right = Math.min(rect.x + rect.width, bounds.x + bounds.width);
+    const bottom = Math.min(rect.y + rect.height, bounds.y + bounds.height);
+    if (right - x <= 1 || bottom - y <= 1) return null;
+    rect.x = x;
+    rect.y = y;
+    rect.width = right - x;
+    rect.height = bottom - y;
+  }
+  return rect;
+}
+
+/** The texts the chart drew (axis labels, value labels, legends) that reach past its canvas (cut
+ * off where the reader cannot see them) or lie on top of one another. */
+function labelsOutside(instance) {
+  const width = instance.getWidth();
+  const height = instance.getHeight();
+  const problems = [];
+  const drawn = [];
+  for (const element of instance.getZr().storage.getDisplayList(true)) {
+    if (element.type !== "tspan" || element.invisible || element.ignore) continue;
+    const text = element.style && element.style.text;
+    if (!text) continue;
+    const rect = visiblePart(element);
+    if (!rect) continue; // wholly clipped (a scrolling legend's hidden page)
+    if (rect.x < -1 || rect.y < -1 || rect.x + rect.width > width + 1 || rect.y + rect.height > height + 1) {
+      problems.push(`${text} (outside)`);
+    }
+    for (const [other, otherRect] of drawn) {
+      const overlapX = Math.min(rect.x + rect.width, otherRect.x + otherRect.width) - Math.max(rect.x, otherRect.x);
+      const overlapY = Math.min(rect.y + rect.height, otherRect.y + otherRect.height) - Math.max(rect.y, otherRect.y);
+      if (overlapX > 2 && overlapY > 2) problems.push(`${text} (over ${other})`);
+    }
+    drawn.push([String(text), rect]);
+  }
+  return problems;
 }
 
 export const axis = {
@@ -53,6 +104,15 @@ export const axis = {
   },
   unit(name = "") {
     return { type: "value", min: 0, max: 1, name, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } };
+  },
+  /** A time axis whose labels never run into each other (minutes of demo data, or a phone). */
+  time() {
+    return { type: "time", axisLabel: { hideOverlap: true } };
+  },
+  /** A horizontal 0–100% axis whose end labels stay inside the chart ("100%" is not cut at the edge). */
+  unitAcross(name = "") {
+    const unit = axis.unit(name);
+    return { ...unit, axisLabel: { ...unit.axisLabel, alignMinLabel: "left", alignMaxLabel: "right" } };
   },
   count(name = "") {
     return { type: "value", name, minInterval: 1 };

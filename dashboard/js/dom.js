@@ -79,6 +79,29 @@ export const fmt = {
   },
 };
 
+// What each trust dimension stands on is `dimension_evidence` (a count, or null when nothing was
+// reported: the dimension then repeats accuracy by design and is not a measurement).
+const UNMEASURED = {
+  timeliness: "no latency reported",
+  reliability: "no failed or timed-out execution reported",
+};
+
+/** Whether a trust answer's dimension was measured (answers without the evidence count as measured). */
+export function measured(trust, dimension) {
+  const evidence = trust.dimension_evidence;
+  return !evidence || evidence[dimension] !== null;
+}
+
+/** A dimension's score, or "no data" (with why, as its title) when nothing was reported for it. */
+export function dimensionCell(trust, dimension) {
+  if (measured(trust, dimension)) return fmt.num(trust[`${dimension}_score`]);
+  return h("span", { class: "unmeasured", title: `${UNMEASURED[dimension]}: the score repeats accuracy` }, "no data");
+}
+
+export function unmeasuredNote(dimension) {
+  return UNMEASURED[dimension];
+}
+
 /** A titled panel: <section class="panel"><h3>title</h3> ...body</section> */
 export function panel(title, ...body) {
   return h("section", { class: "panel" }, h("h3", {}, title), ...body);

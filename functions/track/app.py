@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.metrics import MetricUnit
 
+from swarm_learning.api import snapstart
 from swarm_learning.api.handler import api_handler
 from swarm_learning.api.http import (
     API_PREFIX,
@@ -61,3 +62,4 @@ def track_recommendation(
 
 
 lambda_handler = api_handler(app, on_context=idempotent_tracking.register_context)
+snapstart.load_before_snapshot(idempotent_tracking.load_idempotency)

@@ -1,4 +1,5 @@
-"""Trust function: register agents, manual trust updates, and routing decisions."""
+"""Trust function: register agents, manual trust updates, routing decisions, and the workspace's
+settings (PUT /workspace-settings)."""
 
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from swarm_learning.api.http import (
 )
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.api.params import AgentId
+from swarm_learning.api.routes import workspace_settings
 from swarm_learning.models.trust import (
     InitializeTrustRequest,
     RoutingDecision,
@@ -95,5 +97,7 @@ def select_agents(request: Annotated[RoutingRequest, Body()]) -> RoutingDecision
     metrics.add_metric(name="RoutingDecisions", unit=MetricUnit.Count, value=1)
     return decision
 
+
+app.include_router(workspace_settings.writes)
 
 lambda_handler = api_handler(app)

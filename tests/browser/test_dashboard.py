@@ -59,7 +59,7 @@ def _browser_or_skip() -> Any:
     except ImportError:
         if in_ci:
             raise
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+        pytest.skip("playwright is not installed (make setup installs it)")
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         if in_ci:
             pytest.fail(f"no Chromium at {CHROMIUM}: CI must install it (apt-get install -y chromium)")
@@ -142,11 +142,64 @@ def _call(server: LocalApiServer, key: str, path: str, body: dict[str, Any]) -> 
         return json.loads(response.read())
 
 
+# What makes a view look unfinished, read in the page: text that is a JavaScript value instead of
+# a figure, elements wider than the window (outside a scrolling box), chart labels cut at their canvas.
+DEFECTS = """() => {
+    const problems = [];
+    const text = document.querySelector('#view').innerText;
+    for (const word of ['NaN', 'undefined', 'null', 'Infinity', 'object Object']) {
+        const at = text.search(new RegExp('(^|[^A-Za-z_])' + word + '($|[^A-Za-z_])'));
+        if (at >= 0) problems.push(`text "${word}": ...${text.slice(Math.max(0, at - 40), at + 40)}...`);
+    }
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth > width + 1) {
+        problems.push(`page ${document.documentElement.scrollWidth}px wide in a ${width}px window`);
+    }
+    const scrolls = (e) => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(e).overflowX);
+    for (const element of document.querySelectorAll('body *')) {
+        const box = element.getBoundingClientRect();
+        if (!box.width || (box.left >= -1 && box.right <= width + 1)) continue;
+        // Inside a box that scrolls (or clips) and itself fits the window: seen through that box.
+        let clip = element.parentElement;
+        while (clip && clip !== document.body) {
+            const edge = clip.getBoundingClientRect();
+            if (scrolls(clip) && edge.left >= -1 && edge.right <= width + 1) break;
+            clip = clip.parentElement;
+        }
+        if (clip && clip !== document.body) continue;
+        const name = element.id ? '#' + element.id : element.tagName.toLowerCase() + '.' + element.getAttribute('class');
+        problems.push(`${name} spans ${Math.round(box.left)}..${Math.round(box.right)}px in a ${width}px window`);
+    }
+    // Text that runs past its box (a long word in a narrow card) is not in any element's box.
+    const walker = document.createTreeWalker(document.querySelector('#view'), NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const range = document.createRange();
+        range.selectNodeContents(walker.currentNode);
+        const box = range.getBoundingClientRect();
+        if (!box.width || (box.left >= -1 && box.right <= width + 1)) continue;
+        let clip = walker.currentNode.parentElement;
+        while (clip && clip !== document.body) {
+            const edge = clip.getBoundingClientRect();
+            if (scrolls(clip) && edge.left >= -1 && edge.right <= width + 1) break;
+            clip = clip.parentElement;
+        }
+        if (clip && clip !== document.body) continue;
+        problems.push(`text "${walker.currentNode.textContent.slice(0, 40)}" runs to ${Math.round(box.right)}px in a ${width}px window`);
+    }
+    for (const chart of document.querySelectorAll('[data-chart]')) {
+        if (chart.dataset.labelsOutside !== '0') {
+            problems.push(`chart "${chart.dataset.chart}": labels cut at its canvas: ${chart.dataset.labelsOutsideText}`);
+        }
+    }
+    return problems;
+}"""
+
+
 class Page:
     """A page with its console errors, uncaught errors, dialogs and API requests recorded."""
 
-    def __init__(self, browser: Any, server: LocalApiServer) -> None:
-        self.context = browser.new_context(viewport={"width": 1360, "height": 900})
+    def __init__(self, browser: Any, server: LocalApiServer, width: int = 1360) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
         self.page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.server = server
@@ -175,6 +228,9 @@ class Page:
         self.page.wait_for_function(
             "() => [...document.querySelectorAll('[data-chart]')].every(c => c.dataset.drawn === 'true')"
         )
+
+    def defects(self) -> list[str]:
+        return list(self.page.evaluate(DEFECTS))
 
     def api_requests(self) -> list[str]:
         return [u for u in self.requests if "/api/v1/learning/" in u]
@@ -219,10 +275,33 @@ def test_every_view_loads_draws_its_charts_and_logs_no_error(
             assert chart["painted"] > 500, (view, chart)  # axes, labels and marks on the canvas
         # One request per table or chart at most: never one per agent or per row.
         assert len(page.api_requests()) <= allowed_requests, (view, page.api_requests())
+        assert page.defects() == [], view
         name = view.replace("/CONT-01", "-detail")
         page.page.screenshot(path=str(shots / f"dashboard-{name}.png"), full_page=True)
     assert not page.errors, page.errors
     assert not page.dialogs
+
+
+def test_every_view_fits_a_420_px_window(
+    browser: Any, server: LocalApiServer, api_key: str, tmp_path: Path
+) -> None:
+    """A phone-sized window: nothing wider than the window (tables scroll in their own box), no
+    chart label cut off, no stray JavaScript value in the text."""
+    narrow = Page(browser, server, width=420)
+    try:
+        narrow.login(api_key)
+        shots = _screenshots() or tmp_path
+        for view in [*VIEWS, "agents/ANLY-01"]:  # ANLY-01: the declining agent (a long word in a card)
+            narrow.open(view)
+            defects = narrow.defects()
+            assert defects == [], (view, defects)
+            header = narrow.page.eval_on_selector("header.top", "h => h.getBoundingClientRect().width")
+            assert header == narrow.page.evaluate("() => document.documentElement.clientWidth")
+            if view == "overview":
+                narrow.page.screenshot(path=str(shots / "dashboard-overview-420.png"), full_page=True)
+        assert not narrow.errors, narrow.errors
+    finally:
+        narrow.close()
 
 
 def test_the_overviews_figures_are_the_workspace_stats(page: Page, api_key: str) -> None:

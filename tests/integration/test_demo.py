@@ -46,6 +46,7 @@ def api_key(server: LocalApiServer) -> str:
 
 @pytest.fixture(scope="module")
 def summary(server: LocalApiServer, api_key: str) -> DemoSummary:
+    server.local_token = api_key  # as `make run`: its development key runs the local jobs
     return run_demo(
         server.url,
         workspace_id=WORKSPACE,
@@ -134,6 +135,7 @@ def test_a_rerun_of_the_same_seed_changes_nothing(
         clock=server_clock,
     )
     assert again.tracked == summary.tracked
+    assert again.new_types == 0  # known since the first run: no warning
     assert again.evaluated == 0
     assert again.already_evaluated == summary.evaluated
     assert _get(server, api_key, "/stats", workspace_id=WORKSPACE)["overall"]["counts"] == before
@@ -162,3 +164,38 @@ def test_an_unreachable_server_is_reported_clearly() -> None:
         run_demo("http://127.0.0.1:9", workflows=1, progress=False, api_key="swl_unused")
     with pytest.raises(ValueError, match="http"):
         run_demo("ftp://127.0.0.1:3000", workflows=1, progress=False, api_key="swl_unused")
+
+
+def test_the_demo_ends_with_one_trust_refresh_so_trust_history_is_not_empty(
+    server: LocalApiServer, api_key: str, summary: DemoSummary
+) -> None:
+    assert summary.trust_refreshed
+    agent = summary.agents[0].agent_id
+    history = _get(server, api_key, f"/trust-scores/{agent}/history", workspace_id=WORKSPACE)
+    assert len(history["items"]) >= 1
+
+
+def test_without_the_servers_key_the_demo_says_how_to_refresh_trust(
+    server: LocalApiServer, api_key: str, summary: DemoSummary, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token, server.local_token = server.local_token, "another-token"
+    try:
+        again = run_demo(
+            server.url,
+            workspace_id=WORKSPACE,
+            workflows=1,
+            seed=SEED,
+            progress=False,
+            api_key=api_key,
+            clock=server_clock,
+        )
+    finally:
+        server.local_token = token
+    assert not again.trust_refreshed
+    assert "python -m localdev job trust-refresh" in capsys.readouterr().out
+
+
+def test_the_swarms_types_are_new_once_and_reported_in_one_line(summary: DemoSummary) -> None:
+    workflows = Swarm(default_swarm(seed=SEED), seed=SEED).workflows(WORKSPACE, WORKFLOWS)
+    types = {r.request["recommendation_type"] for workflow in workflows for r in workflow.recommendations}
+    assert summary.new_types == len(types)

@@ -43,6 +43,8 @@ EXPECTED_STATUS = {
     "health_check": 200,
     "otlp_export_traces": 200,
     "otlp_export_logs": 200,
+    "get_workspace_settings": 200,
+    "put_workspace_settings": 200,
 }
 # The authorizer's REQUEST event (its sample token was never issued; tests substitute one that was).
 AUTHORIZER_EVENTS = {"authorizer_request"}

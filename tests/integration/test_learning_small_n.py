@@ -124,10 +124,16 @@ def test_the_cycle_makes_rules_and_routing_applies_them(cycle: tuple[Api, dict[s
     assert routed["chosen"][0]["agent_id"] == "STRAT-01"
     assert routed["chosen"][0]["probability"] == 1.0
     assert len(routed["chosen"]) == 3
+    # The answer says k was raised, and agent_ids[0] is the router's first choice.
+    assert routed["requested_k"] == 1
+    assert routed["agent_ids"] == [c["agent_id"] for c in routed["chosen"]]
+    assert routed["agent_ids"][0] == "STRAT-01"
+    assert [c["rank"] for c in routed["chosen"]] == [1, 2, 3]
     # The same request without the rules leaves one seat to the draw alone.
     _, plain = api.call("POST", f"{PREFIX}/routing/select", body={**request, "apply_rules": False})
     assert plain["applied_rules"] == []
     assert len(plain["chosen"]) == 1
+    assert (plain["requested_k"], len(plain["agent_ids"])) == (1, 1)
     assert plain["chosen"][0]["probability"] < 1.0
 
 
@@ -212,3 +218,51 @@ def test_the_local_learning_cycle_job_shows_what_the_cycle_learned(cycle: tuple[
     assert learned["result"]["coverage"] >= 0.7
     assert learned["strongest_patterns"]
     assert learned["rules"]
+
+
+def test_rules_expect_the_success_of_what_they_favour_or_keep(cycle: tuple[Api, dict[str, Any]]) -> None:
+    api, _ = cycle
+    status, suggested = api.call(
+        "POST", f"{PREFIX}/decision-rules/suggest", body={"workspace_id": WS, "context": {}}
+    )
+    assert status == 200
+    _, patterns = _get(api, "/patterns", limit=100)
+    by_condition = {"&".join(p["condition"]): p for p in patterns["items"]}
+    steering_away = [r for r in suggested["items"] if r["expected_success_basis"] == "kept"]
+    assert any(r["action"] == "avoid_agents" for r in steering_away)
+    for rule in suggested["items"]:
+        source = by_condition["&".join(rule["source"])]
+        if (
+            rule["action"] in ("avoid_agents", "minimum_confidence")
+            or source["category"] == "failure_avoidance"
+        ):
+            # What the rule keeps succeeds more often than what it avoids: never the avoided
+            # recommendations' failure rate.
+            assert rule["expected_success_basis"] == "kept"
+            assert rule["expected_success"] > source["success_rate"]
+            assert rule["expected_success"] != pytest.approx(1 - source["success_rate"])
+        else:
+            assert rule["expected_success_basis"] == "matched"
+            assert rule["expected_success"] == pytest.approx(source["success_rate"])
+
+
+def test_patterns_phrase_lift_on_their_own_scale_and_carry_a_separating_figure(
+    cycle: tuple[Api, dict[str, Any]],
+) -> None:
+    api, _ = cycle
+    _, page = _get(api, "/patterns", limit=100)
+    items = page["items"]
+    for pattern in items:
+        assert pattern["lift_lower_bound"] <= pattern["lift"] <= pattern["lift_upper_bound"]
+        assert 0 <= pattern["q_value"] <= 0.05  # every pattern is a discovery at 5 % FDR
+        if pattern["category"] == "failure_avoidance":
+            assert "rejected or partial" in pattern["description"]
+            # The factor quoted is on the rejection scale: above 1, unlike the approval lift.
+            factor = float(pattern["description"].split(" times, ")[1].split("x")[0])
+            assert factor > 1 > pattern["lift"]
+        else:
+            factor = float(pattern["description"].split(" times, ")[1].split("x")[0])
+            assert factor == pytest.approx(pattern["lift"], abs=0.005)
+    assert len({round(p["q_value"], 6) for p in items}) > len(
+        {round(p["confidence_level"], 2) for p in items}
+    )

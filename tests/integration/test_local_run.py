@@ -7,112 +7,24 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.servers import (
+    ROOT,
+    Served,
+    free_port,
+    serve,
+    servers,  # noqa: F401 - fixture
+    state,  # noqa: F401 - fixture
+)
+
 pytestmark = pytest.mark.slow  # real server processes
-
-ROOT = Path(__file__).resolve().parents[2]
 STATS = "/api/v1/learning/stats?workspace_id=ws_demo"
-START_TIMEOUT_SECONDS = 180
 ACCESS_LINE = re.compile(r"^\d\d:\d\d:\d\d [A-Z]+ /\S* \d{3} \d+ ms$")
-
-
-@pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LOCALDEV_STATE_DIR", str(tmp_path))
-    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
-    monkeypatch.delenv("SWARM_API_KEY", raising=False)
-    monkeypatch.delenv("PORT", raising=False)
-    return tmp_path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[bytes]
-    port: int
-    directory: Path
-    stdout: Path
-    stderr: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def key(self) -> str:
-        return (self.directory / "api-key").read_text().strip()
-
-    def console(self) -> tuple[str, str]:
-        return self.stdout.read_text(), self.stderr.read_text()
-
-    def get(self, path: str, key: str | None = None) -> tuple[int, dict]:
-        headers = {"Authorization": f"Bearer {key or self.key()}"}
-        request = urllib.request.Request(self.url + path, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-
-    def stop(self) -> None:
-        self.process.terminate()  # SIGTERM: a final snapshot, the url file removed
-        self.process.wait(timeout=60)
-
-
-@pytest.fixture
-def servers(state: Path) -> Iterator[list[Served]]:
-    started: list[Served] = []
-    yield started
-    for served in started:
-        if served.process.poll() is None:
-            served.process.kill()
-            served.process.wait(timeout=30)
-
-
-def _serve(servers: list[Served], state: Path, port: int, *flags: str) -> Served:
-    name = f"{port}-{len(servers)}"
-    stdout, stderr = state / f"{name}.out", state / f"{name}.err"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "localdev",
-                "serve",
-                "--port",
-                str(port),
-                "--snapshot-seconds",
-                "0.2",
-                *flags,
-            ],
-            cwd=ROOT,
-            stdout=out,
-            stderr=err,
-        )
-    served = Served(process, port, state / str(port), stdout, stderr)
-    servers.append(served)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    # Serving once the banner is out and the url file written (a killed server's may be left over).
-    while not ((served.directory / "url").exists() and "stop with Ctrl+C" in served.console()[0]):
-        assert process.poll() is None, served.console()
-        assert time.monotonic() < deadline, served.console()
-        time.sleep(0.2)
-    return served
 
 
 def _command(*args: str) -> subprocess.CompletedProcess[str]:
@@ -121,20 +33,21 @@ def _command(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _saved(served: Served, marker: str) -> None:
-    """Wait for a snapshot that holds ``marker`` (an id written last)."""
-    snapshot = served.directory / "dynamodb.pickle"
-    deadline = time.monotonic() + 60
-    while not (snapshot.exists() and marker.encode() in snapshot.read_bytes()):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+def _journaled(served: Served, marker: str) -> bool:
+    """Whether the journal holds ``marker`` (an id written last) once its answer has arrived."""
+    return any(
+        marker.encode() in journal.read_bytes() for journal in served.directory.glob("journal-*.jsonl")
+    )
 
 
-def test_data_and_key_survive_kill_9_and_commands_find_the_server(servers: list[Served], state: Path) -> None:
-    port, other_port = _free_port(), _free_port()
+def test_data_and_key_survive_kill_9_and_commands_find_the_server(
+    servers: list[Served],  # noqa: F811
+    state: Path,  # noqa: F811
+) -> None:
+    port, other_port = free_port(), free_port()
     while other_port == port:
-        other_port = _free_port()
-    first = _serve(servers, state, port)
+        other_port = free_port()
+    first = serve(servers, state, port)
 
     # No port given: each command finds the running server through its url file.
     demo = _command("localdev", "demo", "--workflows", "3")
@@ -150,11 +63,11 @@ def test_data_and_key_survive_kill_9_and_commands_find_the_server(servers: list[
     tracked = stats["overall"]["counts"]["tracked"]
     assert (status, tracked > 0) == (200, True)
     key = first.key()
-    _saved(first, issued["key_id"])  # the last write is in a snapshot
+    assert _journaled(first, issued["key_id"])  # journaled before it was answered: no wait
 
     first.process.kill()  # kill -9
     first.process.wait(timeout=30)
-    again = _serve(servers, state, port)
+    again = serve(servers, state, port)
     assert again.key() == key
     assert "same development API key" in again.console()[0]
     status, stats = again.get(STATS)
@@ -169,7 +82,7 @@ def test_data_and_key_survive_kill_9_and_commands_find_the_server(servers: list[
     )
     assert again.key() == key
     # A second server on another port has its own directory and key; the first one's is untouched.
-    second = _serve(servers, state, other_port)
+    second = serve(servers, state, other_port)
     assert second.key() != key
     assert again.key() == key
     several = _command("localdev", "job", "trust-refresh")
@@ -193,7 +106,7 @@ def test_data_and_key_survive_kill_9_and_commands_find_the_server(servers: list[
         assert none.returncode == 1, args
         assert none.stderr.strip() == "no local server is running; start one with `make run` (or pass --url)"
 
-    fresh = _serve(servers, state, port, "--fresh")
+    fresh = serve(servers, state, port, "--fresh")
     assert fresh.key() != key
     status, stats = fresh.get(STATS)
     assert (status, stats["overall"]["counts"]["tracked"]) == (200, 0)
@@ -204,8 +117,11 @@ def test_data_and_key_survive_kill_9_and_commands_find_the_server(servers: list[
     assert not (state / str(port)).exists()
 
 
-def test_the_console_shows_one_short_line_per_request(servers: list[Served], state: Path) -> None:
-    served = _serve(servers, state, _free_port())
+def test_the_console_shows_one_short_line_per_request(
+    servers: list[Served],  # noqa: F811
+    state: Path,  # noqa: F811
+) -> None:
+    served = serve(servers, state, free_port())
     banner = served.console()[0]
     paths = [STATS, "/api/v1/learning/recommendations/rec_01JZZZZZZZZZZZZZZZZZZZZZZZ?workspace_id=ws_demo"]
     for path in paths:

@@ -334,3 +334,19 @@ def test_odd_attribute_values_are_rejected_alone_never_a_5xx(api: Api) -> None:
     assert status == 200, answer
     partial = json.loads(answer).get("partialSuccess", {})
     assert 0 < int(partial["rejectedSpans"]) <= len(odd_values)
+
+
+def test_the_workspaces_default_type_names_spans_that_give_none(api: Api) -> None:
+    status, _ = api.call(
+        "PUT",
+        f"{PREFIX}/workspace-settings",
+        body={"workspace_id": WORKSPACE, "default_recommendation_type": "triage"},
+    )
+    assert status == 200
+    body = sample("otlp_export_traces")
+    for resource in body["resourceSpans"]:  # no swarm.recommendation_type on the resource
+        resource["resource"]["attributes"] = [
+            a for a in resource["resource"]["attributes"] if a["key"] != "swarm.recommendation_type"
+        ]
+    assert post(api, TRACES, json.dumps(body))[0] == 200
+    assert recommendations(api, "Billing")[0]["recommendation_type"] == "triage"

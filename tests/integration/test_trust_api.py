@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from tests.helpers.api import WORKSPACE, Api
-from tests.helpers.seeding import record_outcomes
+from tests.helpers.seeding import record_outcomes, track_and_evaluate
 
 TRUST = "/api/v1/learning/trust-scores"
 ROUTE = "/api/v1/learning/routing/select"
@@ -258,3 +258,25 @@ def test_a_failing_refresh_raises_for_the_retry_and_dead_letter_path(api: Api, m
     monkeypatch.setattr(trust_refresh.TrustRefresh, "refresh_all", broken)
     with pytest.raises(RuntimeError, match="statistics unavailable"):
         api.functions.invoke("TrustRefreshFunction", {"job": "trust_refresh", "time": "2026-11-24T06:00:00Z"})
+
+
+def test_each_dimension_says_what_it_stands_on_and_none_when_nothing_was_reported(api: Api) -> None:
+    record_outcomes("STRAT-01", approvals=8, rejections=2)
+    unmeasured = _trust(api, "STRAT-01")["dimension_evidence"]
+    # No latency and no failed execution reported anywhere: timeliness and reliability repeat
+    # accuracy by design, and the evidence says so (null), not a count that looks measured.
+    assert unmeasured == {"accuracy": 10, "consistency": 10, "timeliness": None, "reliability": None}
+    trust = _trust(api, "STRAT-01")
+    assert trust["timeliness_score"] == trust["reliability_score"] == trust["accuracy_score"]
+
+    for latency, status in ((1200.0, "completed"), (900.0, "failed")):
+        track_and_evaluate(
+            {"agent_id": "ANLY-01", "latency_ms": latency, "execution_status": status},
+            {"overall_quality_score": 80},
+        )
+    measured = _trust(api, "ANLY-01")["dimension_evidence"]
+    assert measured == {"accuracy": 2, "consistency": 2, "timeliness": 2, "reliability": 2}
+    # A failure in the workspace makes reliability comparable for every agent of those types.
+    assert _trust(api, "STRAT-01")["dimension_evidence"]["reliability"] == 10
+    by_type = _trust(api, "ANLY-01")["by_type"]["strategy"]["dimension_evidence"]
+    assert by_type["timeliness"] == 2

@@ -33,6 +33,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
     "TrackFunction": {
         ("dynamodb:PutItem", "RecommendationsTable.Arn"),
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
+        ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings
         # Powertools idempotency records
         *{
             (a, "IdempotencyTable.Arn")
@@ -53,6 +54,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
             for a in ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         },
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
+        ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings
     },
     # The batch ingestion's grants, and for the span links and early evaluations batch puts and
     # deletes (only of those items: the code never deletes a recommendation), no Query or Scan.
@@ -68,6 +70,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
             )
         },
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
+        ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings
     },
     "QueryFunction": {
         ("dynamodb:Query", "RecommendationsTable.Arn"),
@@ -217,7 +220,7 @@ def test_every_route_needs_the_authorizer_and_a_usage_plan_key_except_the_health
 
 def test_the_authorizer_reads_the_bearer_header_and_caches_briefly() -> None:
     authorizer = API["Auth"]["Authorizers"]["ApiKeyAuthorizer"]
-    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}  # its published alias
     assert authorizer["FunctionPayloadType"] == "REQUEST"
     assert authorizer["Identity"]["Headers"] == ["Authorization"]
     assert authorizer["Identity"]["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheSeconds"}

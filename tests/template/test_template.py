@@ -282,8 +282,73 @@ def test_the_otlp_function_serves_both_receivers_and_binary_bodies() -> None:
         for s in _statements("OtlpFunction")
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
-    assert not {"dynamodb:Query", "dynamodb:Scan", "dynamodb:GetItem"} & actions
+    assert not {"dynamodb:Query", "dynamodb:Scan"} & actions
     assert {str(s["Resource"]) for s in _statements("OtlpFunction")} == {
         str({"Fn::GetAtt": ["RecommendationsTable", "Arn"]}),
         str({"Fn::GetAtt": ["StatisticsTable", "Arn"]}),
     }
+
+
+# ---- SnapStart ------------------------------------------------------------------------------------
+
+API_FUNCTIONS = sorted(
+    name
+    for name, resource in FUNCTIONS.items()
+    if any(event["Type"] == "Api" for event in resource["Properties"].get("Events", {}).values())
+)
+SCHEDULED_JOBS = sorted(
+    name
+    for name, resource in FUNCTIONS.items()
+    if any(
+        event["Type"] in ("Schedule", "ScheduleV2")
+        for event in resource["Properties"].get("Events", {}).values()
+    )
+)
+
+
+def _effective(function: str, name: str) -> Any:
+    """A function property as SAM applies it: the function's own, else the Globals'."""
+    own = FUNCTIONS[function]["Properties"]
+    return own[name] if name in own else TEMPLATE["Globals"]["Function"].get(name)
+
+
+def test_snapstart_is_a_global_every_api_function_gets_behind_a_published_alias() -> None:
+    assert len(API_FUNCTIONS) >= 6
+    for function in [*API_FUNCTIONS, "AuthorizerFunction"]:
+        assert _effective(function, "AutoPublishAlias") == "live", function
+        assert _effective(function, "SnapStart") == {
+            "ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}
+        }, function
+    # Set in Globals, not per function: a function added later is restored from a snapshot too.
+    for function in API_FUNCTIONS:
+        assert "SnapStart" not in FUNCTIONS[function]["Properties"], function
+
+
+def test_scheduled_jobs_turn_snapstart_off_and_still_publish_their_alias() -> None:
+    assert SCHEDULED_JOBS
+    for function in SCHEDULED_JOBS:
+        assert FUNCTIONS[function]["Properties"]["SnapStart"] == {"ApplyOn": "None"}, function
+        assert _effective(function, "AutoPublishAlias") == "live"
+
+
+def test_a_parameter_turns_snapstart_off() -> None:
+    parameter = TEMPLATE["Parameters"]["SnapStartEnabled"]
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("true", ["false", "true"])
+    assert TEMPLATE["Conditions"]["UseSnapStart"] == {"Fn::Equals": [{"Ref": "SnapStartEnabled"}, "true"]}
+
+
+def test_the_api_calls_the_authorizer_through_its_alias() -> None:
+    authorizers = RESOURCES["LearningApi"]["Properties"]["Auth"]["Authorizers"]
+    assert all(a["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"} for a in authorizers.values())
+
+
+def test_snapstart_needs_a_runtime_that_has_it() -> None:
+    runtime = TEMPLATE["Globals"]["Function"]["Runtime"]
+    assert runtime.startswith("python3.")
+    assert int(runtime.removeprefix("python3.")) >= 12  # SnapStart for Python: 3.12 and later
+    for function in FUNCTIONS:
+        assert (
+            "Runtime" not in FUNCTIONS[function]["Properties"]
+            or int(FUNCTIONS[function]["Properties"]["Runtime"].removeprefix("python3.")) >= 12
+        )
+        assert "ProvisionedConcurrencyConfig" not in FUNCTIONS[function]["Properties"]  # not with SnapStart

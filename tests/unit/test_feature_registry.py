@@ -56,11 +56,11 @@ def test_an_item_the_rules_do_not_know_never_crashes_a_cycle() -> None:
         _pattern("agent=B", "malformed"),
         _pattern("agent=C", "confidence=low"),
     ]
-    made = cycle.rules(patterns)
+    table = planted_table(seed=3, n=300)
+    made = cycle.rules(patterns, table)
     # No rule can state the unknown item: dropping it would turn "avoid A when …" into "avoid A".
     assert [rule.rule_id for rule in made] == ["avoid_agents:agent=C&confidence=low"]
     # The cycle's validation and the pattern refresh read such an item as matching no row.
-    table = planted_table(seed=3, n=300)
     assert not table.mask(("evidence=yes",)).any()
 
 
@@ -74,7 +74,7 @@ def test_a_registered_feature_without_a_rule_condition_never_crashes_a_cycle() -
         result = cycle.run_cycle("ws", table, iteration_id="it", started_at=START)
         assert result.samples_analyzed == len(table)
         assert all("silent" not in rule.conditions for rule in result.rules)
-        assert cycle.rules([_pattern("agent=A", "silent=yes")]) == []
+        assert cycle.rules([_pattern("agent=A", "silent=yes")], table) == []
 
 
 def test_a_row_wise_feature_is_built_sliced_and_matched() -> None:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from swarm_learning.domain import cycle as learning
+from swarm_learning.domain import features as ft
 from swarm_learning.vocabulary import PatternCategory
-from tests.helpers.mining import planted_table
+from tests.helpers.mining import planted_table, row
 
 STARTED = datetime(2026, 11, 24, 2, tzinfo=UTC)
 
@@ -66,19 +67,60 @@ def test_rules_keep_the_patterns_other_items_as_conditions() -> None:
     from swarm_learning.domain.patterns import Pattern
     from swarm_learning.vocabulary import Strength
 
+    # X fails at low confidence (1 of 10 approved); other agents at low confidence: 6 of 10.
+    rows = [row(i, "X", i == 0, confidence=0.1) for i in range(10)]
+    rows += [row(10 + i, "Y", i < 6, confidence=0.1) for i in range(10)]
+    rows += [row(20 + i, "X", True, confidence=0.9) for i in range(10)]
+    table = ft.build(rows)
     failing = Pattern(
-        ("agent=X", "confidence=low"), PatternCategory.FAILURE_AVOIDANCE, 0.1, 50, 0.8, 0.2, Strength.STRONG
+        ("agent=X", "confidence=low"), PatternCategory.FAILURE_AVOIDANCE, 0.1, 10, 0.8, 0.2, Strength.STRONG
     )
-    (rule,) = learning.rules([failing])
+    (rule,) = learning.rules([failing], table)
     assert (rule.action, rule.parameters, rule.conditions) == (
         "avoid_agents",
         {"agents": ["X"]},
         {"confidence_band": "low"},
     )
-    assert rule.expected_success == pytest.approx(0.9)
+    # What avoiding X at low confidence keeps: the other agents' low-confidence advice, 6 of 10
+    # approved; not X's failure rate (0.9).
+    assert (rule.expected_success, rule.expected_success_basis) == (pytest.approx(0.6), "kept")
     assert learning.suggest([rule], {"confidence_band": "low"}) == [rule]
     assert learning.suggest([rule], {"confidence_band": "high"}) == []
-    assert learning.suggest([rule], {"task_type": "strategy"}) == [rule]  # it may concern it
+
+
+def test_a_favouring_rule_expects_the_success_of_what_it_favours() -> None:
+    from swarm_learning.domain.patterns import Pattern
+    from swarm_learning.vocabulary import Strength
+
+    table = ft.build(
+        [row(i, "X", i % 4 != 0) for i in range(20)] + [row(20 + i, "Y", i % 2 == 0) for i in range(20)]
+    )
+    preferred = Pattern(("agent=X",), PatternCategory.EXPERT_OPINION, 0.75, 20, 0.9, 1.2, Strength.STRONG)
+    (rule,) = learning.rules([preferred], table)
+    assert (rule.action, rule.expected_success, rule.expected_success_basis) == (
+        "prefer_agents",
+        0.75,
+        "matched",
+    )
+
+
+def test_an_avoid_rule_with_nothing_left_to_keep_is_not_made() -> None:
+    from swarm_learning.domain.patterns import Pattern
+    from swarm_learning.vocabulary import Strength
+
+    table = ft.build([row(i, "X", i == 0) for i in range(20)])  # X is the only agent
+    failing = Pattern(("agent=X",), PatternCategory.FAILURE_AVOIDANCE, 0.05, 20, 0.9, 0.5, Strength.STRONG)
+    assert learning.rules([failing], table) == []
+
+
+def test_profile_approval_rate_counts_partial_as_half_and_strict_counts_approved_only() -> None:
+    rows = [row(i, "X", i < 4) for i in range(10)]
+    # 4 approved, 2 partial, 4 rejected
+    rows = [r._replace(partial=4 <= i < 6) for i, r in enumerate(rows)]
+    (profile,) = learning.profiles(ft.build(rows))
+    assert profile.approval_rate == pytest.approx((4 + 2 / 2) / 10)
+    assert profile.strict_approval_rate == pytest.approx(4 / 10)
+    assert profile.calibration_gap == pytest.approx(0.6 - 0.5, abs=1e-6)
 
 
 def test_routing_acts_only_on_rules_that_hold_for_the_whole_type() -> None:

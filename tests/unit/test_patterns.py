@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from swarm_learning.domain import evaluated as ev
 from swarm_learning.domain import features as ft
@@ -148,3 +151,32 @@ def test_a_pattern_whose_call_is_a_coin_flip_does_not_judge() -> None:
         ("consensus=3+",), pt.PatternCategory.CONSENSUS, 0.95, 40, 0.99, 1.4, pt.Strength.STRONG
     )
     assert pv.prediction_order([mild, sharp, sure]) == [sure, sharp]
+
+
+@given(
+    p_values=st.lists(st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=1, max_size=40),
+    level=st.floats(min_value=0.001, max_value=0.5),
+)
+def test_q_values_reject_exactly_what_benjamini_hochberg_rejects(p_values: list[float], level: float) -> None:
+    q = pt.benjamini_hochberg_q(p_values)
+    rejected = pt.benjamini_hochberg(p_values, level)
+    # Equal up to rounding at the boundary (q is a product, the procedure a comparison).
+    decided = np.abs(q - level) > 1e-12
+    assert ((q <= level) == rejected)[decided].all()
+    assert ((q >= np.asarray(p_values)) | np.isclose(q, p_values)).all()
+
+
+def test_mined_patterns_carry_q_values_that_separate_them() -> None:
+    found = pt.mine(planted_table(seed=3))
+    assert found
+    q = [p.q_value for p in found]
+    assert all(v is not None and 0 <= v <= 0.05 for v in q)
+    # Confidence is ~1 for every discovery; the q-values spread over orders of magnitude.
+    assert len({round(p.confidence_level, 2) for p in found}) <= 3
+    assert max(q) / max(min(q), 1e-300) > 1e3
+
+
+def test_lift_interval_contains_the_lift() -> None:
+    lower, upper = pt.lift_interval(0.8, 50, 1.6)
+    assert lower < 1.6 < upper
+    assert pt.lift_interval(0.8, 5000, 1.6)[0] > lower  # more rows, a tighter interval

@@ -283,7 +283,7 @@ def test_async_decision_calls_read_typed_answers_and_retry(
         "strengths": [],
         "weaknesses": [],
         "calibration_gap": 0.1,
-        "trend": 0.0,
+        "trend": "stable",
         "consensus_builder": False,
     }
     cycle = {"iteration_id": "iter_1", "status": "queued"}

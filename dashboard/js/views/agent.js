@@ -2,7 +2,7 @@
 // per-type scores and decision boosts, its profile, and its recent recommendations.
 import { ApiError, api } from "../api.js";
 import { axis, bandSeries, chart, PALETTE } from "../charts.js";
-import { apiText, dataTable, fmt, h, intervalBar, kpi, panel } from "../dom.js";
+import { apiText, dataTable, fmt, h, intervalBar, kpi, measured, panel, unmeasuredNote } from "../dom.js";
 
 export async function agentView([agentId]) {
   const path = encodeURIComponent(agentId);
@@ -19,7 +19,7 @@ export async function agentView([agentId]) {
   const snapshots = [...history.items].reverse(); // oldest first
   const trustChart = snapshots.length
     ? chart("Trust over time", {
-        xAxis: { type: "time" },
+        xAxis: axis.time(),
         yAxis: axis.unit(),
         series: [
           ...bandSeries(
@@ -47,7 +47,13 @@ export async function agentView([agentId]) {
         ],
         legend: { top: 0, data: ["Overall trust", "Accuracy"] },
       })
-    : h("p", { class: "note" }, "No trust-refresh snapshot yet (the job runs every 6 hours).");
+    : h(
+        "p",
+        { class: "note", id: "no-trust-history" },
+        "No trust-refresh snapshot yet: the job runs every 6 hours. Locally, run it now with ",
+        h("code", {}, "python -m localdev job trust-refresh"),
+        " (make demo runs it once when it ends).",
+      );
 
   const bins = trust.calibration.filter((b) => b.count > 0);
   const calibration = chart("Calibration", {
@@ -130,8 +136,8 @@ export async function agentView([agentId]) {
       kpi("Overall trust", fmt.num(trust.overall_trust_score), `${fmt.num(trust.overall_trust_lower_bound)} – ${fmt.num(trust.overall_trust_upper_bound)}`),
       kpi("Accuracy", fmt.num(trust.accuracy_score), `${fmt.num(trust.accuracy_lower_bound)} – ${fmt.num(trust.accuracy_upper_bound)}`),
       kpi("Consistency", fmt.num(trust.consistency_score)),
-      kpi("Timeliness", fmt.num(trust.timeliness_score)),
-      kpi("Reliability", fmt.num(trust.reliability_score)),
+      dimensionKpi(trust, "timeliness", "Timeliness", "latencies"),
+      dimensionKpi(trust, "reliability", "Reliability", "executions"),
       kpi("Trend", trust.trend, trust.recommendation_strength),
       kpi("Evaluated", fmt.int(trust.evidence.evaluated), trust.provisional ? "provisional" : null),
       kpi("Tokens / rec.", fmt.num(trust.avg_tokens, 0), `approval ${fmt.pct(trust.approval_rate)}`),
@@ -152,6 +158,15 @@ export async function agentView([agentId]) {
   );
 }
 
+/** A dimension's figure with the count behind it, or "no data" and why (it would repeat accuracy). */
+function dimensionKpi(trust, dimension, label, unit) {
+  if (!measured(trust, dimension)) {
+    return kpi(label, "no data", `${unmeasuredNote(dimension)} (×1.00: repeats accuracy)`);
+  }
+  const count = trust.dimension_evidence ? trust.dimension_evidence[dimension] : null;
+  return kpi(label, fmt.num(trust[`${dimension}_score`]), count === null ? null : `${fmt.int(count)} ${unit}`);
+}
+
 function profileBlock(profile) {
   if (!profile) return h("p", { class: "note" }, "Not profiled yet: the next learning cycle will.");
   const standing = (items, empty) =>
@@ -164,9 +179,11 @@ function profileBlock(profile) {
               "li",
               {},
               apiText(s.recommendation_type),
-              ` — ${fmt.pct(s.approval_rate)} approved (${fmt.pct(s.lower_bound)}–${fmt.pct(s.upper_bound)}) against ${fmt.pct(
-                s.baseline,
-              )} for the workspace, ${fmt.int(s.evaluated)} evaluated`,
+              ` — ${fmt.pct(s.strict_approval_rate ?? s.approval_rate)} approved (${fmt.pct(s.lower_bound)}–${fmt.pct(
+                s.upper_bound,
+              )}) against ${fmt.pct(s.baseline)} for the workspace, ${fmt.int(s.evaluated)} evaluated; approval rate ${fmt.pct(
+                s.approval_rate,
+              )} with partial as half`,
             ),
           ),
         )
@@ -179,9 +196,16 @@ function profileBlock(profile) {
     h(
       "p",
       { class: "note" },
-      `Calibration gap ${fmt.num(profile.calibration_gap)} · trend ${fmt.num(profile.trend)} · consensus share ${fmt.pct(
-        profile.consensus_share,
-      )}${profile.consensus_builder ? " (consensus builder)" : ""}`,
+      `Approval rate ${fmt.pct(profile.approval_rate, 1)} (approved only ${fmt.pct(profile.strict_approval_rate, 1)}) · ` +
+        `calibration gap ${fmt.num(profile.calibration_gap)} · trend ${profile.trend}${
+          typeof profile.trend_slope === "number" ? ` (${signedPoints(profile.trend_slope)})` : ""
+        } · consensus share ${fmt.pct(profile.consensus_share)}${profile.consensus_builder ? " (consensus builder)" : ""}`,
     ),
   );
+}
+
+/** A change of rate in percentage points, signed: "−12.5 points". */
+function signedPoints(value) {
+  const points = value * 100;
+  return `${points > 0 ? "+" : points < 0 ? "−" : "±"}${Math.abs(points).toFixed(1)} points, later half against earlier`;
 }

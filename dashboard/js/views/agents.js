@@ -2,7 +2,7 @@
 // evidence and a sparkline of its trust history. Two requests: the scores and the trust series.
 import { api } from "../api.js";
 import { chart } from "../charts.js";
-import { apiText, dataTable, fmt, h, intervalBar, panel, sparkline } from "../dom.js";
+import { apiText, dataTable, dimensionCell, fmt, h, intervalBar, measured, panel, sparkline } from "../dom.js";
 
 const DAYS = 30;
 
@@ -46,8 +46,20 @@ export async function agentsView() {
       },
       { key: "accuracy_score", label: "Accuracy", numeric: true, cell: (r) => fmt.num(r.accuracy_score) },
       { key: "consistency_score", label: "Consistency", numeric: true, cell: (r) => fmt.num(r.consistency_score) },
-      { key: "timeliness_score", label: "Timeliness", numeric: true, cell: (r) => fmt.num(r.timeliness_score) },
-      { key: "reliability_score", label: "Reliability", numeric: true, cell: (r) => fmt.num(r.reliability_score) },
+      {
+        key: "timeliness_score",
+        label: "Timeliness",
+        numeric: true,
+        value: (r) => (measured(r, "timeliness") ? r.timeliness_score : null),
+        cell: (r) => dimensionCell(r, "timeliness"),
+      },
+      {
+        key: "reliability_score",
+        label: "Reliability",
+        numeric: true,
+        value: (r) => (measured(r, "reliability") ? r.reliability_score : null),
+        cell: (r) => dimensionCell(r, "reliability"),
+      },
       { key: "trend", label: "Trend", numeric: false, cell: (r) => h("span", { class: `trend ${r.trend}` }, r.trend) },
       { key: "recommendation_strength", label: "Strength", numeric: false },
       { key: "approval_rate", label: "Approval", numeric: true, cell: (r) => fmt.pct(r.approval_rate) },
@@ -84,14 +96,29 @@ export async function agentsView() {
   // the interval stacked on it, and the score as a point.
   const ranked = [...rows].sort((a, b) => a.overall_trust_score - b.overall_trust_score);
   const names = ranked.map((r) => `${r.agent_name} (${r.agent_id})`);
+  // Names get a fixed column (at most a third of the window), shortened with "…" past it; the
+  // tooltip has them whole.
+  const nameWidth = Math.round(Math.min(220, Math.max(90, window.innerWidth / 3)));
   const comparison = chart(
     "Trust and its interval, every agent",
     {
-      grid: { left: 8, right: 24, top: 28, bottom: 24, containLabel: true },
+      grid: { left: nameWidth + 12, right: 24, top: 28, bottom: 24, containLabel: false },
       legend: { top: 0, data: ["Interval", "Trust"] },
-      tooltip: { trigger: "item", renderMode: "richText" },
+      tooltip: {
+        trigger: "item",
+        renderMode: "richText",
+        formatter: (p) => {
+          const r = ranked[p.dataIndex];
+          const upper = r.overall_trust_upper_bound ?? r.overall_trust_score;
+          return `${names[p.dataIndex]}\ntrust ${fmt.num(r.overall_trust_score)} (${fmt.num(r.overall_trust_lower_bound)} – ${fmt.num(upper)})`;
+        },
+      },
       xAxis: { type: "value", min: 0, max: 1 },
-      yAxis: { type: "category", data: names },
+      yAxis: {
+        type: "category",
+        data: names,
+        axisLabel: { width: nameWidth, overflow: "truncate", ellipsis: "…" },
+      },
       series: [
         {
           name: "lower",
@@ -131,7 +158,8 @@ export async function agentsView() {
       h(
         "p",
         { class: "note" },
-        "Trust is the posterior-weighted score; the bar spans it with accuracy at the bounds of its 90% credible interval. Click a heading to sort.",
+        "Trust is the posterior-weighted score; the bar spans it with accuracy at the bounds of its 90% credible interval. " +
+          "“no data”: nothing was reported for that dimension (no latency, no failed execution), so it repeats accuracy. Click a heading to sort.",
       ),
       h("div", { class: "scroll" }, table.element),
     ),

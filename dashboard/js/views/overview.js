@@ -42,33 +42,39 @@ export async function overviewView() {
     {
       tooltip: { trigger: "item", renderMode: "richText" },
       legend: { show: false },
-      xAxis: axis.unit(),
+      grid: { left: 8, right: 16, top: 8, bottom: 8, containLabel: true },
+      xAxis: axis.unitAcross(),
       yAxis: { type: "category", data: ["Coverage", "Accuracy"] },
       series: [
         {
           name: "Last cycle",
           type: "bar",
+          barWidth: "45%",
           // "-" is ECharts' empty value: no bar where nothing was measured.
           data: [result ? result.coverage : "-", result && result.iteration_accuracy !== null ? result.iteration_accuracy : "-"],
+          // Inside the bar at its start (white on the bar): never past the 100% edge, never on a
+          // target tick (70% and 80%, far from where the bar starts).
           label: {
             show: true,
-            position: "right",
-            formatter: (p) => (typeof p.value === "number" ? fmt.pct(p.value) : "not measured"),
+            position: "insideLeft",
+            color: "#fff",
+            fontWeight: 600,
+            formatter: (p) => (typeof p.value === "number" ? fmt.pct(p.value) : ""),
           },
-          markLine: {
-            symbol: "none",
-            label: { formatter: "target" },
-            data: [
-              [
-                { coord: [COVERAGE_TARGET, -0.4] },
-                { coord: [COVERAGE_TARGET, 0.4] },
-              ],
-              [
-                { coord: [ACCURACY_TARGET, 0.6] },
-                { coord: [ACCURACY_TARGET, 1.4] },
-              ],
-            ],
-          },
+        },
+        {
+          // Each target a tick across its bar, named in the note above and in its tooltip.
+          name: "Target",
+          type: "scatter",
+          symbol: "rect",
+          symbolSize: [3, 30],
+          z: 3,
+          itemStyle: { color: "#1d2330" },
+          tooltip: { formatter: (p) => `${p.name} target ${fmt.pct(p.value[0])}` },
+          data: [
+            { name: "Coverage", value: [COVERAGE_TARGET, 0] },
+            { name: "Accuracy", value: [ACCURACY_TARGET, 1] },
+          ],
         },
       ],
     },
@@ -101,7 +107,7 @@ export async function overviewView() {
                 result.iteration_accuracy,
               )} (target ${fmt.pct(ACCURACY_TARGET)}) · coverage ${fmt.pct(result.coverage)} (target ${fmt.pct(
                 COVERAGE_TARGET,
-              )})`,
+              )}); the dark ticks are the targets`,
             )
           : h("p", { class: "note" }, "No learning cycle has succeeded yet."),
         targets,

@@ -5,6 +5,18 @@ import { apiText, dataTable, fmt, h, panel } from "../dom.js";
 
 const CATEGORIES = ["high_confidence", "consensus", "expert_opinion", "failure_avoidance", "success_indicator"];
 
+/** How strongly the data backs a pattern: −log10 of its q-value (3 = q 0.001), capped. */
+function evidence(pattern) {
+  const q = pattern.q_value;
+  return typeof q === "number" ? Math.min(-Math.log10(Math.max(q, 1e-300)), 30) : 0;
+}
+
+/** A q-value as a reader takes it in: "0.003", "2e-9". */
+function qText(q) {
+  if (typeof q !== "number") return "–";
+  return q >= 0.001 ? q.toFixed(3) : q.toExponential(0);
+}
+
 export async function patternsView() {
   const [patterns, rules] = await Promise.all([
     api.all("/patterns", { limit: 500 }),
@@ -16,7 +28,7 @@ export async function patternsView() {
     tooltip: {
       trigger: "item",
       renderMode: "richText",
-      formatter: (p) => `${p.seriesName}\n${p.data[3]}\nsuccess ${fmt.pct(p.data[1])} · support ${p.data[0]}`,
+      formatter: (p) => `${p.seriesName}\n${p.data[3]}\nsuccess ${fmt.pct(p.data[1])} · support ${p.data[0]} · q ${p.data[4]}`,
     },
     xAxis: { type: "log", name: "support (recommendations)", nameLocation: "middle", nameGap: 28 },
     yAxis: axis.unit("success rate"),
@@ -25,8 +37,9 @@ export async function patternsView() {
       type: "scatter",
       data: patterns.items
         .filter((p) => p.category === category)
-        .map((p) => [p.frequency_count, p.success_rate, p.confidence_level, p.condition.join(" & ")]),
-      symbolSize: (value) => 6 + value[2] * 14,
+        .map((p) => [p.frequency_count, p.success_rate, evidence(p), p.condition.join(" & "), qText(p.q_value)]),
+      // Sized by the evidence (−log10 q), which separates patterns; confidence is ~1 for all.
+      symbolSize: (value) => 6 + Math.min(value[2], 12) * 1.5,
     })),
   });
 
@@ -43,13 +56,33 @@ export async function patternsView() {
       { key: "description", label: "Description", numeric: false, sortable: false, cell: (r) => apiText(r.description) },
       { key: "success_rate", label: "Success", numeric: true, cell: (r) => fmt.pct(r.success_rate, 1) },
       { key: "frequency_count", label: "Support", numeric: true, cell: (r) => fmt.int(r.frequency_count) },
-      { key: "confidence_level", label: "Confidence", numeric: true, cell: (r) => fmt.num(r.confidence_level) },
-      { key: "lift", label: "Lift", numeric: true, cell: (r) => fmt.num(r.lift) },
+      {
+        key: "q_value",
+        label: "q-value",
+        numeric: true,
+        value: (r) => (typeof r.q_value === "number" ? r.q_value : null),
+        cell: (r) => h("span", { title: `confidence level ${fmt.num(r.confidence_level, 3)}` }, qText(r.q_value)),
+      },
+      {
+        key: "lift",
+        label: "Lift (95%)",
+        numeric: true,
+        cell: (r) =>
+          h(
+            "span",
+            { class: "nowrap" },
+            fmt.num(r.lift),
+            typeof r.lift_lower_bound === "number"
+              ? h("small", { class: "interval-text" }, ` ${fmt.num(r.lift_lower_bound)}–${fmt.num(r.lift_upper_bound)}`)
+              : null,
+          ),
+      },
       { key: "recommendation_strength", label: "Strength", numeric: false },
       { key: "status", label: "Status", numeric: false, cell: (r) => `${r.status}${r.confirmations ? ` ×${r.confirmations}` : ""}` },
     ],
     patterns.items,
-    { initialSort: "confidence_level", empty: "No pattern yet: run a learning cycle." },
+    // Strongest evidence first: the smallest q-value.
+    { initialSort: "q_value", initialDescending: false, empty: "No pattern yet: run a learning cycle." },
   );
   patternTable.element.id = "patterns-table";
   const category = h(
@@ -84,7 +117,18 @@ export async function patternsView() {
         sortable: false,
         cell: (r) => apiText(Object.keys(r.parameters).length ? JSON.stringify(r.parameters) : "–", "code"),
       },
-      { key: "expected_success", label: "Expected success", numeric: true, cell: (r) => fmt.pct(r.expected_success, 1) },
+      {
+        key: "expected_success",
+        label: "Expected success",
+        numeric: true,
+        cell: (r) =>
+          h(
+            "span",
+            { class: "nowrap" },
+            fmt.pct(r.expected_success, 1),
+            h("small", { class: "basis" }, r.expected_success_basis === "kept" ? " of what it keeps" : " of what it favours"),
+          ),
+      },
       { key: "support", label: "Support", numeric: true, cell: (r) => fmt.int(r.support) },
     ],
     rules.items,
@@ -105,9 +149,24 @@ export async function patternsView() {
     panel("Patterns by category", scatter),
     panel(
       `Patterns (${patterns.items.length})`,
+      h(
+        "p",
+        { class: "note" },
+        "q-value: the false-discovery rate at which the pattern still counts as found (smaller is stronger evidence; " +
+          "every pattern shown is under 0.05). Lift: success rate over the workspace's, with its 95% interval.",
+      ),
       h("div", { class: "toolbar" }, category),
       h("div", { class: "scroll" }, patternTable.element),
     ),
-    panel(`Decision rules (${rules.items.length})`, h("div", { class: "scroll" }, ruleTable.element)),
+    panel(
+      `Decision rules (${rules.items.length})`,
+      h(
+        "p",
+        { class: "note" },
+        "Expected success is an approval rate: of the recommendations a rule favours, or, for a rule that avoids something " +
+          "(an agent, unbacked or low-confidence advice), of the recommendations it keeps.",
+      ),
+      h("div", { class: "scroll" }, ruleTable.element),
+    ),
   );
 }

@@ -27,7 +27,7 @@ export async function routingView() {
   const agents = [...new Set(latest.flatMap((d) => d.chosen.map((c) => c.agent_id)))];
   const probabilities = chart("Selection probability of recent decisions", {
     tooltip: { trigger: "item", renderMode: "richText" },
-    xAxis: { type: "time" },
+    xAxis: axis.time(),
     yAxis: axis.unit("probability of being chosen"),
     series: agents.map((agent) => ({
       name: agent,
@@ -39,7 +39,12 @@ export async function routingView() {
   const table = dataTable(
     [
       { key: "decided_at", label: "Decided", numeric: false, cell: (r) => fmt.time(r.decided_at) },
-      { key: "recommendation_type", label: "Type", numeric: false, cell: (r) => apiText(r.recommendation_type) },
+      {
+        key: "recommendation_type",
+        label: "Type",
+        numeric: false,
+        cell: (r) => h("span", { class: "nowrap" }, apiText(r.recommendation_type)),
+      },
       { key: "mode", label: "Mode", numeric: false },
       {
         key: "chosen",
@@ -58,7 +63,9 @@ export async function routingView() {
         label: "Rules applied",
         numeric: false,
         sortable: false,
-        cell: (r) => (r.applied_rules.length ? r.applied_rules.map((rule) => apiText(rule, "code")) : "–"),
+        // One chip per rule (a rule id holds "+" and ":", so run together they read as one).
+        cell: (r) =>
+          r.applied_rules.length ? h("span", { class: "chips rules" }, r.applied_rules.map((rule) => apiText(rule, "code"))) : "–",
       },
     ],
     decisions.items,

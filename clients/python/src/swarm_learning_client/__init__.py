@@ -20,6 +20,7 @@ from swarm_learning_client.models import (
     RoutedAgent,
     RoutingDecision,
     TrustScore,
+    WorkspaceSettings,
 )
 from swarm_learning_client.sender import BatchSender, SenderStats
 from swarm_learning_client.workflow import Workflow, current_workflow
@@ -46,6 +47,7 @@ __all__ = [
     "TransportError",
     "TrustScore",
     "Workflow",
+    "WorkspaceSettings",
     "current_workflow",
     "in_lambda",
     "new_outcome_id",

@@ -22,6 +22,7 @@ from swarm_learning_client.models import (
     Pattern,
     RoutingDecision,
     TrustScore,
+    WorkspaceSettings,
 )
 
 API_PREFIX = "/api/v1/learning"
@@ -43,6 +44,9 @@ class Call(Generic[T]):
     params: Mapping[str, Any] = field(default_factory=dict)
     json: Any = None
     retry: bool = True  # reads and idempotent writes; not the learning-cycle trigger
+    # A list answer's fields besides ``items`` that ``read`` knowingly drops (the contract test
+    # checks every field the service answers is read or named here).
+    envelope: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ def trusted_agents(workspace_id: str, min_trust: float) -> Call[list[TrustScore]
         "/trust-scores",
         lambda body: [TrustScore.from_json(item) for item in body["items"]],
         params={"workspace_id": workspace_id, "min_trust": min_trust},
+        envelope=frozenset({"workspace_id", "count"}),
     )
 
 
@@ -144,6 +149,7 @@ def suggest_rules(workspace_id: str, context: Mapping[str, Any]) -> Call[list[De
         "/decision-rules/suggest",
         lambda body: [DecisionRule.from_json(item) for item in body["items"]],
         json={"workspace_id": workspace_id, "context": dict(context)},
+        envelope=frozenset({"workspace_id", "version", "learned_at", "context"}),
     )
 
 
@@ -173,7 +179,14 @@ def patterns(workspace_id: str, category: str | None, min_confidence: float | No
         params["category"] = category
     if min_confidence is not None:
         params["min_confidence"] = min_confidence
-    return Call("GET", "/patterns", lambda body: [Pattern.from_json(p) for p in body["items"]], params=params)
+    return Call(
+        "GET",
+        "/patterns",
+        lambda body: [Pattern.from_json(p) for p in body["items"]],
+        params=params,
+        # The first page only (up to 100, strongest first); next_token is not followed.
+        envelope=frozenset({"workspace_id", "version", "learned_at", "next_token"}),
+    )
 
 
 def agent_profile(workspace_id: str, agent_id: str) -> Call[AgentProfile]:
@@ -197,3 +210,26 @@ def workspace_stats(workspace_id: str, days: int | None) -> Call[dict[str, Any]]
     if days is not None:
         params["days"] = days
     return Call("GET", "/stats", dict, params=params)
+
+
+def workspace_settings(workspace_id: str) -> Call[WorkspaceSettings]:
+    return Call(
+        "GET", "/workspace-settings", WorkspaceSettings.from_json, params={"workspace_id": workspace_id}
+    )
+
+
+def put_workspace_settings(
+    workspace_id: str,
+    allowed_recommendation_types: Sequence[str] | None,
+    default_recommendation_type: str | None,
+    min_trust: float | None,
+) -> Call[WorkspaceSettings]:
+    body: dict[str, Any] = {"workspace_id": workspace_id}
+    if allowed_recommendation_types is not None:
+        body["allowed_recommendation_types"] = list(allowed_recommendation_types)
+    if default_recommendation_type is not None:
+        body["default_recommendation_type"] = default_recommendation_type
+    if min_trust is not None:
+        body["min_trust"] = min_trust
+    # A PUT replaces the settings as a whole: sending it twice leaves the same settings.
+    return Call("PUT", "/workspace-settings", WorkspaceSettings.from_json, json=body)

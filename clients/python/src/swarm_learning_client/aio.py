@@ -22,6 +22,7 @@ from swarm_learning_client.models import (
     Pattern,
     RoutingDecision,
     TrustScore,
+    WorkspaceSettings,
 )
 from swarm_learning_client.workflow import current_workflow
 
@@ -133,6 +134,22 @@ class AsyncSwarmLearningClient(TrackingClient):
 
     async def workspace_stats(self, *, days: int | None = None) -> dict[str, Any]:
         return await self._send(_http.workspace_stats(self.workspace_id, days))
+
+    async def workspace_settings(self) -> WorkspaceSettings:
+        return await self._send(_http.workspace_settings(self.workspace_id))
+
+    async def set_workspace_settings(
+        self,
+        *,
+        allowed_recommendation_types: Sequence[str] | None = None,
+        default_recommendation_type: str | None = None,
+        min_trust: float | None = None,
+    ) -> WorkspaceSettings:
+        return await self._send(
+            _http.put_workspace_settings(
+                self.workspace_id, allowed_recommendation_types, default_recommendation_type, min_trust
+            )
+        )
 
     async def _send(self, call: Call[T]) -> T:
         attempts = self._settings.max_retries + 1 if call.retry else 1

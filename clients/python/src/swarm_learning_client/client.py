@@ -26,6 +26,7 @@ from swarm_learning_client.models import (
     Pattern,
     RoutingDecision,
     TrustScore,
+    WorkspaceSettings,
 )
 from swarm_learning_client.sender import BatchSender, SenderStats
 from swarm_learning_client.workflow import Workflow, current_workflow
@@ -154,12 +155,13 @@ class TrackingClient:
             "type": "track",
             "recommendation_id": rid,
             "agent_id": agent_id,
-            "agent_name": agent_name or agent_id,
             "recommendation_type": recommendation_type,
             "recommendation_content": recommendation_content,
             "confidence_score": confidence_score,
             "reasoning": reasoning,
         }
+        if agent_name is not None:  # left out, the service keeps the name it knows
+            event["agent_name"] = agent_name
         if evidence:
             event["evidence"] = evidence
         if execution_status is not None:
@@ -339,7 +341,7 @@ class SwarmLearningClient(TrackingClient):
         return self._send(_http.trust(self.workspace_id, agent_id))
 
     def trusted_agents(self, min_trust: float = 0.5) -> list[TrustScore]:
-        """The agents whose trust (its lower bound) is at least ``min_trust``."""
+        """The agents whose ``overall_trust_score`` is at least ``min_trust``."""
         return self._send(_http.trusted_agents(self.workspace_id, min_trust))
 
     def suggest_rules(self, context: Mapping[str, Any]) -> list[DecisionRule]:
@@ -385,6 +387,25 @@ class SwarmLearningClient(TrackingClient):
     def workspace_stats(self, *, days: int | None = None) -> dict[str, Any]:
         """``GET /stats``: the workspace's totals (JSON)."""
         return self._send(_http.workspace_stats(self.workspace_id, days))
+
+    def workspace_settings(self) -> WorkspaceSettings:
+        """``GET /workspace-settings``: allowed types, default type, trust threshold (null: unset)."""
+        return self._send(_http.workspace_settings(self.workspace_id))
+
+    def set_workspace_settings(
+        self,
+        *,
+        allowed_recommendation_types: Sequence[str] | None = None,
+        default_recommendation_type: str | None = None,
+        min_trust: float | None = None,
+    ) -> WorkspaceSettings:
+        """``PUT /workspace-settings``: replaces every setting (one left out is unset). With
+        ``allowed_recommendation_types``, tracking refuses other types (422)."""
+        return self._send(
+            _http.put_workspace_settings(
+                self.workspace_id, allowed_recommendation_types, default_recommendation_type, min_trust
+            )
+        )
 
     def _send(self, call: Call[T]) -> T:
         attempts = self._settings.max_retries + 1 if call.retry else 1

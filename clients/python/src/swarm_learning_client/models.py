@@ -1,11 +1,16 @@
 """Typed results of the decision calls. Each keeps the service's full answer in ``raw``, so a field
-the service adds later is reachable before this client names it."""
+the service adds later is reachable before this client names it.
+
+Each model names the service's schema it reads (``SCHEMAS``, in docs/openapi.json) and the fields
+of that schema it knowingly leaves in ``raw`` (``UNMODELLED``): a contract test
+(tests/unit/test_client_contract.py) parses every schema into these models and fails when the
+service answers a field the client does not know."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 
 def _time(value: str | None) -> datetime | None:
@@ -16,6 +21,9 @@ def _time(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class RoutedAgent:
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("RoutedAgent",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset()
+
     agent_id: str
     rank: int
     probability: float  # that the policy chooses this agent
@@ -25,7 +33,11 @@ class RoutedAgent:
 
 @dataclass(frozen=True)
 class RoutingDecision:
-    """``select_agents``: the chosen agents, best first, and the decision's id."""
+    """``select_agents``: the chosen agents, best first, and the decision's id. A learned
+    ``require_consensus`` rule may seat more agents than ``requested_k`` (see ``applied_rules``)."""
+
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("RoutingDecision",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"workspace_id"})
 
     decision_id: str
     recommendation_type: str
@@ -34,10 +46,12 @@ class RoutingDecision:
     applied_rules: list[str]
     decided_at: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    requested_k: int | None = None  # None: a service older than the field
 
     @property
     def agent_ids(self) -> list[str]:
-        return [agent.agent_id for agent in self.chosen]
+        """The chosen agents in rank order: ``agent_ids[0]`` is the router's first choice."""
+        return [agent.agent_id for agent in sorted(self.chosen, key=lambda a: a.rank)]
 
     def probability(self, agent_id: str) -> float | None:
         """The probability this decision chose ``agent_id`` (None if it did not)."""
@@ -62,11 +76,15 @@ class RoutingDecision:
             applied_rules=list(body.get("applied_rules", [])),
             decided_at=_time(body.get("decided_at")),
             raw=body,
+            requested_k=body.get("requested_k"),
         )
 
 
 @dataclass(frozen=True)
 class DecisionBoost:
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("DecisionBoostResponse",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"workspace_id"})
+
     agent_id: str
     recommendation_type: str
     decision_boost: float  # in [0.5, 1.5]; 1.0 without evidence
@@ -90,6 +108,41 @@ class DecisionBoost:
 
 @dataclass(frozen=True)
 class TrustScore:
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("TrustScoreResponse",)
+    # The detail behind the scores: in ``raw`` (docs/api.md, "Trust and routing").
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "workspace_id",
+            "overall_trust_upper_bound",
+            "accuracy_lower_bound",
+            "accuracy_upper_bound",
+            "calibration_score",
+            "expected_calibration_error",
+            "stability_score",
+            "avg_quality_score",
+            "avg_latency_ms",
+            "avg_tokens",
+            "brier_score",
+            "recent_success_rate",
+            "baseline_success_rate",
+            "evidence",
+            "consistency_factor",
+            "timeliness_factor",
+            "reliability_factor",
+            "workspace_approval_rate",
+            "trend_basis",
+            "trend_recent_outcomes",
+            "trend_baseline_outcomes",
+            "accuracy_adjustment",
+            "consistency_adjustment",
+            "adjustments",
+            "calibration",
+            "by_type",
+            "decision_boosts",
+            "computed_at",
+        }
+    )
+
     agent_id: str
     agent_name: str
     overall_trust_score: float
@@ -103,6 +156,9 @@ class TrustScore:
     recommendation_strength: str
     provisional: bool
     raw: dict[str, Any] = field(repr=False, compare=False)
+    approval_rate: float | None = None  # (approved + partial/2) / evaluated
+    # The count behind each dimension; None where nothing was reported (then it repeats accuracy).
+    dimension_evidence: dict[str, int | None] | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> TrustScore:
@@ -120,18 +176,25 @@ class TrustScore:
             recommendation_strength=body["recommendation_strength"],
             provisional=body["provisional"],
             raw=body,
+            approval_rate=body.get("approval_rate"),
+            dimension_evidence=body.get("dimension_evidence"),
         )
 
 
 @dataclass(frozen=True)
 class DecisionRule:
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("DecisionRuleView",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset()
+
     rule_id: str
     conditions: dict[str, Any]
     action: str
     parameters: dict[str, Any]
-    expected_success: float
+    expected_success: float  # an approval rate: of what the rule favours, or of what it keeps
     support: int
     raw: dict[str, Any] = field(repr=False, compare=False)
+    expected_success_basis: str = "matched"  # "matched" (favoured) or "kept" (what is left)
+    source: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> DecisionRule:
@@ -143,12 +206,20 @@ class DecisionRule:
             expected_success=body["expected_success"],
             support=body["support"],
             raw=body,
+            expected_success_basis=body.get("expected_success_basis", "matched"),
+            source=list(body.get("source", [])),
         )
 
 
 @dataclass(frozen=True)
 class LearningCycle:
     """A learning cycle's iteration: ``queued``, ``running``, ``succeeded``, ``failed`` or ``skipped``."""
+
+    # The trigger's 202 answer, and the iteration as GET /learning-cycles/{id} answers it.
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("LearningIteration", "LearningCycleAccepted")
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {"workspace_id", "trigger", "lookback_days", "min_pattern_confidence", "started_at", "status_path"}
+    )
 
     iteration_id: str
     status: str
@@ -177,15 +248,24 @@ class LearningCycle:
 
 @dataclass(frozen=True)
 class Pattern:
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("PatternView",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {"status", "confirmations", "first_seen_at", "last_confirmed_at", "last_validated_at"}
+    )
+
     pattern_id: str
     category: str
     condition: list[str]
     description: str
     success_rate: float
     frequency_count: int
-    confidence_level: float
+    confidence_level: float  # 1 - one-sided p-value: near 1 for every discovery
     recommendation_strength: str
     raw: dict[str, Any] = field(repr=False, compare=False)
+    lift: float | None = None  # on the approval scale
+    lift_lower_bound: float | None = None  # its 95 % interval
+    lift_upper_bound: float | None = None
+    q_value: float | None = None  # Benjamini-Hochberg adjusted p-value: what separates patterns
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Pattern:
@@ -199,20 +279,31 @@ class Pattern:
             confidence_level=body["confidence_level"],
             recommendation_strength=body["recommendation_strength"],
             raw=body,
+            lift=body.get("lift"),
+            lift_lower_bound=body.get("lift_lower_bound"),
+            lift_upper_bound=body.get("lift_upper_bound"),
+            q_value=body.get("q_value"),
         )
 
 
 @dataclass(frozen=True)
 class AgentProfile:
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("AgentProfileView",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {"workspace_id", "consensus_share", "iteration_id", "learned_at"}
+    )
+
     agent_id: str
     evaluated: int
-    approval_rate: float
+    approval_rate: float  # (approved + partial/2) / evaluated, as in trust scores
     strengths: list[dict[str, Any]]
     weaknesses: list[dict[str, Any]]
     calibration_gap: float
-    trend: float
+    trend: str  # improving, declining or stable
     consensus_builder: bool
     raw: dict[str, Any] = field(repr=False, compare=False)
+    strict_approval_rate: float | None = None  # approved / evaluated
+    trend_slope: float | None = None  # later half's strict approval rate minus the earlier half's
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> AgentProfile:
@@ -225,6 +316,35 @@ class AgentProfile:
             calibration_gap=body["calibration_gap"],
             trend=body["trend"],
             consensus_builder=body["consensus_builder"],
+            raw=body,
+            strict_approval_rate=body.get("strict_approval_rate"),
+            trend_slope=body.get("trend_slope"),
+        )
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """``GET``/``PUT /workspace-settings``: null fields are not set."""
+
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("WorkspaceSettings",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset()
+
+    workspace_id: str
+    allowed_recommendation_types: list[str] | None
+    default_recommendation_type: str | None
+    min_trust: float | None
+    updated_at: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> WorkspaceSettings:
+        allowed = body.get("allowed_recommendation_types")
+        return cls(
+            workspace_id=body["workspace_id"],
+            allowed_recommendation_types=list(allowed) if allowed is not None else None,
+            default_recommendation_type=body.get("default_recommendation_type"),
+            min_trust=body.get("min_trust"),
+            updated_at=_time(body.get("updated_at")),
             raw=body,
         )
 

@@ -32,6 +32,11 @@ from swarm_learning_client._http import API_PREFIX, RETRYABLE_STATUSES, Backoff,
 from swarm_learning_client.models import EventFailure
 
 log = logging.getLogger("swarm_learning_client")
+# What the sender reads of a batch answer (POST /events/batch, 207) and of each result; the rest
+# is named so the contract test (tests/unit/test_client_contract.py) knows the client saw it.
+BATCH_ANSWER_FIELDS = frozenset({"results", "workspace_id", "received", "stored", "failed"})
+RESULT_FIELDS = frozenset({"index", "status", "error", "warning", "type", "id", "recommendation_id"})
+RESULT_ERROR_FIELDS = frozenset({"error", "message", "field"})
 
 BATCH_PATH = f"{API_PREFIX}/events/batch"
 MAX_BATCH_SIZE = 100  # the service's limit per request
@@ -77,6 +82,7 @@ class BatchSender:
         self._backoff = backoff or Backoff()
         self._on_drop = on_drop
         self._on_error = on_error
+        self._warned: set[str] = set()
         self._drop_warning_interval = drop_warning_interval
         self._shutdown_timeout = shutdown_timeout
         self._fresh_state()
@@ -274,6 +280,10 @@ class BatchSender:
             if status < 300:
                 self._sent += 1
                 settled.append(None)
+                warning = result.get("warning")
+                if warning and warning not in self._warned:  # e.g. a recommendation_type never seen
+                    self._warned.add(warning)
+                    log.warning("swarm learning: %s", warning)
             elif status in RETRYABLE_STATUSES:
                 again.append(event)
             else:

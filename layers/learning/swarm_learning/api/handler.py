@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
+from swarm_learning.api import snapstart
 from swarm_learning.api.access import refusal
 from swarm_learning.api.observability import CORRELATION_ID_PATH, logger, metrics, tracer
 
@@ -19,6 +20,8 @@ def observed(
 ) -> Callable[[Handler], Handler]:
     """Logger with the Lambda context (state cleared per invocation: a warm container must not tag
     one request with the last one's keys), metrics flushed with a cold-start metric, X-Ray."""
+
+    snapstart.install()  # every function: a SnapStart restore makes its per-instance state again
 
     def wrap(handler: Handler) -> Handler:
         traced = tracer.capture_lambda_handler(handler)

@@ -195,6 +195,7 @@ def evaluated_row(item: Mapping[str, Any]) -> EvaluatedRow:
         content_keys=content_keys,
         created_at=recommendation_time(recommendation_id).timestamp(),
         approved=item["status"]["S"] == "approved",
+        partial=item["status"]["S"] == "partial",
     )
 
 

@@ -18,6 +18,9 @@ Statistics table (``pk``/``sk``), counters only ever grow through ``ADD``:
   ``WS#<ws>#STATS#<n>``     / ``DAY#<day>#TYPE#<type>``   workspace day bucket, sharded
   index ``by_workspace``: ``workspace_pk`` = ``WS#<ws>`` on directory entries only.
 
+  ``WS#<ws>``               / ``SETTINGS``               the workspace's settings and the
+                                                          recommendation types it has seen
+
 Routing decisions table (``pk`` = ``WS#<ws>#DECISION#<decision_id>``), written once per decision:
   index ``by_workspace_time``: ``workspace_pk`` = ``WS#<ws>``, sorted on ``decision_id`` (a ULID).
 
@@ -35,6 +38,7 @@ EARLY_EVALUATION_SK = "EARLY_EVALUATION"
 ALL_SCOPE = "ALL"
 OUTCOME_SK = "OUTCOME"
 AGENT_SK = "AGENT"
+SETTINGS_SK = "SETTINGS"
 BY_AGENT = "by_agent"
 BY_AGENT_TYPE = "by_agent_type"
 BY_WORKFLOW = "by_workflow"
@@ -89,6 +93,11 @@ def recommendation_key(workspace_id: str, recommendation_id: str) -> str:
 
 def span_key(workspace_id: str, trace_id: str, span_id: str) -> str:
     return f"WS#{workspace_id}#SPAN#{trace_id}{span_id}"
+
+
+def settings_key(workspace_id: str) -> dict[str, str]:
+    """The workspace's settings item (statistics table): ``pk`` and ``sk``."""
+    return {"pk": workspace_key(workspace_id), "sk": SETTINGS_SK}
 
 
 def agent_key(workspace_id: str, agent_id: str) -> str:

@@ -97,6 +97,7 @@ def _bucket_keys(keys: _TrackKeys, shards: int, *, shard: int | None = None) -> 
 class _Seen:
     first: Mapping[str, Any]
     last: Mapping[str, Any]
+    name: str | None  # the name of the latest write that gave one (None: no write named the agent)
 
 
 class _SharedUpdates:
@@ -128,11 +129,11 @@ class _SharedUpdates:
             seen = self.directory.get(agent)
             record = write.record
             if seen is None:
-                self.directory[agent] = _Seen(record, record)
+                self.directory[agent] = _Seen(record, record, record.get("agent_name"))
             else:
                 first = record if record["created_at"] < seen.first["created_at"] else seen.first
                 last = record if record["created_at"] >= seen.last["created_at"] else seen.last
-                self.directory[agent] = _Seen(first, last)
+                self.directory[agent] = _Seen(first, last, record.get("agent_name") or seen.name)
         else:
             keys = _TrackKeys.of_evaluation(write.recommendation, write.outcome)
         if self._shard is None:
@@ -307,23 +308,25 @@ class EventWrites(StoreBase):
     def _directory_update(
         self, first: Mapping[str, Any], last: Mapping[str, Any], agent_name: str | None
     ) -> dict[str, Any]:
-        """The agent's directory entry: seen between ``first`` and ``last`` (records). A track
-        without a name leaves the name the agent is known by."""
+        """The agent's directory entry: seen between ``first`` and ``last`` (records). A write
+        that names no agent keeps the stored name (``if_not_exists``, no read): only a given name
+        renames; a new agent without one is named by its id."""
         ws, agent = last["workspace_id"], last["agent_id"]
         last_seen: datetime = last["created_at"]
-        naming = "agent_name = :name, " if agent_name is not None else ""
+        name = ":name" if agent_name is not None else "if_not_exists(agent_name, :agent)"
+        values = {":name": agent_name} if agent_name is not None else {}
         return {
             "Update": {
                 "TableName": self._statistics,
                 "Key": serialize({"pk": agent_key(ws, agent), "sk": AGENT_SK}),
                 "UpdateExpression": (
-                    f"SET {naming}agent_id = :agent, workspace_pk = :ws, "
+                    f"SET agent_name = {name}, agent_id = :agent, workspace_pk = :ws, "
                     "last_seen_at = :now, first_seen_at = if_not_exists(first_seen_at, :first), "
                     "expires_at = :exp"
                 ),
                 "ExpressionAttributeValues": serialize(
                     {
-                        ":name": agent_name,
+                        **values,
                         ":agent": agent,
                         ":ws": workspace_key(ws),
                         ":now": last_seen.isoformat(),
@@ -335,7 +338,7 @@ class EventWrites(StoreBase):
         }
 
     def _directory_updates(self, seen: Mapping[tuple[str, str], _Seen]) -> list[dict[str, Any]]:
-        return [self._directory_update(s.first, s.last, _known_name(s)) for s in seen.values()]
+        return [self._directory_update(s.first, s.last, s.name) for s in seen.values()]
 
     def _evaluation_items(
         self, recommendation: Mapping[str, Any], outcome: Mapping[str, Any]
@@ -415,9 +418,3 @@ class EventWrites(StoreBase):
                 }
             )
         return updates
-
-
-def _known_name(seen: _Seen) -> str | None:
-    """The name the batch's latest record of the agent gives, else its first's (a nameless track
-    never renames, nor unnames, an agent)."""
-    return seen.last.get("agent_name") or seen.first.get("agent_name")

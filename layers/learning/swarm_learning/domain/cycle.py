@@ -38,8 +38,9 @@ STANDING_INTERVAL_Z = NormalDist().inv_cdf(0.975)  # the 95 % interval shown wit
 class TypeStanding:
     recommendation_type: str
     evaluated: int
-    approval_rate: float
-    baseline: float
+    approval_rate: float  # (approved + partial / 2) / evaluated, as everywhere in the API
+    strict_approval_rate: float  # approved / evaluated: what the test and the interval are on
+    baseline: float  # the workspace's strict approval rate on the type
     lower_bound: float
     upper_bound: float
 
@@ -48,11 +49,12 @@ class TypeStanding:
 class AgentProfile:
     agent_id: str
     evaluated: int
-    approval_rate: float
+    approval_rate: float  # (approved + partial / 2) / evaluated
+    strict_approval_rate: float  # approved / evaluated
     strengths: list[TypeStanding]
     weaknesses: list[TypeStanding]
     calibration_gap: float  # mean stated confidence minus approval rate (> 0: over-confident)
-    trend: float  # approval rate of the later half minus the earlier half
+    trend: float  # strict approval rate of the later half minus the earlier half
     consensus_share: float  # share of its recommendations that another agent also proposed
     consensus_builder: bool
 
@@ -63,9 +65,10 @@ class DecisionRule:
     conditions: dict[str, Any]
     action: str
     parameters: dict[str, Any]
-    expected_success: float
+    expected_success: float  # an approval rate, never a failure rate (see _rule)
     support: int
     source: tuple[str, ...]  # the pattern condition it comes from
+    expected_success_basis: str = "matched"  # or "kept" (see _rule)
 
 
 def profiles(table: FeatureTable) -> list[AgentProfile]:
@@ -76,9 +79,11 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
     if not len(table) or not n_agents:
         return []
     approved = table.approved.astype(np.float64)
+    credit = approved + 0.5 * table.partial  # approval_rate's numerator: a partial counts half
     cell = table.agent.astype(np.int64) * n_types + table.rtype
     count = np.bincount(cell, minlength=n_agents * n_types).reshape(n_agents, n_types)
     wins = np.bincount(cell, weights=approved, minlength=n_agents * n_types).reshape(n_agents, n_types)
+    credits = np.bincount(cell, weights=credit, minlength=n_agents * n_types).reshape(n_agents, n_types)
     type_count, type_wins = count.sum(axis=0), wins.sum(axis=0)
     baseline = type_wins / np.maximum(type_count, 1)
     # Every (agent, type) cell with enough samples is a test of the agent against the type's others.
@@ -94,13 +99,14 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
 
     agent_count = count.sum(axis=1)
     agent_wins = wins.sum(axis=1)
+    agent_credits = credits.sum(axis=1)
     # Calibration over the recommendations that stated a confidence (NaN: none stated).
     stated = ~np.isnan(table.confidence)
     confidence = np.bincount(
         table.agent[stated], weights=table.confidence[stated].astype(np.float64), minlength=n_agents
     )
     stated_count = np.bincount(table.agent[stated], minlength=n_agents)
-    stated_wins = np.bincount(table.agent[stated], weights=table.approved[stated], minlength=n_agents)
+    stated_credits = np.bincount(table.agent[stated], weights=credit[stated], minlength=n_agents)
     shared = np.bincount(table.agent, weights=(table.consensus >= 2).astype(np.float64), minlength=n_agents)
     later, later_wins = _later_half(table)
 
@@ -116,6 +122,7 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
             standing = TypeStanding(
                 rtype,
                 int(count[a, t]),
+                float(credits[a, t] / count[a, t]),
                 float(wins[a, t] / count[a, t]),
                 float(baseline[t]),
                 float(lower[a, t]),
@@ -125,7 +132,7 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
                 strengths.append(standing)
             elif differs[a, t] and z[a, t] < 0:
                 weaknesses.append(standing)
-        rate = float(agent_wins[a] / evaluated)
+        rate = float(agent_credits[a] / evaluated)
         earlier = evaluated - later[a]
         trend = (
             float(later_wins[a] / later[a] - (agent_wins[a] - later_wins[a]) / earlier)
@@ -138,10 +145,11 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
                 agent_id=agent,
                 evaluated=evaluated,
                 approval_rate=rate,
+                strict_approval_rate=float(agent_wins[a] / evaluated),
                 strengths=strengths,
                 weaknesses=weaknesses,
                 calibration_gap=(
-                    float((confidence[a] - stated_wins[a]) / stated_count[a]) if stated_count[a] else 0.0
+                    float((confidence[a] - stated_credits[a]) / stated_count[a]) if stated_count[a] else 0.0
                 ),
                 trend=trend,
                 consensus_share=share,
@@ -165,11 +173,17 @@ def _later_half(table: FeatureTable) -> tuple[np.ndarray, np.ndarray]:
     return later, later_wins
 
 
-def _rule(pattern: Pattern) -> DecisionRule | None:
+# What a rule's ``expected_success`` is the approval rate of, by how the rule acts: a rule that
+# favours something (prefer_agents, require_consensus from a consensus pattern,
+# fast_track_high_confidence, prefer_experts) expects the success of what it favours, the
+# pattern's own recommendations; a rule that steers away from something (avoid_agents,
+# require_consensus from dissent, minimum_confidence) expects the success of what it keeps: the
+# recommendations under its conditions without the item avoided (other agents, backed advice,
+# confident advice).
+def _rule(pattern: Pattern, table: FeatureTable) -> DecisionRule | None:
     items = dict(item.partition("=")[::2] for item in pattern.condition)
     source = "&".join(pattern.condition)
     approving = pattern.predicts_approval
-    expected = pattern.success_rate if approving else 1 - pattern.success_rate
 
     def made(action: str, parameters: dict[str, Any], acted_on: str) -> DecisionRule | None:
         # The pattern's other items are the rule's conditions: "agent=X & confidence=low fails"
@@ -182,6 +196,15 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
             if condition is None:  # no rule can state it: dropping it would widen the advice
                 return None
             conditions[condition] = value
+        if approving:
+            expected, basis = pattern.success_rate, "matched"
+        else:
+            avoided = f"{acted_on}={items[acted_on]}"
+            others = [item for item in pattern.condition if item != avoided]
+            kept = table.mask(others) & ~table.item_mask(avoided)
+            if not kept.any():
+                return None  # nothing left to steer to: not advice
+            expected, basis = float(table.approved[kept].mean()), "kept"
         return DecisionRule(
             f"{action}:{source}",
             conditions,
@@ -190,6 +213,7 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
             expected,
             pattern.frequency_count,
             pattern.condition,
+            basis,
         )
 
     if "agent" in items:
@@ -208,8 +232,9 @@ def _rule(pattern: Pattern) -> DecisionRule | None:
     return None
 
 
-def rules(patterns: Sequence[Pattern]) -> list[DecisionRule]:
-    made = [rule for pattern in patterns if (rule := _rule(pattern)) is not None]
+def rules(patterns: Sequence[Pattern], table: FeatureTable) -> list[DecisionRule]:
+    """The rules the patterns imply, their expected success measured on ``table``."""
+    made = [rule for pattern in patterns if (rule := _rule(pattern, table)) is not None]
     unique = {rule.rule_id: rule for rule in made}
     return sorted(unique.values(), key=lambda r: (-r.expected_success, -r.support, r.rule_id))
 
@@ -325,7 +350,7 @@ def run_cycle(
     validation = rolling_validation(table, config)
     found = mine(table, config)  # what the swarm uses next: mined on everything, judged above
     agent_profiles = profiles(table)
-    made_rules = rules(found)
+    made_rules = rules(found, table)
     key_insights, advice = insights(found, agent_profiles, len(table))
     mean_confidence = fmean(p.confidence_level for p in found) if found else None
     confirmed = sum(p.condition in previous.pattern_conditions for p in found) if previous else 0

@@ -33,6 +33,7 @@ class EvaluatedRow(NamedTuple):
     content_keys: tuple[str, ...]
     created_at: float  # epoch seconds
     approved: bool
+    partial: bool = False  # neither approved nor rejected: half a success in approval_rate
 
 
 def _canonical(value: Any) -> Any:

@@ -78,6 +78,7 @@ class FeatureTable:
 
     created_at: npt.NDArray[np.float64]
     approved: BoolArray
+    partial: BoolArray  # kept for approval_rate (partial counts half); mining reads ``approved``
     confidence: npt.NDArray[np.float32]
     agent: IntArray
     agents: tuple[str, ...]
@@ -161,6 +162,7 @@ class FeatureBuilder:
         self._confidence = array("f")
         self._created = array("d")
         self._approved = array("b")
+        self._partial = array("b")
         self._action = array("q")  # hash of (workflow, action); 0 = no workflow
         self._workflow = array("q")  # hash of the workflow; 0 = no workflow
         self._key_mask = array("Q")
@@ -175,6 +177,7 @@ class FeatureBuilder:
         self._confidence.append(math.nan if row.confidence_score is None else row.confidence_score)
         self._created.append(row.created_at)
         self._approved.append(row.approved)
+        self._partial.append(row.partial)
         # Python's hash is stable within the process, which is all the grouping below needs.
         self._action.append(hash((row.workflow_id, row.action_key)) | 1 if row.workflow_id else 0)
         self._workflow.append(hash(row.workflow_id) | 1 if row.workflow_id else 0)
@@ -224,6 +227,7 @@ class FeatureBuilder:
         return FeatureTable(
             created_at=streamed.created_at,
             approved=streamed.approved,
+            partial=np.frombuffer(self._partial, dtype=np.int8)[order].astype(bool),
             confidence=streamed.confidence,
             agent=streamed.agent,
             agents=streamed.agents,

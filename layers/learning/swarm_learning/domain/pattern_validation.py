@@ -16,6 +16,7 @@ from swarm_learning.domain.patterns import (
     MiningConfig,
     Pattern,
     benjamini_hochberg,
+    benjamini_hochberg_q,
     mine,
     pattern_strength,
     proportion_z,
@@ -157,6 +158,8 @@ def revalidate(
     tested = n >= config.min_support
     supported = np.zeros(len(confident), dtype=bool)
     supported[tested] = benjamini_hochberg(p_directed[tested], config.false_discovery_rate)
+    q_values = np.ones(len(confident))
+    q_values[tested] = benjamini_hochberg_q(p_directed[tested])
     for i, pattern in enumerate(confident):
         if not tested[i]:
             kept.append(pattern)
@@ -179,6 +182,7 @@ def revalidate(
                 recommendation_strength=pattern_strength(
                     lift if pattern.predicts_approval else 1 / max(lift, 1e-9), confidence
                 ),
+                q_value=float(q_values[i]),
             )
         )
     return Revalidation(kept, dropped, revalidated)

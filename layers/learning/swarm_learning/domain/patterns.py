@@ -56,6 +56,9 @@ class Pattern:
     confidence_level: float  # 1 - one-sided p-value in the pattern's direction
     lift: float
     recommendation_strength: Strength
+    # Benjamini-Hochberg adjusted p-value over every candidate tested with it: the smallest
+    # false-discovery rate at which the pattern is still a discovery (None: learned before it was kept).
+    q_value: float | None = None
 
     @property
     def predicts_approval(self) -> bool:
@@ -70,6 +73,7 @@ class Pattern:
             "confidence_level": self.confidence_level,
             "lift": self.lift,
             "recommendation_strength": self.recommendation_strength.value,
+            "q_value": self.q_value,
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class Pattern:
             confidence_level=state["confidence_level"],
             lift=state["lift"],
             recommendation_strength=Strength(state["recommendation_strength"]),
+            q_value=state.get("q_value"),
         )
 
 
@@ -237,6 +242,30 @@ def benjamini_hochberg(p_values: Any, level: float) -> npt.NDArray[np.bool_]:
     return rejected
 
 
+def benjamini_hochberg_q(p_values: Any) -> npt.NDArray[np.float64]:
+    """Benjamini-Hochberg adjusted p-values (q-values): ``q_i <= level`` exactly when
+    ``benjamini_hochberg`` rejects hypothesis i at ``level``."""
+    p = np.asarray(p_values, dtype=np.float64)
+    m = len(p)
+    if not m:
+        return np.zeros(0)
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * m / np.arange(1, m + 1)
+    q = np.empty(m)
+    q[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    return q
+
+
+def lift_interval(success_rate: float, n: int, lift: float, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % interval of a pattern's lift (its Wilson interval over the baseline, which the
+    lift's own definition gives: baseline = success_rate / lift)."""
+    if lift <= 0 or not math.isfinite(lift):
+        return lift, lift
+    baseline = success_rate / lift
+    lower, upper = wilson_bounds(success_rate * n, n, z)
+    return float(lower) / baseline, float(upper) / baseline
+
+
 def moves_enough(rate: Any, baseline: float, min_lift: float, *, approving: bool) -> Any:
     """Whether a rate moves far enough from the baseline to be worth reporting: by ``min_lift``
     on both scales, success and failure. (On one scale alone, a 60 % baseline would let 55 %
@@ -260,9 +289,9 @@ def mine(table: FeatureTable, config: MiningConfig | None = None) -> list[Patter
     z = proportion_z(wins, n, total_wins, total)
     p_success, p_failure = upper_tail(z), upper_tail(-z)
     # One hypothesis per candidate (its rate differs from the rest's), two-sided.
-    discovered = benjamini_hochberg(
-        np.minimum(2 * np.minimum(p_success, p_failure), 1.0), config.false_discovery_rate
-    )
+    two_sided = np.minimum(2 * np.minimum(p_success, p_failure), 1.0)
+    discovered = benjamini_hochberg(two_sided, config.false_discovery_rate)
+    q_values = benjamini_hochberg_q(two_sided)
     rate = wins / np.maximum(n, 1)
     succeeds = discovered & (z > 0) & moves_enough(rate, baseline, config.min_lift, approving=True)
     fails = discovered & (z < 0) & moves_enough(rate, baseline, config.min_lift, approving=False)
@@ -283,6 +312,7 @@ def mine(table: FeatureTable, config: MiningConfig | None = None) -> list[Patter
                 recommendation_strength=pattern_strength(
                     lift if not failing else 1 / max(lift, 1e-9), float(confidence[i])
                 ),
+                q_value=float(q_values[i]),
             )
         )
     return _without_redundant_pairs(patterns, config.redundancy_z, total_wins, total)

@@ -37,6 +37,7 @@ from swarm_learning.domain.trust_values import (
     NEUTRAL,
     Baseline,
     DayCounters,
+    DimensionEvidence,
     Evidence,
     OutcomeTrend,
     TrustConfig,
@@ -366,6 +367,21 @@ def score(
         trend_basis=basis,
         trend_recent_outcomes=recent_count,
         trend_baseline_outcomes=baseline_count,
+        dimension_evidence=dimension_evidence(raw, baseline),
+    )
+
+
+def dimension_evidence(raw: Mapping[str, float], baseline: Baseline) -> DimensionEvidence:
+    """The count behind each dimension, or None where nothing was reported (see DimensionEvidence)."""
+    evaluated = round(raw.get("evaluated", 0.0))
+    latencies = round(raw.get("latency_count", 0.0))
+    failures = raw.get("failed_executions", 0.0) + raw.get("timed_out_executions", 0.0)
+    failures_reported = failures > 0 or bool(baseline.failure_rate)
+    return DimensionEvidence(
+        accuracy=evaluated,
+        consistency=evaluated,
+        timeliness=latencies or None,
+        reliability=round(raw.get("tracked", 0.0)) if failures_reported else None,
     )
 
 

@@ -184,6 +184,19 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class DimensionEvidence:
+    """What each dimension stands on, so a reader can tell a measurement from the accuracy it
+    defaults to: a count, or None when nothing was reported (the dimension's factor is then 1 by
+    design and the dimension equals accuracy)."""
+
+    accuracy: int  # evaluations
+    consistency: int  # evaluations whose stated confidence is compared with the outcome
+    timeliness: int | None  # latencies reported by this agent; None: none reported
+    reliability: int | None  # executions tracked; None: no failure or timeout reported by the
+    # agent nor, on its types, by the workspace, so reliability cannot tell it apart
+
+
+@dataclass(frozen=True)
 class TrustScore:
     accuracy_score: float
     accuracy_lower_bound: float
@@ -218,6 +231,7 @@ class TrustScore:
     trend_basis: str | None = None  # "days" or "outcomes": which test flagged the trend
     trend_recent_outcomes: int | None = None  # sizes of the outcome trend's segments, when read
     trend_baseline_outcomes: int | None = None
+    dimension_evidence: DimensionEvidence | None = None
     avg_tokens: float | None = None  # input + output tokens per recommendation that reported usage
 
 

@@ -52,6 +52,9 @@ class EventResult(_Response):
         )
     )
     error: EventError | None = None
+    warning: str | None = Field(
+        default=None, description="As on the track route: a recommendation_type the workspace had never seen."
+    )
 
 
 class IngestBatchResponse(_Response):

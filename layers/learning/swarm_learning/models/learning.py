@@ -7,7 +7,7 @@ defining them at import (about 15 ms of every cold start, measured with ``bench/
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -95,7 +95,24 @@ class PatternView(_Response):
         description="The learner's confidence that the pattern is real: 1 - its one-sided p-value "
         "against the other recommendations (discoveries are also held to a 5 % false-discovery rate)."
     )
-    lift: float = Field(description="success_rate over the workspace's approval rate.")
+    lift: float = Field(
+        description=(
+            "success_rate over the workspace's (strict) approval rate, on the approval scale for every "
+            "category; the description phrases a failure-avoidance pattern's lift on the rejection scale."
+        )
+    )
+    lift_lower_bound: float = Field(
+        description="The lift's 95 % interval (Wilson, on success_rate): lower end."
+    )
+    lift_upper_bound: float = Field(description="The lift's 95 % interval: upper end.")
+    q_value: float | None = Field(
+        default=None,
+        description=(
+            "Benjamini-Hochberg adjusted p-value over every candidate tested in the cycle (or the "
+            "refresh) that found it: the smallest false-discovery rate at which it is still a "
+            "discovery. It separates patterns where confidence_level (near 1 for every discovery) cannot."
+        ),
+    )
     recommendation_strength: Strength
     status: str = Field(description="`new`, or `confirmed` once a later cycle found it again.")
     confirmations: int
@@ -115,8 +132,13 @@ class PatternList(_Response):
 class TypeStandingView(_Response):
     recommendation_type: str
     evaluated: int
-    approval_rate: ShownFloat
-    baseline: ShownFloat = Field(description="The workspace's approval rate for this type.")
+    approval_rate: ShownFloat = Field(
+        description="(approved + partial/2) / evaluated, as everywhere in the API."
+    )
+    strict_approval_rate: ShownFloat = Field(
+        description="approved / evaluated: what the standing is tested on, against `baseline`, with its interval."
+    )
+    baseline: ShownFloat = Field(description="The workspace's strict approval rate for this type.")
     lower_bound: ShownFloat
     upper_bound: ShownFloat
 
@@ -125,7 +147,10 @@ class AgentProfileView(_Response):
     workspace_id: str
     agent_id: str
     evaluated: int
-    approval_rate: ShownFloat
+    approval_rate: ShownFloat = Field(
+        description="(approved + partial/2) / evaluated, as in /trust-scores and /stats."
+    )
+    strict_approval_rate: ShownFloat = Field(description="approved / evaluated.")
     strengths: list[TypeStandingView]
     weaknesses: list[TypeStandingView]
     calibration_gap: ShownFloat = Field(
@@ -137,7 +162,9 @@ class AgentProfileView(_Response):
             "trust trend is (pooled two-proportion z and a minimum difference)."
         )
     )
-    trend_slope: ShownFloat = Field(description="Approval rate of its later half minus its earlier half.")
+    trend_slope: ShownFloat = Field(
+        description="Strict approval rate of its later half minus its earlier half."
+    )
     consensus_share: ShownFloat
     consensus_builder: bool
     iteration_id: str
@@ -162,8 +189,21 @@ class DecisionRuleView(_Response):
         )
     )
     parameters: dict[str, Any]
-    expected_success: float
-    support: int
+    expected_success: float = Field(
+        description=(
+            "An approval rate, never a failure rate. Rules that favour something (prefer_agents, "
+            "require_consensus from a consensus pattern, fast_track_high_confidence, prefer_experts): "
+            "the approval rate of what they favour. Rules that steer away from something "
+            "(avoid_agents, require_consensus from dissent, minimum_confidence): the approval rate "
+            "of what they keep, the recommendations under the conditions without the avoided item "
+            "(other agents, backed advice, confident advice). `expected_success_basis` says which."
+        )
+    )
+    expected_success_basis: Literal["matched", "kept"] = Field(
+        default="matched",
+        description="`matched`: of the recommendations the rule favours; `kept`: of those it keeps.",
+    )
+    support: int = Field(description="Recommendations the source pattern matched.")
     source: list[str] = Field(description="The pattern condition the rule comes from.")
 
 

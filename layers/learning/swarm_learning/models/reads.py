@@ -22,7 +22,7 @@ class Recommendation(_Response):
     recommendation_id: str
     workspace_id: str
     agent_id: str
-    agent_name: str | None = Field(description="Null when the agent was tracked without a name.")
+    agent_name: str | None = Field(description="The name the track gave; null when it named none.")
     correlation_id: str | None
     workflow_id: str | None
     recommendation_type: str

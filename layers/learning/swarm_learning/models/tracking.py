@@ -38,7 +38,10 @@ class TrackRecommendationRequest(_Request):
         default=None,
         min_length=1,
         max_length=MAX_AGENT_NAME_LENGTH,
-        description="Shown in views; when absent the agent keeps the name it is known by.",
+        description=(
+            "The agent's display name. Given, it names (or renames) the agent; left out, the "
+            "name already known is kept (a new agent is named by its agent_id until one is given)."
+        ),
     )
     correlation_id: CorrelationId | None = None
     workflow_id: Identifier | None = None
@@ -89,4 +92,12 @@ class TrackRecommendationResponse(_Response):
     created_at: datetime
     replayed: bool = Field(
         default=False, description="True when the id was already tracked with this body; nothing was written."
+    )
+    warning: str | None = Field(
+        default=None,
+        description=(
+            "Set when the workspace had never seen this recommendation_type (a typo creates a new "
+            "type for good): tracked anyway. A workspace's allowed_recommendation_types "
+            "(PUT /workspace-settings) refuses unknown types instead (422)."
+        ),
     )

@@ -75,6 +75,23 @@ class TrustEvidence(_Response):
     output_tokens: int = 0
 
 
+class DimensionEvidence(_Response):
+    """The count each dimension stands on. Null: nothing was reported for it, so its factor is 1
+    by design and the dimension repeats accuracy; it is not a measurement."""
+
+    accuracy: int = Field(description="Evaluations.")
+    consistency: int = Field(description="Evaluations whose stated confidence is set against the outcome.")
+    timeliness: int | None = Field(
+        description="Latencies the agent reported; null: none (no latency reported)."
+    )
+    reliability: int | None = Field(
+        description=(
+            "Executions tracked; null when neither the agent nor the workspace (on the agent's types) "
+            "reported a failed or timed-out execution, so reliability cannot tell agents apart."
+        )
+    )
+
+
 class TrustDimensions(_Response):
     """Scores on 0..1 for one scope (the agent overall, or one recommendation type)."""
 
@@ -130,6 +147,10 @@ class TrustDimensions(_Response):
     )
     trend_baseline_outcomes: int | None = Field(
         default=None, description="Outcomes before that change point."
+    )
+    dimension_evidence: DimensionEvidence | None = Field(
+        default=None,
+        description="The count behind each dimension, or null where nothing was reported (then it equals accuracy).",
     )
 
 
@@ -224,7 +245,16 @@ class RoutingDecision(_Response):
     workspace_id: str
     recommendation_type: str
     mode: RoutingMode
-    chosen: list[RoutedAgent]
+    requested_k: int = Field(
+        description=(
+            "The k the request asked for. A require_consensus rule may raise it (see applied_rules): "
+            "then `chosen` holds more agents than requested_k."
+        )
+    )
+    agent_ids: list[str] = Field(
+        description="The chosen agents in rank order: agent_ids[0] is the router's first choice."
+    )
+    chosen: list[RoutedAgent] = Field(description="The chosen agents, best first (rank 1 first).")
     applied_rules: list[str] = Field(
         default_factory=list, description="Decision rules that changed this decision."
     )

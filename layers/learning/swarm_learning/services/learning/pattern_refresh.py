@@ -75,7 +75,7 @@ class PatternRefresh:
                 }
                 for p in outcome.kept
             ]
-            state["rules"] = [rule_state(r) for r in learning.rules(outcome.kept)]
+            state["rules"] = [rule_state(r) for r in learning.rules(outcome.kept, table)]
             state["refreshed_at"] = stamp
             self._state.publish(
                 workspace_id,

@@ -15,6 +15,7 @@ from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings
 from swarm_learning.dal.learner_state import LearnerStateStore
 from swarm_learning.dal.store import LearningStore
+from swarm_learning.domain.patterns import lift_interval
 from swarm_learning.domain.rules import rule_applies
 from swarm_learning.domain.statistics import halves_trend
 from swarm_learning.domain.trust_values import TrustConfig
@@ -38,13 +39,36 @@ def pattern_id(condition: Sequence[str]) -> str:
 
 
 def describe(pattern: Mapping[str, Any]) -> str:
-    outcome = (
-        "approved" if pattern["category"] != PatternCategory.FAILURE_AVOIDANCE else "rejected or partial"
-    )
-    rate = pattern["success_rate"] if outcome == "approved" else 1 - pattern["success_rate"]
+    """The pattern in a sentence, its lift on the sentence's own scale: approvals for a pattern
+    that predicts approval, rejections (or partials) for a failure-avoidance pattern; with the
+    cautious end of the lift's 95 % interval."""
+    success, lift, n = pattern["success_rate"], pattern["lift"], pattern["frequency_count"]
+    lower, upper = lift_interval(success, n, lift)
+    baseline = success / lift if lift > 0 else 0.0
+    when = f"When {' and '.join(pattern['condition'])}"
+    if pattern["category"] != PatternCategory.FAILURE_AVOIDANCE:
+        return (
+            f"{when}: approved {success:.0%} of {n} times, {lift:.2f}x the workspace's {baseline:.0%} "
+            f"(at least {lower:.2f}x at 95 %)"
+        )
+    failing_base = 1 - baseline
+    if failing_base <= 0:
+        return f"{when}: rejected or partial {1 - success:.0%} of {n} times"
     return (
-        f"When {' and '.join(pattern['condition'])}: {outcome} {rate:.0%} of {pattern['frequency_count']} "
-        f"times (lift {pattern['lift']:.2f})"
+        f"{when}: rejected or partial {1 - success:.0%} of {n} times, "
+        f"{(1 - success) / failing_base:.2f}x the workspace's {failing_base:.0%} "
+        f"(at least {(1 - upper * baseline) / failing_base:.2f}x at 95 %)"
+    )
+
+
+def pattern_view(pattern: Mapping[str, Any]) -> PatternView:
+    lower, upper = lift_interval(pattern["success_rate"], pattern["frequency_count"], pattern["lift"])
+    return PatternView(
+        **{"q_value": None, **pattern},
+        pattern_id=pattern_id(pattern["condition"]),
+        description=describe(pattern),
+        lift_lower_bound=lower,
+        lift_upper_bound=upper,
     )
 
 
@@ -101,9 +125,7 @@ class LearnedReads:
             workspace_id=workspace_id,
             version=version,
             learned_at=state["learned_at"],
-            items=[
-                PatternView(**p, pattern_id=pattern_id(p["condition"]), description=describe(p)) for p in page
-            ],
+            items=[pattern_view(p) for p in page],
             next_token=_encode_offset(offset + limit, version) if more else None,
         )
 
@@ -118,10 +140,11 @@ class LearnedReads:
                 field="agent_id",
             )
         state = current[1]
+        profile = _with_strict_rates(profile)
         slope = profile["trend"]  # stored as the number; shown as the trust responses' word
         trend = halves_trend(
             profile["evaluated"],
-            profile["approval_rate"],
+            profile["strict_approval_rate"],
             slope,
             min_difference=TrustConfig.trend_min_difference,
             z_threshold=self._settings.trust_trend_z,
@@ -225,3 +248,17 @@ def _decode_offset(token: str | None, version: str) -> int:
             "next_token belongs to an earlier learner state; list again from the start", field="next_token"
         )
     return offset
+
+
+def _with_strict_rates(profile: dict[str, Any]) -> dict[str, Any]:
+    """A profile as served. States learned before ``strict_approval_rate`` was kept had only the
+    approved share, under ``approval_rate``: it is the strict rate (the next cycle stores both)."""
+
+    def strict(entry: dict[str, Any]) -> dict[str, Any]:
+        return {"strict_approval_rate": entry["approval_rate"], **entry}
+
+    return {
+        **strict(profile),
+        "strengths": [strict(s) for s in profile["strengths"]],
+        "weaknesses": [strict(s) for s in profile["weaknesses"]],
+    }

@@ -172,6 +172,7 @@ def rule_state(rule: learning.DecisionRule) -> dict[str, Any]:
         "action": rule.action,
         "parameters": rule.parameters,
         "expected_success": rule.expected_success,
+        "expected_success_basis": rule.expected_success_basis,
         "support": rule.support,
         "source": list(rule.source),
     }
@@ -183,6 +184,7 @@ def profile_state(profile: learning.AgentProfile) -> dict[str, Any]:
             "recommendation_type": s.recommendation_type,
             "evaluated": s.evaluated,
             "approval_rate": s.approval_rate,
+            "strict_approval_rate": s.strict_approval_rate,
             "baseline": s.baseline,
             "lower_bound": s.lower_bound,
             "upper_bound": s.upper_bound,
@@ -192,6 +194,7 @@ def profile_state(profile: learning.AgentProfile) -> dict[str, Any]:
         "agent_id": profile.agent_id,
         "evaluated": profile.evaluated,
         "approval_rate": profile.approval_rate,
+        "strict_approval_rate": profile.strict_approval_rate,
         "strengths": [standing(s) for s in profile.strengths],
         "weaknesses": [standing(s) for s in profile.weaknesses],
         "calibration_gap": profile.calibration_gap,

@@ -29,6 +29,11 @@ from swarm_learning.models.ingestion import (
     IngestBatchResponse,
 )
 from swarm_learning.models.tracking import TrackRecommendationRequest
+from swarm_learning.services.settings.service import (
+    TypeCheck,
+    WorkspaceSettingsService,
+    get_workspace_settings_service,
+)
 from swarm_learning.services.tracking.tracker import RecommendationTracker, get_tracker
 from swarm_learning.vocabulary import RecommendationStatus
 
@@ -47,12 +52,16 @@ class _Event:
     request: Any = None
     write: TrackWrite | EvaluationWrite | None = None
     result: EventResult | None = None
+    type_check: TypeCheck | None = None
 
 
 class BatchIngestor:
-    def __init__(self, tracker: RecommendationTracker, store: LearningStore) -> None:
+    def __init__(
+        self, tracker: RecommendationTracker, store: LearningStore, types: WorkspaceSettingsService
+    ) -> None:
         self._tracker = tracker
         self._store = store
+        self._types = types
 
     def now(self) -> datetime:
         return self._tracker.now()
@@ -85,6 +94,16 @@ class BatchIngestor:
         written = self._store.commit_events([write for _, write in pending])
         for (event, _), result in zip(pending, written, strict=True):
             event.result = self._answer(event, result)
+        new_types = {
+            e.request.recommendation_type
+            for e in events
+            if e.type_check is not None
+            and e.type_check.new
+            and e.result is not None
+            and e.result.status < 300
+        }
+        if new_types:
+            self._types.record_types(batch.workspace_id, new_types)
         results = [e.result for e in events if e.result is not None]
         ok = sum(1 for r in results if r.status < 300)
         return IngestBatchResponse(
@@ -131,6 +150,7 @@ class BatchIngestor:
         request = event.request
         try:
             if event.type is EventType.TRACK:
+                event.type_check = self._types.check_type(request.workspace_id, request.recommendation_type)
                 record, counters = self._tracker.prepare_track(request)
                 event.write = TrackWrite(record, counters)
                 return
@@ -201,6 +221,7 @@ def _ok(event: _Event, event_id: str, status: int) -> EventResult:
         id=event_id,
         recommendation_id=event.request.recommendation_id if event.type is EventType.EVALUATE else event_id,
         status=status,
+        warning=event.type_check.warning if event.type_check is not None else None,
     )
 
 
@@ -235,4 +256,4 @@ def _refused(
 
 @cache
 def get_ingestor() -> BatchIngestor:
-    return BatchIngestor(get_tracker(), get_store())
+    return BatchIngestor(get_tracker(), get_store(), get_workspace_settings_service())

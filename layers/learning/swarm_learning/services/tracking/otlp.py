@@ -21,6 +21,7 @@ from swarm_learning.dal.store import LearningStore, get_store
 from swarm_learning.domain import otel
 from swarm_learning.models.common import MAX_BATCH_EVENTS
 from swarm_learning.models.ingestion import EventResult, IngestBatchRequest
+from swarm_learning.services.settings.service import WorkspaceSettingsService, get_workspace_settings_service
 from swarm_learning.services.tracking.ingestion import BatchIngestor, get_ingestor
 
 SpanKey = tuple[str, str]
@@ -60,10 +61,23 @@ def workspace_of(resource: Mapping[str, Any], header: str | None) -> str | None:
 
 
 class OtlpReceiver:
-    def __init__(self, ingestor: BatchIngestor, store: LearningStore, settings: Settings) -> None:
+    def __init__(
+        self,
+        ingestor: BatchIngestor,
+        store: LearningStore,
+        settings: Settings,
+        workspace_settings: WorkspaceSettingsService,
+    ) -> None:
         self._ingestor = ingestor
         self._store = store
         self._settings = settings
+        self._workspace_settings = workspace_settings
+
+    def default_type(self, workspace_id: str) -> str:
+        """The type of an agent span that names none: the workspace's `default_recommendation_type`
+        (PUT /workspace-settings), else OTLP_DEFAULT_RECOMMENDATION_TYPE."""
+        configured = self._workspace_settings.get(workspace_id).default_recommendation_type
+        return configured or self._settings.otlp_default_recommendation_type
 
     def export_spans(self, workspace_id: str, spans: Sequence[otel.Span], outcome: ExportOutcome) -> None:
         index = {span.key: span for span in spans}
@@ -78,6 +92,7 @@ class OtlpReceiver:
                 usage.setdefault(owner.key, []).append(tokens)
 
         tracks: list[tuple[otel.Span, dict[str, Any]]] = []
+        default_type = self.default_type(workspace_id) if any(map(otel.is_agent_run, spans)) else ""
         for span in spans:
             if not otel.is_agent_run(span):
                 continue
@@ -85,7 +100,7 @@ class OtlpReceiver:
                 fields = otel.track_fields(
                     span,
                     workspace_id=workspace_id,
-                    default_type=self._settings.otlp_default_recommendation_type,
+                    default_type=default_type,
                     tokens=otel.run_tokens(span, usage.get(span.key, [])),
                 )
             except otel.MappingError as error:
@@ -253,4 +268,4 @@ class OtlpReceiver:
 
 @cache
 def get_receiver() -> OtlpReceiver:
-    return OtlpReceiver(get_ingestor(), get_store(), get_settings())
+    return OtlpReceiver(get_ingestor(), get_store(), get_settings(), get_workspace_settings_service())

@@ -42,6 +42,7 @@ from swarm_learning.models.evaluation import (
     WorkflowItemStatus,
 )
 from swarm_learning.models.tracking import TrackRecommendationRequest, TrackRecommendationResponse
+from swarm_learning.services.settings.service import get_workspace_settings_service
 from swarm_learning.vocabulary import Outcome, RecommendationStatus
 
 
@@ -84,9 +85,14 @@ class RecommendationTracker:
     def track(self, request: TrackRecommendationRequest) -> TrackRecommendationResponse:
         """Store a recommendation (one transaction). A client-minted id that is already stored
         with the same body answers the stored recommendation and writes nothing."""
+        types = get_workspace_settings_service()
+        checked = types.check_type(request.workspace_id, request.recommendation_type)
         record, counters = self.prepare_track(request)
         stored = self._store.insert_recommendation(record, counters)
-        return self.track_answer(record, stored)
+        answer = self.track_answer(record, stored)
+        if checked.new:
+            types.record_types(request.workspace_id, [request.recommendation_type])
+        return answer.model_copy(update={"warning": checked.warning}) if checked.warning else answer
 
     def prepare_track(self, request: TrackRecommendationRequest) -> tuple[dict[str, Any], dict[str, float]]:
         """The recommendation record and the counters it adds, ready for the store."""

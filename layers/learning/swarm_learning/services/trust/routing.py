@@ -84,7 +84,9 @@ class Routing:
             workspace_id=request.workspace_id,
             recommendation_type=request.recommendation_type,
             mode=request.mode,
-            chosen=[RoutedAgent(**asdict(c)) for c in choices],
+            requested_k=request.k,
+            agent_ids=[c.agent_id for c in sorted(choices, key=lambda c: c.rank)],
+            chosen=[RoutedAgent(**asdict(c)) for c in sorted(choices, key=lambda c: c.rank)],
             applied_rules=plan.applied_rules,
             decided_at=now,
         )
