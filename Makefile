@@ -129,6 +129,7 @@ bench: setup browser ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python -m bench.learning_speed
 	$(BIN)/python -m bench.client
 	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.drift
 
 invoke: $(BIN)/.run-installed $(BIN)/.layer-path ## invoke a function in-process: make invoke FUNCTION=TrackFunction EVENT=events/track_recommendation.json
 	$(BIN)/python -m localdev invoke $(FUNCTION) -e $(EVENT)

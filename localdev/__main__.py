@@ -260,17 +260,20 @@ def _job(args: argparse.Namespace) -> int:
 
 
 def _openapi(args: argparse.Namespace) -> int:
-    from localdev.openapi import OPENAPI_FILE, openapi_document
+    from localdev.openapi import ALERT_EVENTS_FILE, OPENAPI_FILE, alert_events_schema, openapi_document
 
-    document = openapi_document()
+    documents = {OPENAPI_FILE: openapi_document(), ALERT_EVENTS_FILE: alert_events_schema()}
     if args.check:
-        if not OPENAPI_FILE.exists() or OPENAPI_FILE.read_text() != document:
-            print(f"{OPENAPI_FILE} is out of date: run `make openapi`", file=sys.stderr)
+        stale = [path for path, text in documents.items() if not path.exists() or path.read_text() != text]
+        for path in stale:
+            print(f"{path} is out of date: run `make openapi`", file=sys.stderr)
+        if stale:
             return 1
-        print(f"{OPENAPI_FILE} matches the handlers")
+        print(f"{OPENAPI_FILE} and {ALERT_EVENTS_FILE} match the code")
         return 0
-    OPENAPI_FILE.write_text(document)
-    print(f"wrote {OPENAPI_FILE}")
+    for path, text in documents.items():
+        path.write_text(text)
+        print(f"wrote {path}")
     return 0
 
 

@@ -71,3 +71,35 @@ def _document_otlp(operation: dict[str, Any], signal: str) -> None:
     for code in ("400", "413", "415", "503"):
         if code in operation["responses"]:
             operation["responses"][code]["content"] = status
+
+
+ALERT_EVENTS_FILE = tpl.ROOT / "docs" / "alert-events.schema.json"
+
+
+def alert_events_schema() -> str:
+    """The JSON schema of the alert events on the learning bus (docs/alerts.md): the EventBridge
+    envelope, one detail-type per alert kind, and the detail every alert carries."""
+    configure_environment()
+    from swarm_learning.models.alerts import ALERT_SOURCE, AlertDetail
+    from swarm_learning.vocabulary import AlertKind
+
+    detail = AlertDetail.model_json_schema(ref_template="#/$defs/{model}")
+    definitions = detail.pop("$defs", {})
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/swarm-learning/alert-events.schema.json",
+        "title": "Swarm learning alert event",
+        "description": (
+            "An alert as EventBridge delivers it from the learning bus: the detail-type is the alert's "
+            "kind, the detail the alert (also an item of GET /alerts)."
+        ),
+        "type": "object",
+        "required": ["source", "detail-type", "detail"],
+        "properties": {
+            "source": {"const": ALERT_SOURCE},
+            "detail-type": {"enum": [kind.value for kind in AlertKind]},
+            "detail": {"$ref": "#/$defs/AlertDetail"},
+        },
+        "$defs": {**definitions, "AlertDetail": detail},
+    }
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -27,6 +27,19 @@ if TYPE_CHECKING:  # moto is imported when an embedded AWS starts
     from localdev import moto_state
 
 REGION = "us-east-1"
+# Locally the alert events (swarm_learning.vocabulary.AlertKind) are delivered to the console.
+ALERT_CONSOLE = "AlertConsole"
+ALERT_PATTERN = {
+    "source": ["swarm.learning"],
+    "detail-type": [
+        "AgentTrustDeclined",
+        "AgentTrustRecovered",
+        "AgentTrustThresholdCrossed",
+        "LearningCycleBelowTarget",
+        "LearningCycleFailed",
+        "RoutingUnderperforming",
+    ],
+}
 LOCAL_GC_THRESHOLD = 50_000  # allocations between young collections (CPython's default: 700)
 log = logging.getLogger("localdev")
 
@@ -106,7 +119,32 @@ def create_event_routes(specs: list[tpl.FunctionSpec]) -> dict[str, str]:
             queues[spec.logical_id] = url
     for queue in {spec.dead_letter_queue for spec in specs if spec.dead_letter_queue}:
         sqs.create_queue(QueueName=queue)
+    # The alerts the functions publish: printed on the console, one line each (deliver_events).
+    bus = next((r.bus for s in specs for r in s.event_rules if r.bus != "default"), None)
+    if bus is not None:
+        url = sqs.create_queue(QueueName="local-alerts")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="LocalAlertConsole", EventBusName=bus, EventPattern=json.dumps(ALERT_PATTERN))
+        events.put_targets(
+            Rule="LocalAlertConsole", EventBusName=bus, Targets=[{"Id": "console", "Arn": arn}]
+        )
+        queues[ALERT_CONSOLE] = url
     return queues
+
+
+def alert_line(event: Mapping[str, Any]) -> str:
+    """One console line for an alert event: what, where, the figures and where to look."""
+    detail = event.get("detail") or {}
+
+    def shown(value: Any) -> str:
+        return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    agent = f" agent {detail['agent_id']}" if detail.get("agent_id") else ""
+    return (
+        f"alert {event.get('detail-type')}: workspace {detail.get('workspace_id')}{agent}, "
+        f"{shown(detail.get('before'))} -> {shown(detail.get('after'))} (n = {detail.get('evidence_n')}), "
+        f"/dashboard/{detail.get('dashboard_path', '')}"
+    )
 
 
 def load_handler(spec: tpl.FunctionSpec) -> tuple[ModuleType, Callable[..., Any]]:
@@ -174,7 +212,8 @@ class LocalFunctions:
 
     def deliver_events(self) -> int:
         """Invoke the functions whose rules matched the events published so far, until none are left
-        (a function may publish more); returns how many were delivered. A failing invocation is
+        (a function may publish more); returns how many were delivered to functions (alert events
+        are printed on stderr, one line each). A failing invocation is
         logged and dropped: its iteration record already says it failed."""
         sqs = boto3.client("sqs", region_name=REGION)
         delivered = 0
@@ -183,6 +222,9 @@ class LocalFunctions:
             for logical_id, url in self.event_queues.items():
                 for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    if logical_id == ALERT_CONSOLE:  # printed, not a function's delivery
+                        print(alert_line(json.loads(message["Body"])), file=sys.stderr, flush=True)
+                        continue
                     try:
                         self.invoke_async(logical_id, json.loads(message["Body"]))
                     except Exception:

@@ -17,7 +17,7 @@ from swarm_learning.api.http import (
 )
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.api.params import WorkspaceId
-from swarm_learning.api.routes import learned_reads
+from swarm_learning.api.routes import alert_reads, learned_reads
 from swarm_learning.models.learning import (
     LearningCycleAccepted,
     ShouldTriggerResponse,
@@ -63,5 +63,6 @@ def should_trigger_learning_cycle(workspace_id: WorkspaceId) -> ShouldTriggerRes
 
 
 app.include_router(learned_reads.router)
+app.include_router(alert_reads.router)
 
 lambda_handler = api_handler(app)

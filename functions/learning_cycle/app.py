@@ -13,7 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from swarm_learning.api.handler import job_handler
 from swarm_learning.api.jobs import scheduled_time
 from swarm_learning.api.observability import logger, metrics
+from swarm_learning.clock import utcnow
 from swarm_learning.models.learning import LearningCycleRequestedDetail
+from swarm_learning.services.alerts.service import get_cycle_alerts
 from swarm_learning.services.learning.base import CYCLE_REQUESTED
 from swarm_learning.services.learning.service import get_cycle_runner, get_learned_reads, get_learning_trigger
 
@@ -30,13 +32,26 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
                 lookback_days=request.lookback_days,
                 min_pattern_confidence=request.min_pattern_confidence,
             )
-        except Exception:
+        except Exception as error:
             logger.exception("learning cycle failed")
             metrics.add_metric(name="LearningCycleFailures", unit=MetricUnit.Count, value=1)
+            # The state dedupes: the retries of this event, and failures that follow, raise it once.
+            try:
+                get_cycle_alerts().cycle_failed(
+                    request.workspace_id,
+                    request.iteration_id,
+                    f"{type(error).__name__}: {error}"[:500],
+                    now=utcnow(),
+                )
+            except Exception:  # the cycle's own failure is what the retry and the DLQ must see
+                logger.exception("the LearningCycleFailed alert could not be raised")
             raise
         metrics.add_metric(name=f"LearningCycles{str(status).capitalize()}", unit=MetricUnit.Count, value=1)
         result = get_learned_reads().iteration(request.workspace_id, request.iteration_id).result
         if status == "succeeded" and result is not None:
+            get_cycle_alerts().cycle_succeeded(
+                request.workspace_id, request.iteration_id, result.model_dump(mode="json"), now=utcnow()
+            )
             # What an operator watches (ModelAccuracy has an alarm in template.yaml).
             metrics.add_metric(
                 name="LearningCycleDuration", unit=MetricUnit.Seconds, value=result.processing_time_seconds

@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWS = {  # view -> the number of API requests its tables and charts may make
-    "overview": 3,
+    "overview": 4,
     "agents": 2,
     "agents/CONT-01": 4,
     "patterns": 2,
@@ -435,6 +435,49 @@ def test_hostile_text_from_the_api_is_shown_inert(page: Page, api_key: str) -> N
     assert page.page.eval_on_selector_all("#view img, #view b", "e => e.length") == 0
     page.open("agents")
     assert "Mallory <b>bold</b>" in page.page.inner_text("#agents-table")
+    assert page.dialogs == []
+    assert not page.errors, page.errors
+
+
+def test_worth_knowing_is_the_alert_feed_with_times_and_links(page: Page, api_key: str) -> None:
+    """GET /alerts as the overview's feed: newest first, each with its time and a link into the
+    dashboard; an alert's text is shown as text, and a path that is not the dashboard's is no link."""
+    from swarm_learning.domain.alert_state import Change
+    from swarm_learning.services.alerts.service import get_alert_raiser
+    from swarm_learning.vocabulary import AlertKind
+
+    raised = [
+        (
+            AlertKind.AGENT_TRUST_DECLINED,
+            "ANLY-01",
+            "#/agents/ANLY-01",
+            {"outcomes_before": 40, "outcomes_after": 30},
+        ),
+        (AlertKind.LEARNING_CYCLE_FAILED, None, "javascript:alert(1)", {"error": HOSTILE}),
+    ]
+    for number, (kind, agent, path, details) in enumerate(raised):
+        change = Change(kind, 0.8, 0.3, 70, details)
+        get_alert_raiser().apply(
+            WORKSPACE,
+            f"browser#{number}",
+            lambda _current, change=change: ({"status": "changed"}, change),
+            agent_id=agent,
+            dashboard_path=path,
+        )
+    page.login(api_key)
+    page.open("overview")
+    items = page.page.locator(".alarms li")
+    first, second = items.nth(0), items.nth(1)
+    assert first.get_attribute("data-kind") == "LearningCycleFailed"
+    assert "<img src=x onerror=alert(1)>" in first.inner_text()
+    assert first.locator("a").count() == 0  # not a dashboard path: no link
+    assert second.get_attribute("data-kind") == "AgentTrustDeclined"
+    assert "ANLY-01 performance declined: approval 30% after 80% (70 outcomes)" in second.inner_text()
+    assert second.locator("time").get_attribute("datetime")
+    assert " UTC" in second.locator("time").inner_text()
+    assert second.locator("a").get_attribute("href") == "#/agents/ANLY-01"
+    second.locator("a").click()
+    page.page.wait_for_function("() => location.hash === '#/agents/ANLY-01'")
     assert page.dialogs == []
     assert not page.errors, page.errors
 

@@ -202,3 +202,44 @@ def test_a_batch_whose_answer_was_lost_is_sent_again_and_stored_once(server: Loc
     assert transport.lost == 1
     assert (client.stats().sent, client.stats().retries) == (6, 1)
     assert sorted(stored_recommendations()) == sorted(ids)
+
+
+def test_alerts_through_the_sync_and_async_clients(server: LocalApiServer) -> None:
+    import asyncio
+
+    from swarm_learning.domain.alert_state import Change
+    from swarm_learning.services.alerts.service import get_alert_raiser
+    from swarm_learning.vocabulary import AlertKind
+    from swarm_learning_client import AsyncSwarmLearningClient
+
+    raiser = get_alert_raiser()
+    for number, kind in enumerate([AlertKind.AGENT_TRUST_DECLINED, AlertKind.LEARNING_CYCLE_FAILED]):
+        change = Change(kind, 0.8, 0.45, 60, {"outcomes_before": 40, "outcomes_after": 20})
+        raiser.apply(
+            WORKSPACE,
+            f"client#{number}",
+            lambda _current, change=change: ({"status": "changed"}, change),
+            agent_id="ANLY-01" if number == 0 else None,
+            dashboard_path="#/agents/ANLY-01" if number == 0 else "#/cycles",
+        )
+    with client_for(server.url) as client:
+        page = client.alerts(limit=1)
+        assert [a.kind for a in page.items] == ["LearningCycleFailed"]
+        assert page.next_token is not None
+        rest = client.alerts(limit=1, next_token=page.next_token)
+        (declined,) = rest.items
+        assert (declined.agent_id, declined.before, declined.after, declined.evidence_n) == (
+            "ANLY-01",
+            0.8,
+            0.45,
+            60,
+        )
+        assert declined.dashboard_path == "#/agents/ANLY-01"
+        assert declined.raised_at is not None
+        assert [a.kind for a in client.alerts(agent_id="ANLY-01").items] == ["AgentTrustDeclined"]
+
+    async def read() -> list[str]:
+        async with AsyncSwarmLearningClient(server.url, issue_key(), workspace_id=WORKSPACE) as client:
+            return [a.kind for a in (await client.alerts(kind="LearningCycleFailed")).items]
+
+    assert asyncio.run(read()) == ["LearningCycleFailed"]

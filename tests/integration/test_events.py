@@ -36,6 +36,7 @@ EXPECTED_STATUS = {
     "trigger_learning_cycle": 202,
     "should_trigger_learning_cycle": 200,
     "list_learning_cycles": 200,
+    "list_alerts": 200,
     "get_learning_cycle": 200,
     "get_patterns": 200,
     "get_agent_profile": 200,
@@ -169,6 +170,8 @@ def test_event_invokes_its_function(api: Api, event_file) -> None:
         assert body["items"][0]["points"] == []  # no trust-refresh run yet
     elif event_file.stem == "get_routing_series":
         assert (len(body["days"]), body["items"]) == (30, [])
+    elif event_file.stem == "list_alerts":
+        assert (body["workspace_id"], body["items"], body["next_token"]) == ("ws_123", [], None)
     elif event_file.stem == "list_routing_decisions":
         assert body["count"] == 0
     elif event_file.stem == "trigger_learning_cycle":

@@ -6,11 +6,15 @@ import json
 import re
 
 from localdev import template as tpl
-from localdev.openapi import OPENAPI_FILE, openapi_document
+from localdev.openapi import ALERT_EVENTS_FILE, OPENAPI_FILE, alert_events_schema, openapi_document
 
 
 def test_committed_openapi_matches_the_code() -> None:
     assert OPENAPI_FILE.read_text() == openapi_document(), "run `make openapi` and commit docs/openapi.json"
+
+
+def test_committed_alert_event_schema_matches_the_code() -> None:
+    assert ALERT_EVENTS_FILE.read_text() == alert_events_schema(), "run `make openapi` and commit it"
 
 
 def test_openapi_paths_are_the_template_routes() -> None:

@@ -102,6 +102,14 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:PutItem", "StatisticsTable.Arn"),
         ("dynamodb:Query", "StatisticsTable.Arn"),
         ("dynamodb:Scan", "${StatisticsTable.Arn}/index/by_workspace"),
+        # alerts: each agent's last outcomes, its alert states (conditional transactions), the events
+        ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_agent"),
+        ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings (its min_trust)
+        *{
+            (a, "LearnerStateTable.Arn")
+            for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
+        },
+        ("events:PutEvents", "LearningEventBus.Arn"),
         ("sqs:SendMessage", "TrustRefresh" + DLQ),
     },
     "LearningCycleFunction": {

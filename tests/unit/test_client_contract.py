@@ -38,6 +38,7 @@ CALLS: dict[str, _http.Call[Any]] = {
     "learning_cycle": _http.learning_cycle("ws", "iter_01JD3A0000AAAAAAAAAAAAAAAA"),
     "patterns": _http.patterns("ws", None, None),
     "agent_profile": _http.agent_profile("ws", "A"),
+    "alerts": _http.alerts("ws", None, None, None, None),
     "agent_stats": _http.agent_stats("ws", "A", None),
     "workspace_stats": _http.workspace_stats("ws", None),
     "workspace_settings": _http.workspace_settings("ws"),

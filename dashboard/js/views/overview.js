@@ -1,7 +1,7 @@
 // Overview: daily activity, approval, pending outcomes, the last cycle against its targets, and
-// what deserves attention. Three requests: the daily series (the activity chart, and the figures
+// what deserves attention. Four requests: the daily series (the activity chart, and the figures
 // above it as its sums: the window of GET /stats, counted the same way), the cycles (the targets
-// chart) and the trust scores (the alarms and the number of agents).
+// chart), the trust scores (the number of agents) and the alerts (GET /alerts: "Worth knowing").
 import { api } from "../api.js";
 import { axis, chart } from "../charts.js";
 import { apiText, fmt, h, kpi, panel } from "../dom.js";
@@ -9,12 +9,14 @@ import { apiText, fmt, h, kpi, panel } from "../dom.js";
 export const ACCURACY_TARGET = 0.8;
 export const COVERAGE_TARGET = 0.7;
 const DAYS = 30;
+const ALERTS_SHOWN = 10;
 
 export async function overviewView() {
-  const [series, cycles, trust] = await Promise.all([
+  const [series, cycles, trust, alerts] = await Promise.all([
     api.get("/series/workspace", { days: DAYS }),
     api.get("/learning-cycles", { limit: 20 }),
     api.get("/trust-scores"),
+    api.get("/alerts", { limit: ALERTS_SHOWN }),
   ]);
   const totals = windowTotals(series.days);
   const lastCycle = cycles.items.find((c) => c.status === "succeeded");
@@ -112,7 +114,7 @@ export async function overviewView() {
           : h("p", { class: "note" }, "No learning cycle has succeeded yet."),
         targets,
       ),
-      panel("Worth knowing", alarms(trust.items, cycles.items, result)),
+      panel("Worth knowing", alertFeed(alerts.items)),
     ),
   );
 }
@@ -131,31 +133,44 @@ export function windowTotals(days) {
   };
 }
 
-function alarms(agents, cycles, result) {
-  const items = [];
-  for (const agent of agents.filter((a) => a.trend === "declining")) {
-    items.push(
-      h(
-        "li",
-        { class: "warn" },
-        "Declining: ",
-        h("a", { href: `#/agents/${encodeURIComponent(agent.agent_id)}` }, apiText(agent.agent_name)),
-        ` — recent success ${fmt.pct(agent.recent_success_rate)} against ${fmt.pct(agent.baseline_success_rate)} before`,
-      ),
+// How each alert reads, from its figures (docs/alerts.md); every API string goes in as text.
+const ALERT_TEXT = {
+  AgentTrustDeclined: (a) =>
+    `performance declined: approval ${fmt.pct(a.after)} after ${fmt.pct(a.before)} (${fmt.int(a.evidence_n)} outcomes)`,
+  AgentTrustRecovered: (a) =>
+    `recovered: approval ${fmt.pct(a.after)}, back at the ${fmt.pct(a.details.reference)} it fell from`,
+  AgentTrustThresholdCrossed: (a) =>
+    `trust crossed min_trust ${fmt.num(a.details.min_trust)} ${a.details.direction === "up" ? "upward" : "downward"}: ${fmt.num(a.before)} → ${fmt.num(a.after)}`,
+  LearningCycleBelowTarget: (a) =>
+    `learning cycle under target: accuracy ${fmt.pct(a.after)} (target ${fmt.pct(ACCURACY_TARGET)}), coverage ${fmt.pct(a.details.coverage_after)} (target ${fmt.pct(COVERAGE_TARGET)})`,
+  LearningCycleFailed: () => "learning cycle failed: ",
+  RoutingUnderperforming: (a) =>
+    `routing earns ${fmt.num(a.after)} where always asking the best agent would earn ${fmt.num(a.before)}`,
+};
+const ALERT_CLASS = { AgentTrustRecovered: "ok", LearningCycleFailed: "bad", RoutingUnderperforming: "bad" };
+// Only the dashboard's own views are linked (an alert is API data: never a javascript: URL).
+const DASHBOARD_PATH = /^#\/[A-Za-z0-9_.~%\/-]*$/;
+
+/** GET /alerts as a feed: newest first, each with its time, what changed and a link to look at. */
+function alertFeed(alerts) {
+  if (!alerts.length) return h("p", { class: "ok" }, "Nothing needs attention: no alert has been raised.");
+  const items = alerts.map((alert) => {
+    const describe = ALERT_TEXT[alert.kind] || (() => apiText(alert.kind));
+    const subject = alert.agent_id ? [apiText(alert.agent_id), " "] : [];
+    const link = DASHBOARD_PATH.test(alert.dashboard_path)
+      ? h("a", { href: alert.dashboard_path }, "look")
+      : null;
+    return h(
+      "li",
+      { class: ALERT_CLASS[alert.kind] || "warn", "data-kind": alert.kind },
+      h("time", { datetime: alert.raised_at }, fmt.time(alert.raised_at)),
+      " · ",
+      ...subject,
+      describe(alert),
+      alert.kind === "LearningCycleFailed" ? apiText(alert.details.error || "") : "",
+      link ? " · " : "",
+      link,
     );
-  }
-  for (const cycle of cycles.filter((c) => c.status === "failed")) {
-    items.push(
-      h("li", { class: "bad" }, `Learning cycle failed ${fmt.time(cycle.completed_at)}: `, apiText(cycle.error)),
-    );
-  }
-  if (result && result.iteration_accuracy !== null && result.iteration_accuracy < ACCURACY_TARGET) {
-    items.push(h("li", { class: "warn" }, `Last cycle's accuracy ${fmt.pct(result.iteration_accuracy)} is under the 80% target`));
-  }
-  if (result && result.coverage < COVERAGE_TARGET) {
-    items.push(h("li", { class: "warn" }, `Last cycle's coverage ${fmt.pct(result.coverage)} is under the 70% target`));
-  }
-  return items.length
-    ? h("ul", { class: "alarms" }, items)
-    : h("p", { class: "ok" }, "Nothing needs attention: no declining agent, no failed cycle.");
+  });
+  return h("ul", { class: "alarms" }, items);
 }

@@ -67,6 +67,10 @@ class Settings(BaseModel):
     trust_trend_z: float = Field(default=3.0, gt=0, alias="TRUST_TREND_Z")
     trust_outcome_trend_z: float = Field(default=3.25, gt=0, alias="TRUST_OUTCOME_TREND_Z")
 
+    # Alerts (docs/alerts.md): the min_trust a workspace's AgentTrustThresholdCrossed is judged
+    # against when the workspace has not set its own.
+    alert_min_trust: float = Field(default=0.7, ge=0, le=1, alias="ALERT_MIN_TRUST")
+
     # Learning cycle (docs/learning.md).
     event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
     learning_lookback_days: int = Field(default=7, ge=1, le=90, alias="LEARNING_LOOKBACK_DAYS")

@@ -63,3 +63,15 @@ class IterationStatus(StrEnum):
 class CycleTrigger(StrEnum):
     SCHEDULE = "schedule"
     ON_DEMAND = "on_demand"
+
+
+class AlertKind(StrEnum):
+    """The alerts published on the event bus: each value is the event's detail-type
+    (docs/alerts.md has their schemas)."""
+
+    AGENT_TRUST_DECLINED = "AgentTrustDeclined"
+    AGENT_TRUST_RECOVERED = "AgentTrustRecovered"
+    AGENT_TRUST_THRESHOLD_CROSSED = "AgentTrustThresholdCrossed"
+    LEARNING_CYCLE_BELOW_TARGET = "LearningCycleBelowTarget"
+    LEARNING_CYCLE_FAILED = "LearningCycleFailed"
+    ROUTING_UNDERPERFORMING = "RoutingUnderperforming"

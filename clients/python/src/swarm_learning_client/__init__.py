@@ -12,6 +12,8 @@ from swarm_learning_client.ids import new_outcome_id, new_recommendation_id
 from swarm_learning_client.models import (
     AgentProfile,
     AgentRecommendation,
+    Alert,
+    AlertPage,
     DecisionBoost,
     DecisionRule,
     EventFailure,
@@ -28,6 +30,8 @@ from swarm_learning_client.workflow import Workflow, current_workflow
 __all__ = [
     "AgentProfile",
     "AgentRecommendation",
+    "Alert",
+    "AlertPage",
     "ApiError",
     "AsyncSwarmLearningClient",
     "Backoff",

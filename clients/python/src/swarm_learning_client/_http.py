@@ -16,6 +16,7 @@ import httpx
 from swarm_learning_client.errors import ApiError
 from swarm_learning_client.models import (
     AgentProfile,
+    AlertPage,
     DecisionBoost,
     DecisionRule,
     LearningCycle,
@@ -186,6 +187,23 @@ def patterns(workspace_id: str, category: str | None, min_confidence: float | No
         params=params,
         # The first page only (up to 100, strongest first); next_token is not followed.
         envelope=frozenset({"workspace_id", "version", "learned_at", "next_token"}),
+    )
+
+
+def alerts(
+    workspace_id: str, kind: str | None, agent_id: str | None, limit: int | None, next_token: str | None
+) -> Call[AlertPage]:
+    params: dict[str, Any] = {"workspace_id": workspace_id}
+    for name, value in (("kind", kind), ("agent_id", agent_id), ("limit", limit), ("next_token", next_token)):
+        if value is not None:
+            params[name] = value
+    return Call(
+        "GET",
+        "/alerts",
+        AlertPage.from_json,
+        params=params,
+        # One page: the workspace and count are left in ``raw``; next_token fetches the next.
+        envelope=frozenset({"workspace_id", "count", "next_token"}),
     )
 
 

@@ -16,6 +16,7 @@ from swarm_learning_client.client import TrackingClient
 from swarm_learning_client.errors import CycleTimeoutError, TransportError
 from swarm_learning_client.models import (
     AgentProfile,
+    AlertPage,
     DecisionBoost,
     DecisionRule,
     LearningCycle,
@@ -128,6 +129,16 @@ class AsyncSwarmLearningClient(TrackingClient):
 
     async def agent_profile(self, agent_id: str) -> AgentProfile:
         return await self._send(_http.agent_profile(self.workspace_id, agent_id))
+
+    async def alerts(
+        self,
+        *,
+        kind: str | None = None,
+        agent_id: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> AlertPage:
+        return await self._send(_http.alerts(self.workspace_id, kind, agent_id, limit, next_token))
 
     async def agent_stats(self, agent_id: str, *, days: int | None = None) -> dict[str, Any]:
         return await self._send(_http.agent_stats(self.workspace_id, agent_id, days))

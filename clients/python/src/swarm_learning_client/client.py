@@ -19,6 +19,7 @@ from swarm_learning_client.ids import OUTCOME_PREFIX, RECOMMENDATION_PREFIX, uli
 from swarm_learning_client.models import (
     AgentProfile,
     AgentRecommendation,
+    AlertPage,
     DecisionBoost,
     DecisionRule,
     EventFailure,
@@ -379,6 +380,18 @@ class SwarmLearningClient(TrackingClient):
 
     def agent_profile(self, agent_id: str) -> AgentProfile:
         return self._send(_http.agent_profile(self.workspace_id, agent_id))
+
+    def alerts(
+        self,
+        *,
+        kind: str | None = None,
+        agent_id: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> AlertPage:
+        """``GET /alerts``: what changed (agents declined or recovered, trust crossing min_trust,
+        cycles below target or failing, routing underperforming), newest first, one page."""
+        return self._send(_http.alerts(self.workspace_id, kind, agent_id, limit, next_token))
 
     def agent_stats(self, agent_id: str, *, days: int | None = None) -> dict[str, Any]:
         """``GET /agents/{agent_id}/stats``: counts, approval rate, quality, calibration (JSON)."""

@@ -349,6 +349,59 @@ class WorkspaceSettings:
         )
 
 
+@dataclass(frozen=True)
+class Alert:
+    """A change worth knowing (``GET /alerts``; the same alert is an event on the bus): its kind,
+    the agent (None for workspace alerts), the figures before and after, the evidence behind them
+    and where to look on the dashboard."""
+
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("AlertDetail",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"workspace_id", "subject", "previous_state"})
+
+    alert_id: str
+    kind: str
+    agent_id: str | None
+    state: str
+    before: float | None
+    after: float | None
+    evidence_n: int
+    details: dict[str, Any]
+    dashboard_path: str
+    raised_at: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Alert:
+        return cls(
+            alert_id=body["alert_id"],
+            kind=body["kind"],
+            agent_id=body.get("agent_id"),
+            state=body["state"],
+            before=body.get("before"),
+            after=body.get("after"),
+            evidence_n=body["evidence_n"],
+            details=dict(body.get("details") or {}),
+            dashboard_path=body["dashboard_path"],
+            raised_at=_time(body.get("raised_at")),
+            raw=body,
+        )
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    """One page of alerts, newest first; pass ``next_token`` for the next (None: the last page)."""
+
+    items: list[Alert]
+    next_token: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> AlertPage:
+        return cls(
+            items=[Alert.from_json(a) for a in body["items"]], next_token=body.get("next_token"), raw=body
+        )
+
+
 @dataclass
 class AgentRecommendation:
     """What an agent function returns for ``@client.tracked``: the recommendation, and after the

@@ -128,3 +128,18 @@ def scope_of(bucket_sk: str) -> str | None:
     """``None`` for an all-types bucket, else the recommendation type."""
     _, _, scope = bucket_sk.split("#", 2)
     return None if scope == "ALL" else scope.removeprefix("TYPE#")
+
+
+# ---- alerts (LearnerStateTable, beside the learner state: pk = ``WS#<ws>``) -------------------------
+#   ``ALERTSTATE#<subject>``  the current state of one alert subject (conditional writes on ``version``)
+#   ``ALERT#<alert_id>``      an alert raised (alert ids are ULIDs: the sort key orders them by time)
+ALERT_PREFIX = "ALERT#"
+ALERT_STATE_PREFIX = "ALERTSTATE#"
+
+
+def alert_state_sort_key(subject: str) -> str:
+    return f"{ALERT_STATE_PREFIX}{subject}"
+
+
+def alert_sort_key(alert_id: str) -> str:
+    return f"{ALERT_PREFIX}{alert_id}"

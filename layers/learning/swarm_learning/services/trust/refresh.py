@@ -13,6 +13,7 @@ from swarm_learning.models.trust import (
     TrustSnapshot,
 )
 from swarm_learning.parallel import AGENT_READS, map_all
+from swarm_learning.services.alerts.agents import AgentAlerts
 from swarm_learning.services.trust.scores import TrustScores, WorkspaceBaselines
 
 
@@ -23,8 +24,9 @@ class TrustRefresh:
         self._scores = scores
         self._store = store
 
-    def refresh_all(self, run_at: datetime) -> dict[str, int]:
-        """Recompute every agent's trust and store a snapshot per agent (the trust-refresh job)."""
+    def refresh_all(self, run_at: datetime, *, alerts: AgentAlerts | None = None) -> dict[str, int]:
+        """Recompute every agent's trust and store a snapshot per agent (the trust-refresh job);
+        with ``alerts``, move each agent's alert states (docs/alerts.md) after its snapshot."""
         workspaces: dict[str, WorkspaceBaselines] = {}
         lock = threading.Lock()
 
@@ -46,6 +48,14 @@ class TrustRefresh:
                     "computed_at": run_at,
                 },
             )
+            if alerts is not None:
+                alerts.observe(
+                    workspace_id,
+                    entry["agent_id"],
+                    trust=score.overall_trust_score,
+                    evaluated=score.evidence.evaluated,
+                    now=run_at,
+                )
             return workspace_id
 
         refreshed: dict[str, int] = {}
