@@ -127,6 +127,8 @@ bench: setup browser ## run the benchmarks (see docs/benchmarks.md)
 	$(BIN)/python -m bench.trust_demo
 	$(BIN)/python -m bench.learning_quality
 	$(BIN)/python -m bench.learning_speed
+	$(BIN)/python -m bench.routing_ope
+	$(BIN)/python -m bench.routing_acceptance
 	$(BIN)/python -m bench.client
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.drift

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from localdev.devkey import saved_dev_key
 from localdev.swarm import SimulatedRecommendation, SimulatedWorkflow, Swarm, default_swarm
 from swarm_learning_client import ApiError, EventFailure, SwarmLearningClient, TransportError
-from swarm_learning_client.ids import OUTCOME_PREFIX, RECOMMENDATION_PREFIX, ulid
+from swarm_learning_client.ids import DECISION_PREFIX, OUTCOME_PREFIX, RECOMMENDATION_PREFIX, ulid
 
 API_PREFIX = "/api/v1/learning"
 SINGLE_EVALUATION_SHARE = 0.30  # workflows whose recommendations are evaluated one by one
@@ -301,6 +301,16 @@ def _drive(
     with tqdm(total=workflows, unit="workflow", desc="Simulating swarm", disable=not progress) as bar:
         for workflow in swarm.workflows(workspace_id, workflows):
             with api.client.workflow(workflow.workflow_id, correlation_id=workflow.correlation_id):
+                # The router picks whose advice leads among the workflow's agents; the lead's
+                # recommendation carries the decision id, so POST /routing/evaluate can judge
+                # routing on the outcomes. The id is minted here: a rerun gets the same decision.
+                api.read(
+                    "/routing/select",
+                    api.client.select_agents,
+                    workflow.recommendation_type,
+                    [recommendation.agent_id for recommendation in workflow.recommendations],
+                    decision_id=api.mint(DECISION_PREFIX, workflow.workflow_id),
+                )
                 tracked = [
                     (recommendation, _track(api, recommendation))
                     for recommendation in workflow.recommendations

@@ -19,6 +19,7 @@ from localdev.swarm import Swarm, default_swarm
 PENDING_DAYS = 1  # recommendations of the last day are left pending (some of them)
 PENDING_SHARE = 0.5
 ROUTING_DECISIONS_PER_DAY = 4
+ROUTED_DAYS = 14  # the last days whose workflows route their lead (the Routing view judges them)
 CYCLE_EVERY_DAYS = 7
 DAY_SPAN = timedelta(hours=16)
 
@@ -87,9 +88,31 @@ def seed_history(
         todays = workflows[day * workflows_per_day : (day + 1) * workflows_per_day]
         for number, workflow in enumerate(todays):
             now[0] = start + timedelta(minutes=40 * number)  # 12 workflows: 8 hours
+            # In the last ROUTED_DAYS the router picks the workflow's lead among its agents and the
+            # lead's recommendation carries the decision, so the Routing view can evaluate routing
+            # on the outcomes (earlier days skip it: each decision reads every candidate's buckets).
+            lead = None
+            if day >= days - ROUTED_DAYS:
+                lead = routing.route(
+                    RoutingRequest.model_validate(
+                        {
+                            "workspace_id": workspace_id,
+                            "recommendation_type": workflow.recommendation_type,
+                            "candidates": [r.agent_id for r in workflow.recommendations],
+                        }
+                    )
+                )
+                decisions += 1
             ids = []
             for recommendation in workflow.recommendations:
-                request = TrackRecommendationRequest.model_validate(recommendation.request, strict=False)
+                linked = (
+                    {"decision_id": lead.decision_id, "selection_probability": lead.chosen[0].probability}
+                    if lead is not None and recommendation.agent_id == lead.chosen[0].agent_id
+                    else {}
+                )
+                request = TrackRecommendationRequest.model_validate(
+                    {**recommendation.request, **linked}, strict=False
+                )
                 ids.append(tracker.track(request).recommendation_id)
                 tracked += 1
             now[0] += timedelta(minutes=20)

@@ -19,6 +19,7 @@ from swarm_learning.api.http import (
 from swarm_learning.api.observability import logger, metrics
 from swarm_learning.api.params import AgentId
 from swarm_learning.api.routes import workspace_settings
+from swarm_learning.models.routing_evaluation import RoutingEvaluationRequest, RoutingEvaluationResponse
 from swarm_learning.models.trust import (
     InitializeTrustRequest,
     RoutingDecision,
@@ -27,6 +28,7 @@ from swarm_learning.models.trust import (
     TrustScoreResponse,
     TrustScoreUpdate,
 )
+from swarm_learning.services.trust.evaluation import get_routing_evaluation
 from swarm_learning.services.trust.service import get_routing, get_trust_scores
 
 app = APIGatewayRestResolver(**resolver_options())
@@ -96,6 +98,28 @@ def select_agents(request: Annotated[RoutingRequest, Body()]) -> RoutingDecision
     )
     metrics.add_metric(name="RoutingDecisions", unit=MetricUnit.Count, value=1)
     return decision
+
+
+@app.post(
+    f"{API_PREFIX}/routing/evaluate",
+    summary="Is routing helping? Off-policy estimates of routing policies from the logged decisions",
+    description=(
+        "Joins each logged decision of the window to the outcome of the recommendation its first-seated "
+        "agent made for it (`decision_id`), and estimates, from the logged first-slot probabilities, "
+        "the approval rate (approved 1, partial 1/2) each policy would have achieved: IPS, SNIPS and "
+        "doubly robust (reward model: the logged posterior mean), each with a 95 % interval. Decisions "
+        "with k > 1 are judged on their first slot. Reads only."
+    ),
+    responses={**OK_RESPONSE, **ERROR_RESPONSES},
+    tags=["Routing"],
+)
+def evaluate_routing(request: Annotated[RoutingEvaluationRequest, Body()]) -> RoutingEvaluationResponse:
+    evaluation = get_routing_evaluation().evaluate(request)
+    logger.info(
+        "routing evaluated",
+        extra={"decisions": evaluation.decisions, "policies": len(evaluation.policies)},
+    )
+    return evaluation
 
 
 app.include_router(workspace_settings.writes)

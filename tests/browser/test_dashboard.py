@@ -43,7 +43,7 @@ VIEWS = {  # view -> the number of API requests its tables and charts may make
     "agents/CONT-01": 4,
     "patterns": 2,
     "cycles": 1,
-    "routing": 2,
+    "routing": 3,  # the series, the decisions, and routing/evaluate
 }
 TIMEOUT_MS = 30_000
 # Small enough to seed in well under a minute; the README's screenshots use more
@@ -494,4 +494,15 @@ def test_the_trigger_button_runs_a_cycle_and_follows_it(page: Page, api_key: str
     page.page.wait_for_function(
         f"() => document.querySelectorAll('#cycles-list details').length > {before}", timeout=TIMEOUT_MS
     )
+    assert not page.errors, page.errors
+
+
+def test_the_routing_view_answers_is_routing_helping(page: Page, api_key: str) -> None:
+    page.login(api_key)
+    page.open("routing")
+    # The seeded history routes each workflow's lead: its decisions have outcomes to judge.
+    rows = page.page.locator("#routing-evaluation-table tbody tr")
+    assert rows.count() == 5  # four policies and the best fixed agent
+    assert "Logged approval" in page.page.inner_text("#view")
+    assert page.page.locator("[data-chart='Policy estimates'][data-drawn=true]").count() == 1
     assert not page.errors, page.errors

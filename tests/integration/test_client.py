@@ -92,6 +92,12 @@ def test_orchestrator_loop_through_the_client(server: LocalApiServer) -> None:
         assert isinstance(client.patterns(), list)
         assert isinstance(client.suggest_rules({"recommendation_type": "strategy"}), list)
         assert client.agent_profile("CONTENT-01").evaluated == 6
+        # Every workflow's decision joined its first-seated agent's evaluated recommendation.
+        evaluation = client.evaluate_routing(["uniform", {"policy": "exploit"}], lookback_days=1)
+        assert evaluation.decisions == 6
+        assert evaluation.logged is not None
+        assert evaluation.logged.value == 0.5  # half the workflows scored 90, half 30
+        assert [p.policy for p in evaluation.policies] == ["uniform", "exploit"]
 
 
 class KillableServer(LocalApiServer):

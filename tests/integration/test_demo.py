@@ -83,7 +83,8 @@ def test_the_counts_agree_with_the_workspace_statistics(
     assert summary.tracked == summary.evaluated + summary.pending
     assert summary.evaluated > 0
     assert summary.already_evaluated == 0
-    assert 0 < summary.http_requests < summary.tracked  # sent in batches by the client
+    # One routing decision per workflow; the events themselves go in batches.
+    assert 0 < summary.http_requests - summary.workflows < summary.tracked
     assert summary.seconds > 0
 
 

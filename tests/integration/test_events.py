@@ -29,6 +29,7 @@ EXPECTED_STATUS = {
     "initialize_trust_score": 201,
     "adjust_trust_score": 200,
     "select_agents": 200,
+    "evaluate_routing": 200,
     "get_trust_score": 200,
     "list_trust_scores": 200,
     "get_trust_history": 200,

@@ -16,7 +16,7 @@ WORKSPACE = "ws_learn"
 def test_history_spreads_over_days_with_snapshots_decisions_and_cycles(api: Api, monkeypatch) -> None:
     summary = seed_history(WORKSPACE, days=3, workflows_per_day=2, seed=5, end=END, n_agents=4)
     assert (summary.days, summary.workflows, summary.learning_cycles) == (3, 6, 1)
-    assert summary.routing_decisions == 3 * 4
+    assert summary.routing_decisions == 3 * (4 + 2)  # 4 a day, and each workflow's lead
     assert 0 < summary.evaluated <= summary.tracked
 
     monkeypatch.setattr(series.get_series_service(), "_clock", lambda: END)
@@ -33,7 +33,7 @@ def test_history_spreads_over_days_with_snapshots_decisions_and_cycles(api: Api,
     assert max(points) == 3
     assert min(points) >= 1
     _, routing = api.call("GET", "/api/v1/learning/series/routing", query=query)
-    assert routing["decisions"] == [4, 4, 4]
+    assert routing["decisions"] == [6, 6, 6]
     _, cycles = api.call("GET", "/api/v1/learning/learning-cycles", query={"workspace_id": WORKSPACE})
     assert [c["status"] for c in cycles["items"]] == ["succeeded"]
     assert cycles["items"][0]["completed_at"] <= END.isoformat().replace("+00:00", "Z")

@@ -141,7 +141,9 @@ def test_routing_series_counts_choices_per_day_and_decisions_page_newest_first(
     made = []
     for day, k in ((0, 1), (0, 2), (2, 1)):
         clock[0] = DAY1 + timedelta(days=day, minutes=len(made))
-        status, answer = api.call("POST", ROUTE, body={**decision, "k": k, "mode": "exploit"})
+        status, answer = api.call(
+            "POST", ROUTE, body={**decision, "k": k, "mode": "exploit", "exploration_floor": 0}
+        )
         assert status == 200, answer
         made.append(answer)
 

@@ -187,6 +187,7 @@ def test_routing_prefers_proven_agents_and_logs_each_decision(api: Api) -> None:
                 "workspace_id": WORKSPACE,
                 "recommendation_type": "strategy",
                 "candidates": ["GOOD", "BAD"],
+                "exploration_floor": 0,  # the default 0.05 seats BAD first 2.5 % of the time
             },
         )
         assert status == 200, decision
@@ -212,6 +213,7 @@ def test_exploit_mode_ranks_by_lower_bound(api: Api) -> None:
             "candidates": ["LUCKY", "STEADY", "NEW"],
             "k": 2,
             "mode": "exploit",
+            "exploration_floor": 0,
         },
     )
     assert status == 200

@@ -88,7 +88,11 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:Query", "StatisticsTable.Arn"),
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
         ("dynamodb:PutItem", "RoutingDecisionsTable.Arn"),
+        ("dynamodb:GetItem", "RoutingDecisionsTable.Arn"),  # a client-minted decision id sent again
         ("dynamodb:GetItem", "LearnerStateTable.Arn"),
+        # POST /routing/evaluate: the decisions of a window and the outcomes that carry their ids.
+        ("dynamodb:Query", "${RoutingDecisionsTable.Arn}/index/by_workspace_time"),
+        ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_workspace_time"),
     },
     "LearningFunction": {
         *{
@@ -115,6 +119,7 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
     "LearningCycleFunction": {
         *LEARNER_STATE_WRITES,
         ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_workspace_time"),
+        ("dynamodb:Query", "${RoutingDecisionsTable.Arn}/index/by_workspace_time"),  # the rules' effect
         ("dynamodb:Query", "StatisticsTable.Arn"),
         ("dynamodb:Scan", "${StatisticsTable.Arn}/index/by_workspace"),
         ("events:PutEvents", "LearningEventBus.Arn"),

@@ -175,6 +175,13 @@ def test_trust_function_writes_only_statistics_and_decisions() -> None:
         if statement["Resource"] == {"Fn::GetAtt": ["LearnerStateTable", "Arn"]}:
             assert statement["Action"] == "dynamodb:GetItem"  # the learned rules, read-only
             continue
+        if statement["Sid"] == "EvaluateRoutingDecisions":  # reads two time indexes, writes nothing
+            assert statement["Action"] == "dynamodb:Query"
+            assert statement["Resource"] == [
+                {"Fn::Sub": "${RoutingDecisionsTable.Arn}/index/by_workspace_time"},
+                {"Fn::Sub": "${RecommendationsTable.Arn}/index/by_workspace_time"},
+            ]
+            continue
         assert statement["Resource"] in (
             {"Fn::GetAtt": ["StatisticsTable", "Arn"]},
             {"Fn::GetAtt": ["RoutingDecisionsTable", "Arn"]},

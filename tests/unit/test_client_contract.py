@@ -30,6 +30,7 @@ PREFIX = "/api/v1/learning"
 # One sample call per function of the client's HTTP module (its arguments don't matter here).
 CALLS: dict[str, _http.Call[Any]] = {
     "select_agents": _http.select_agents("ws", "strategy", ["A", "B"], 1, "explore", None, True),
+    "evaluate_routing": _http.evaluate_routing("ws", None, None, None, None),
     "decision_boost": _http.decision_boost("ws", "A", "strategy"),
     "trust": _http.trust("ws", "A"),
     "trusted_agents": _http.trusted_agents("ws", 0.5),

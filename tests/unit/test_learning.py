@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
 from swarm_learning.domain import cycle as learning
 from swarm_learning.domain import features as ft
+from swarm_learning.domain import off_policy
 from swarm_learning.vocabulary import PatternCategory
 from tests.helpers.mining import planted_table, row
 
@@ -59,8 +61,72 @@ def test_cycle_result_carries_the_seed_fields_and_confirms_repeated_patterns() -
     )
     second = learning.run_cycle("ws", rows, iteration_id="iter_ws_2", started_at=STARTED, previous=previous)
     assert second.patterns_confirmed == second.patterns_discovered
-    assert second.rule_effectiveness_improvement is not None
-    assert second.rule_effectiveness_improvement > 0
+    # The rules' effect is measured on routing outcomes; a cycle without decisions says why not.
+    assert second.rule_effectiveness_improvement is None
+    assert second.rule_effectiveness_reason == "no routing decisions were evaluated"
+
+
+def _routed_log(n: int) -> off_policy.LoggedDecisions:
+    """``n`` decisions between A (approved 90 %) and B (10 %), logged uniformly; a rule prefers A."""
+    rng = np.random.default_rng(5)
+    chosen = rng.integers(2, size=n)
+    rewards = (rng.random(n) < np.where(chosen == 0, 0.9, 0.1)).astype(float)
+    half = np.full((n, 2), 0.5)
+    mask = np.ones((n, 2), dtype=bool)
+    return off_policy.LoggedDecisions(
+        agents=[["A", "B"]] * n,
+        logged=half,
+        chosen=chosen,
+        rewards=rewards,
+        reward_model=half,
+        lower_bound=np.zeros((n, 2)),
+        thompson_all=half,
+        thompson_offered=half,
+        offered=mask,
+        preferred=np.zeros(n, dtype=np.int64),
+        mask=mask,
+    )
+
+
+def test_the_cycle_reports_the_rules_effect_and_routing_lift_from_the_logged_decisions() -> None:
+    rows = planted_table(seed=3)
+    effect = off_policy.routing_effect(_routed_log(400), min_decisions=100)
+    result = learning.run_cycle("ws", rows, iteration_id="iter_ws_1", started_at=STARTED, routing=effect)
+    # With the rule, A always (0.9); without it, half the time (0.5).
+    assert result.rule_effectiveness_improvement == pytest.approx(0.4, abs=0.06)
+    assert result.rule_effectiveness_reason is None
+    lift = result.routing_lift
+    assert lift is not None
+    assert lift["decisions"] == 400
+    assert lift["vs_best_agent"]["agent_id"] == "A"
+    assert lift["vs_best_agent"]["upper"] < 0  # the uniform logger did worse than always asking A
+    # The logger was uniform: against uniform it is the same policy, decision by decision.
+    assert (lift["vs_uniform"]["value"], lift["vs_uniform"]["lower"], lift["vs_uniform"]["upper"]) == (
+        0,
+        0,
+        0,
+    )
+    assert any(
+        i.startswith("The learned rules raised routing's approval by 36 points (95 % CI 32\u201341)")
+        for i in result.key_insights
+    ), result.key_insights
+    assert any(
+        i.startswith("Routing approved") and "fewer than always asking A" in i for i in result.key_insights
+    )
+    assert not any(i.startswith("Routing with the learned rules") for i in result.key_insights)
+
+    thin = off_policy.routing_effect(_routed_log(50), min_decisions=100)
+    result = learning.run_cycle("ws", rows, iteration_id="iter_ws_2", started_at=STARTED, routing=thin)
+    assert result.rule_effectiveness_improvement is None
+    assert result.rule_effectiveness_reason == (
+        "50 routing decisions with outcomes in the window; at least 100 are needed"
+    )
+    assert result.routing_lift == {
+        "decisions": 50,
+        "vs_uniform": None,
+        "vs_best_agent": None,
+        "reason": result.rule_effectiveness_reason,
+    }
 
 
 def test_rules_keep_the_patterns_other_items_as_conditions() -> None:

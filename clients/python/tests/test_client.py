@@ -17,7 +17,9 @@ from swarm_learning_client import (
     ApiError,
     AsyncSwarmLearningClient,
     CycleTimeoutError,
+    Estimate,
     RoutingDecision,
+    RoutingEvaluation,
     TransportError,
     new_outcome_id,
     new_recommendation_id,
@@ -353,3 +355,65 @@ def test_async_unreachable_service_is_a_transport_error(
 
     with pytest.raises(TransportError):
         asyncio.run(main())
+
+
+EVALUATION = {
+    "workspace_id": "ws_test",
+    "recommendation_type": None,
+    "since": "2026-11-01T00:00:00Z",
+    "until": "2026-12-01T00:00:00Z",
+    "decisions": 40,
+    "skipped": {"no_outcome": 2, "no_support": 0, "not_logged": 0},
+    "logged": {"value": 0.8, "lower": 0.7, "upper": 0.9},
+    "policies": [
+        {
+            "policy": "agent",
+            "agent_id": "A",
+            "apply_rules": False,
+            "estimates": {"snips": {"value": 0.9, "lower": 0.8, "upper": 1.0}},
+            "effective_sample_size": 12.5,
+        }
+    ],
+    "best": {
+        "policy": "agent",
+        "agent_id": "A",
+        "apply_rules": False,
+        "estimator": "snips",
+        "beats_logged": False,
+    },
+}
+
+
+def test_evaluate_routing_is_typed_sync_and_async(make_client, service: FakeService) -> None:
+    service.answers = [json_answer(200, EVALUATION), json_answer(503, {}), json_answer(200, EVALUATION)]
+    evaluation = make_client().evaluate_routing(
+        ["uniform", {"policy": "agent", "agent_id": "A"}], recommendation_type="strategy", lookback_days=7
+    )
+    assert json.loads(service.requests[0].content) == {
+        "workspace_id": "ws_test",
+        "policies": [{"policy": "uniform"}, {"policy": "agent", "agent_id": "A"}],
+        "recommendation_type": "strategy",
+        "lookback_days": 7,
+    }
+    assert service.requests[0].url.path == "/api/v1/learning/routing/evaluate"
+    assert (evaluation.decisions, evaluation.skipped["no_outcome"]) == (40, 2)
+    assert evaluation.logged == Estimate(0.8, 0.7, 0.9)
+    (policy,) = evaluation.policies
+    assert (policy.agent_id, policy.estimates["snips"].upper, policy.effective_sample_size) == (
+        "A",
+        1.0,
+        12.5,
+    )
+
+    async def main() -> RoutingEvaluation:
+        client = AsyncSwarmLearningClient(
+            "http://service.test", "key", workspace_id="ws_test",
+            async_transport=httpx.MockTransport(service.handle), backoff=RecordingBackoff(),
+        )  # fmt: skip
+        try:
+            return await client.evaluate_routing(estimators=["ips"])  # a read: retried after the 503
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(main()).best == EVALUATION["best"]
+    assert json.loads(service.requests[-1].content) == {"workspace_id": "ws_test", "estimators": ["ips"]}

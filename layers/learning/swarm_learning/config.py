@@ -67,6 +67,12 @@ class Settings(BaseModel):
     trust_trend_z: float = Field(default=3.0, gt=0, alias="TRUST_TREND_Z")
     trust_outcome_trend_z: float = Field(default=3.25, gt=0, alias="TRUST_OUTCOME_TREND_Z")
 
+    # Routing (docs/trust.md): the share of first slots given to a uniform choice among the
+    # candidates, so every candidate keeps a probability >= floor / K and offline evaluation has
+    # support; and the decisions a learning cycle needs before it reports the rules' effect.
+    routing_exploration_floor: float = Field(default=0.05, ge=0, le=1, alias="ROUTING_EXPLORATION_FLOOR")
+    routing_evaluation_min_decisions: int = Field(default=100, ge=2, alias="ROUTING_EVALUATION_MIN_DECISIONS")
+
     # Alerts (docs/alerts.md): the min_trust a workspace's AgentTrustThresholdCrossed is judged
     # against when the workspace has not set its own.
     alert_min_trust: float = Field(default=0.7, ge=0, le=1, alias="ALERT_MIN_TRUST")

@@ -22,6 +22,7 @@ from swarm_learning_client.models import (
     LearningCycle,
     Pattern,
     RoutingDecision,
+    RoutingEvaluation,
     TrustScore,
     WorkspaceSettings,
 )
@@ -104,6 +105,8 @@ def select_agents(
     mode: str,
     correlation_id: str | None,
     apply_rules: bool,
+    exploration_floor: float | None = None,
+    decision_id: str | None = None,
 ) -> Call[RoutingDecision]:
     body = {
         "workspace_id": workspace_id,
@@ -115,8 +118,35 @@ def select_agents(
     }
     if correlation_id:
         body["correlation_id"] = correlation_id
-    # Each call is a new decision (logged under a new id): never sent twice.
-    return Call("POST", "/routing/select", RoutingDecision.from_json, json=body, retry=False)
+    if exploration_floor is not None:
+        body["exploration_floor"] = exploration_floor
+    if decision_id is not None:
+        body["decision_id"] = decision_id
+    # Without a client-minted id each call is a new decision: never sent twice. With one, a retry
+    # returns the stored decision.
+    return Call(
+        "POST", "/routing/select", RoutingDecision.from_json, json=body, retry=decision_id is not None
+    )
+
+
+def evaluate_routing(
+    workspace_id: str,
+    policies: Sequence[Mapping[str, Any] | str] | None,
+    recommendation_type: str | None,
+    lookback_days: int | None,
+    estimators: Sequence[str] | None,
+) -> Call[RoutingEvaluation]:
+    body: dict[str, Any] = {"workspace_id": workspace_id}
+    if policies is not None:
+        body["policies"] = [{"policy": p} if isinstance(p, str) else dict(p) for p in policies]
+    if recommendation_type is not None:
+        body["recommendation_type"] = recommendation_type
+    if lookback_days is not None:
+        body["lookback_days"] = lookback_days
+    if estimators is not None:
+        body["estimators"] = list(estimators)
+    # Reads only: safe to retry.
+    return Call("POST", "/routing/evaluate", RoutingEvaluation.from_json, json=body)
 
 
 def decision_boost(workspace_id: str, agent_id: str, recommendation_type: str) -> Call[DecisionBoost]:

@@ -22,6 +22,7 @@ from swarm_learning_client.models import (
     LearningCycle,
     Pattern,
     RoutingDecision,
+    RoutingEvaluation,
     TrustScore,
     WorkspaceSettings,
 )
@@ -74,17 +75,44 @@ class AsyncSwarmLearningClient(TrackingClient):
         *,
         correlation_id: str | None = None,
         apply_rules: bool = True,
+        exploration_floor: float | None = None,
+        decision_id: str | None = None,
     ) -> RoutingDecision:
         workflow = current_workflow()
         if correlation_id is None and workflow is not None:
             correlation_id = workflow.correlation_id
         call = _http.select_agents(
-            self.workspace_id, recommendation_type, candidates, k, mode, correlation_id, apply_rules
+            self.workspace_id,
+            recommendation_type,
+            candidates,
+            k,
+            mode,
+            correlation_id,
+            apply_rules,
+            exploration_floor,
+            decision_id,
         )
         decision = await self._send(call)
         if workflow is not None and workflow.client is self:
             workflow.decision = decision
         return decision
+
+    async def evaluate_routing(
+        self,
+        policies: Sequence[Mapping[str, Any] | str] | None = None,
+        *,
+        recommendation_type: str | None = None,
+        lookback_days: int | None = None,
+        estimators: Sequence[str] | None = None,
+    ) -> RoutingEvaluation:
+        """Is routing helping? Off-policy estimates, from the logged decisions, of what each policy
+        would have achieved: ``{"policy": "explore"|"exploit", "apply_rules"?: bool}``,
+        ``"uniform"`` or ``{"policy": "agent", "agent_id": "X"}`` (a bare string names a policy)."""
+        return await self._send(
+            _http.evaluate_routing(
+                self.workspace_id, policies, recommendation_type, lookback_days, estimators
+            )
+        )
 
     async def decision_boost(self, agent_id: str, recommendation_type: str) -> DecisionBoost:
         return await self._send(_http.decision_boost(self.workspace_id, agent_id, recommendation_type))

@@ -8,6 +8,7 @@ import time
 
 RECOMMENDATION_PREFIX = "rec_"
 OUTCOME_PREFIX = "out_"
+DECISION_PREFIX = "dec_"
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, the ULID alphabet
 # Two characters per 10 bits: a 130-bit ULID (2 zero bits, 48 of time, 80 random) is 13 lookups.

@@ -423,3 +423,73 @@ class EventFailure:
     error: str
     message: str
     field: str | None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An approval rate (approved 1, partial 1/2) with its 95 % interval (None below 2 decisions)."""
+
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("EstimateView",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset()
+
+    value: float
+    lower: float | None
+    upper: float | None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Estimate:
+        return cls(value=body["value"], lower=body.get("lower"), upper=body.get("upper"))
+
+
+@dataclass(frozen=True)
+class PolicyEstimate:
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("PolicyEvaluation",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset()
+
+    policy: str
+    agent_id: str | None
+    apply_rules: bool
+    estimates: dict[str, Estimate]  # by estimator: ips, snips, dr
+    effective_sample_size: float
+    thin_support: bool = False  # effective sample size under 100: the interval is too narrow
+
+
+@dataclass(frozen=True)
+class RoutingEvaluation:
+    """``evaluate_routing``: what each routing policy would have achieved on the logged decisions."""
+
+    SCHEMAS: ClassVar[tuple[str, ...]] = ("RoutingEvaluationResponse",)
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"recommendation_type", "since", "until"})
+
+    workspace_id: str
+    decisions: int
+    skipped: dict[str, int]  # no_outcome, no_support, not_logged
+    logged: Estimate | None  # what the logged routing achieved
+    policies: list[PolicyEstimate]
+    best: dict[str, Any] | None  # policy, agent_id, apply_rules, estimator, beats_logged
+    raw: dict[str, Any] = field(repr=False, compare=False)
+    # agent_id, agent (its estimate), difference (router - agent), significantly_worse
+    against_best_agent: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> RoutingEvaluation:
+        return cls(
+            workspace_id=body["workspace_id"],
+            decisions=body["decisions"],
+            skipped=dict(body["skipped"]),
+            logged=Estimate.from_json(body["logged"]) if body.get("logged") else None,
+            policies=[
+                PolicyEstimate(
+                    policy=p["policy"],
+                    agent_id=p.get("agent_id"),
+                    apply_rules=p["apply_rules"],
+                    estimates={name: Estimate.from_json(e) for name, e in p["estimates"].items()},
+                    effective_sample_size=p["effective_sample_size"],
+                    thin_support=p.get("thin_support", False),
+                )
+                for p in body["policies"]
+            ],
+            best=body.get("best"),
+            raw=body,
+            against_best_agent=body.get("against_best_agent"),
+        )

@@ -14,6 +14,7 @@ import numpy as np
 
 from swarm_learning.domain.feature_registry import FEATURES
 from swarm_learning.domain.features import HIGH_CONFIDENCE, LOW_CONFIDENCE, FeatureTable
+from swarm_learning.domain.off_policy import Estimate, RoutingEffect, effect_insights
 from swarm_learning.domain.pattern_validation import rolling_validation
 from swarm_learning.domain.patterns import (
     MiningConfig,
@@ -275,6 +276,8 @@ class CycleResult:
     patterns: list[Pattern] = field(default_factory=list)
     profiles: list[AgentProfile] = field(default_factory=list)
     rules: list[DecisionRule] = field(default_factory=list)
+    rule_effectiveness_reason: str | None = None  # why rule_effectiveness_improvement is null
+    routing_lift: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The specification's Learning Cycle Result as JSON-ready values."""
@@ -335,6 +338,25 @@ def insights(
     return found, advice
 
 
+def _lift(estimate: Estimate | None, **extra: Any) -> dict[str, Any] | None:
+    if estimate is None:
+        return None
+    return {"value": estimate.value, "lower": estimate.lower, "upper": estimate.upper, **extra}
+
+
+def routing_lift(effect: RoutingEffect) -> dict[str, Any]:
+    """Routing's lift as the cycle reports it: the router against choosing uniformly and against the
+    best fixed agent, each with its 95 % interval (or the reason there is none)."""
+    return {
+        "decisions": effect.decisions,
+        "vs_uniform": _lift(effect.vs_uniform),
+        "vs_best_agent": _lift(effect.vs_best_agent, agent_id=effect.best_agent_id),
+        "reason": None
+        if effect.vs_uniform is not None
+        else effect.reason or "no routing decisions were evaluated",
+    }
+
+
 def run_cycle(
     workspace_id: str,
     table: FeatureTable,
@@ -344,6 +366,7 @@ def run_cycle(
     min_pattern_confidence: float = 0.7,
     previous: PreviousCycle | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    routing: RoutingEffect | None = None,
 ) -> CycleResult:
     begun = clock()
     config = MiningConfig(min_pattern_confidence=min_pattern_confidence)
@@ -352,6 +375,8 @@ def run_cycle(
     agent_profiles = profiles(table)
     made_rules = rules(found, table)
     key_insights, advice = insights(found, agent_profiles, len(table))
+    routing = routing or RoutingEffect(0, 0)
+    key_insights.extend(effect_insights(routing))
     mean_confidence = fmean(p.confidence_level for p in found) if found else None
     confirmed = sum(p.condition in previous.pattern_conditions for p in found) if previous else 0
     elapsed = clock() - begun
@@ -371,11 +396,11 @@ def run_cycle(
             if previous and previous.mean_pattern_confidence is not None and mean_confidence is not None
             else None
         ),
-        rule_effectiveness_improvement=(
-            validation.model_accuracy - previous.model_accuracy
-            if previous and previous.model_accuracy is not None and validation.model_accuracy is not None
-            else None
+        rule_effectiveness_improvement=routing.rules.value if routing.rules is not None else None,
+        rule_effectiveness_reason=(
+            None if routing.rules is not None else routing.reason or "no routing decisions were evaluated"
         ),
+        routing_lift=routing_lift(routing),
         key_insights=key_insights,
         recommendations_for_swarm=advice,
         started_at=started_at,

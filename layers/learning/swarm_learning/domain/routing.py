@@ -9,6 +9,7 @@ lower credible bounds instead. Each choice carries the probability that the poli
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -142,3 +143,139 @@ def select_planned(
     return seated + [
         Choice(c.agent_id, c.rank + len(seated), c.score, c.probability, c.expected_success) for c in drawn
     ]
+
+
+# ---- the logged router: first slot with an exploration floor, and what offline evaluation needs ----
+
+
+@dataclass(frozen=True)
+class LoggedCandidate:
+    """A candidate as the decision log keeps it: the policy's inputs and its first-slot probabilities."""
+
+    agent_id: str
+    alpha: float
+    beta: float
+    lower_bound: float
+    offered: bool  # False when an avoid_agents rule took it off the draw
+    first_slot_probability: float  # the logging router's (rules, mode and floor included)
+    thompson_first: float  # Thompson sampling's over every candidate, without rules (no floor)
+    thompson_offered: float  # Thompson sampling's over the offered candidates not seated by a rule
+
+
+@dataclass(frozen=True)
+class RoutedDecision:
+    choices: list[Choice]
+    candidates: list[LoggedCandidate]
+    explored: bool  # the first slot was the floor's uniform choice
+    first_slot_draws: int  # Monte-Carlo replays behind the Thompson first-slot probabilities
+
+
+def _seed(decision_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(decision_id.encode(), digest_size=8).digest(), "big")
+
+
+def decide(
+    candidates: Sequence[Candidate],
+    plan: RoutingPlan,
+    decision_id: str,
+    *,
+    mode: RoutingMode = RoutingMode.EXPLORE,
+    floor: float = 0.0,
+    propensity_draws: int = PROPENSITY_DRAWS,
+) -> RoutedDecision:
+    """The router's decision over every requested candidate (``candidates``; the plan says which are
+    offered and which a rule seats first), seeded by the decision id so it can be replayed.
+
+    The first slot is the policy's (the first preferred agent, else the best draw or lower bound),
+    except that with probability ``floor`` it goes to a candidate chosen uniformly among all of
+    them, avoided ones included: every candidate then has a first-slot probability of at least
+    ``floor / K``, so the log supports evaluating any other policy. The remaining seats follow the
+    policy. Each choice's ``probability`` is that of being seated at all (exactly the first-slot
+    probability when k = 1, else ``propensity_draws`` replays)."""
+    import numpy as np  # here, not at the top: the other trust routes never load numpy
+
+    from swarm_learning.domain import off_policy
+
+    if not 0.0 <= floor <= 1.0:
+        raise ValueError("floor must be within [0, 1]")
+    rng = np.random.default_rng(_seed(decision_id))
+    ids = [c.agent_id for c in candidates]
+    width = len(candidates)
+    alpha = np.array([c.alpha for c in candidates])
+    beta = np.array([c.beta for c in candidates])
+    offered = [c.agent_id in plan.candidates for c in candidates]
+    preferred = [ids.index(agent) for agent in plan.preferred]
+    drawn = [i for i in range(width) if offered[i] and i not in preferred]
+    thompson_all = off_policy.thompson_first_slot(alpha, beta, rng)
+    thompson_offered = np.zeros(width)
+    if len(drawn) == width:
+        thompson_offered = thompson_all
+    elif drawn:
+        thompson_offered[drawn] = off_policy.thompson_first_slot(alpha[drawn], beta[drawn], rng)
+    bounds = [candidates[i].lower_bound for i in drawn]
+    if preferred:
+        base = off_policy.one_hot(np.array([preferred[0]]), width)[0]
+    elif mode is RoutingMode.EXPLOIT:
+        best = min(range(len(drawn)), key=lambda j: (-bounds[j], ids[drawn[j]]))
+        base = off_policy.one_hot(np.array([drawn[best]]), width)[0]
+    else:
+        base = thompson_offered
+    first_slot = off_policy.with_floor(base, floor)
+
+    def seat(scores: Sequence[float], pick: int | None) -> list[int]:
+        chosen = [] if pick is None else [pick]
+        for agent in preferred:
+            if len(chosen) < plan.k and agent not in chosen:
+                chosen.append(agent)
+        ranked = sorted(range(len(drawn)), key=lambda j: (-scores[j], ids[drawn[j]]))
+        for j in ranked:
+            if len(chosen) >= plan.k:
+                break
+            if drawn[j] not in chosen:
+                chosen.append(drawn[j])
+        return chosen
+
+    def scores(rows: int) -> Any:
+        if mode is RoutingMode.EXPLOIT or not drawn:
+            return np.tile(np.array(bounds, dtype=float), (rows, 1))
+        return rng.beta(alpha[drawn], beta[drawn], size=(rows, len(drawn)))
+
+    row = scores(1)[0]
+    explored = bool(rng.random() < floor)
+    pick = int(rng.integers(width)) if explored else None
+    chosen = seat(row.tolist(), pick)
+    if plan.k == 1:
+        seated = first_slot
+    else:
+        hits = np.zeros(width)
+        replays = scores(propensity_draws)
+        coins = rng.random(propensity_draws) < floor
+        picks = rng.integers(width, size=propensity_draws)
+        for r in range(propensity_draws):
+            hits[seat(replays[r].tolist(), int(picks[r]) if coins[r] else None)] += 1
+        seated = hits / propensity_draws
+    position = {agent: j for j, agent in enumerate(drawn)}
+    choices = [
+        Choice(
+            ids[i],
+            rank,
+            float(row[position[i]]) if i in position and not (explored and rank == 1) else candidates[i].mean,
+            float(seated[i]),
+            candidates[i].mean,
+        )
+        for rank, i in enumerate(chosen, start=1)
+    ]
+    logged = [
+        LoggedCandidate(
+            c.agent_id,
+            c.alpha,
+            c.beta,
+            c.lower_bound,
+            offered[i],
+            float(first_slot[i]),
+            float(thompson_all[i]),
+            float(thompson_offered[i]),
+        )
+        for i, c in enumerate(candidates)
+    ]
+    return RoutedDecision(choices, logged, explored, off_policy.FIRST_SLOT_DRAWS)

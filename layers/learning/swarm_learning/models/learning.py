@@ -37,6 +37,23 @@ class LearningCycleAccepted(_Response):
     status_path: str = Field(description="Where to follow the iteration (GET).")
 
 
+class LiftView(_Response):
+    value: ShownFloat = Field(description="Difference of approval rates (the router minus the other).")
+    lower: ShownFloat | None
+    upper: ShownFloat | None
+
+
+class BestAgentLift(LiftView):
+    agent_id: str | None
+
+
+class RoutingLift(_Response):
+    decisions: int = Field(description="Decisions with outcomes evaluated in the cycle's window.")
+    vs_uniform: LiftView | None
+    vs_best_agent: BestAgentLift | None
+    reason: str | None = Field(default=None, description="Why there is no estimate (too few decisions).")
+
+
 class LearningCycleResult(_Response):
     """The seed's Learning Cycle Result, plus coverage."""
 
@@ -57,7 +74,18 @@ class LearningCycleResult(_Response):
         default=0, description="Of those, the ones a pattern matched (iteration_accuracy's denominator)."
     )
     pattern_confidence_improvement: float | None
-    rule_effectiveness_improvement: float | None
+    rule_effectiveness_improvement: float | None = Field(
+        description=(
+            "The learned rules' effect on approvals over the cycle's window: the SNIPS estimate of "
+            "routing with the rules minus routing without them (off-policy, from the logged decisions); "
+            "null below ROUTING_EVALUATION_MIN_DECISIONS, with the reason in rule_effectiveness_reason."
+        )
+    )
+    rule_effectiveness_reason: str | None = None
+    routing_lift: RoutingLift | None = Field(
+        default=None,
+        description="The router against choosing uniformly and against the best fixed agent, with 95 % intervals.",
+    )
     key_insights: list[str]
     recommendations_for_swarm: list[str]
     started_at: datetime

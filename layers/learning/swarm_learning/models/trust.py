@@ -15,7 +15,9 @@ from pydantic import (
 from swarm_learning.models.common import (
     MAX_AGENT_NAME_LENGTH,
     CorrelationId,
+    DecisionId,
     Identifier,
+    Probability,
     RecommendationId,
     Score100,
     Slug,
@@ -213,6 +215,24 @@ class RoutingRequest(_Request):
         description=(
             "Act on the learned decision rules for this type: skip agents an avoid_agents rule names "
             "(unless fewer than k would remain); raise k to a require_consensus rule's min_agents."
+        ),
+    )
+    decision_id: DecisionId | None = Field(
+        default=None,
+        description=(
+            "Minted by the client (`dec_` + ULID, its time within the allowed skew of the server's "
+            "clock) to make the request retry-safe: the same id with the same body returns the "
+            "stored decision (nothing logged again), with a different body 409. Minted by the "
+            "server when absent."
+        ),
+    )
+    exploration_floor: Probability | None = Field(
+        default=None,
+        description=(
+            "The share of first slots given to a uniform choice among all the candidates (every "
+            "candidate then has probability >= floor / K); the workspace default "
+            "(ROUTING_EXPLORATION_FLOOR, 0.05) when absent. 0 turns it off: an exploit decision "
+            "made so is deterministic and cannot support evaluating other policies."
         ),
     )
 

@@ -29,12 +29,19 @@ class RouterComparison(Protocol):
     """What the off-policy evaluation reports for the router against the best fixed agent of a
     window (the shape of issue 20's ``RoutingEvaluation.router_against_best_agent``)."""
 
-    decisions: int
-    router: float | None
-    best_agent_id: str | None
-    best_agent: float | None
-    lower: float | None
-    upper: float | None
+    # Read-only members: the comparison is a frozen dataclass.
+    @property
+    def decisions(self) -> int: ...
+    @property
+    def router(self) -> float | None: ...
+    @property
+    def best_agent_id(self) -> str | None: ...
+    @property
+    def best_agent(self) -> float | None: ...
+    @property
+    def lower(self) -> float | None: ...
+    @property
+    def upper(self) -> float | None: ...
 
 
 def from_router_comparison(comparison: RouterComparison) -> alert_state.RouterAgainstBestAgent | None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import cache
 
 from swarm_learning.config import get_settings
 from swarm_learning.dal.alerts import AlertStore, get_alert_store
 from swarm_learning.dal.store import get_store
 from swarm_learning.dal.workspace_settings import get_workspace_settings_store
+from swarm_learning.domain.alert_state import RouterAgainstBestAgent
 from swarm_learning.models.alerts import AlertDetail, AlertPage
 from swarm_learning.services.alerts.agents import AgentAlerts
-from swarm_learning.services.alerts.cycles import CycleAlerts
+from swarm_learning.services.alerts.cycles import CycleAlerts, from_router_comparison
 from swarm_learning.services.alerts.raiser import AlertRaiser
+from swarm_learning.services.trust.evaluation import get_routing_evaluation
 from swarm_learning.vocabulary import AlertKind
 
 
@@ -60,9 +63,21 @@ def get_agent_alerts() -> AgentAlerts:
     )
 
 
+# The window RoutingUnderperforming judges: POST /routing/evaluate's default lookback.
+ROUTING_ALERT_LOOKBACK = timedelta(days=30)
+
+
+def _router_against_best_agent(workspace_id: str, now: datetime) -> RouterAgainstBestAgent | None:
+    """Issue 20's off-policy comparison of the router with the best fixed agent, as the alert reads it."""
+    comparison = get_routing_evaluation().router_against_best_agent(
+        workspace_id, since=now - ROUTING_ALERT_LOOKBACK, until=now
+    )
+    return from_router_comparison(comparison)
+
+
 @cache
 def get_cycle_alerts() -> CycleAlerts:
-    return CycleAlerts(get_alert_raiser())
+    return CycleAlerts(get_alert_raiser(), routing_evaluator=_router_against_best_agent)
 
 
 @cache

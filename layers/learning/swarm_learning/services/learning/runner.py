@@ -15,6 +15,7 @@ from swarm_learning.dal.learner_state import LearnerStateStore, LeaseHeldError
 from swarm_learning.dal.store import LearningStore
 from swarm_learning.services.learning.base import MARKER_RULES
 from swarm_learning.services.learning.insights import InsightWriter, get_insight_writer
+from swarm_learning.services.trust.evaluation import RoutingEvaluation
 from swarm_learning.vocabulary import IterationStatus
 
 if TYPE_CHECKING:
@@ -121,6 +122,10 @@ class CycleRunner:
                 mean_pattern_confidence=model.get("mean_pattern_confidence"),
                 model_accuracy=model.get("iteration_accuracy"),
             )
+        # What routing did to outcomes over the same window: off-policy, from the logged decisions.
+        routing = RoutingEvaluation(self._store, self._settings, self._clock).routing_effect(
+            workspace_id, since=now - timedelta(days=lookback_days), until=now
+        )
         result = learning.run_cycle(
             workspace_id,
             table,
@@ -129,6 +134,7 @@ class CycleRunner:
             min_pattern_confidence=min_pattern_confidence,
             previous=previous,
             clock=timer,
+            routing=routing,
         )
         writer = self._insight_writer or get_insight_writer()
         result.key_insights, result.recommendations_for_swarm = writer.rewrite(

@@ -82,6 +82,10 @@ class TrustScores:
     def config(self) -> trust_values.TrustConfig:
         return self._config
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     def window(self, today: date) -> tuple[date, date]:
         """The days trust reads: the retention period up to ``today``."""
         return today - timedelta(days=self._settings.retention_days - 1), today
