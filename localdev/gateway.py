@@ -3,6 +3,8 @@ the Lambda authorizer with its per-key decision cache, the gateway responses, th
 
 from __future__ import annotations
 
+import base64
+import fnmatch
 import json
 import time
 import uuid
@@ -39,13 +41,21 @@ class LocalGateway:
         *,
         query: Mapping[str, list[str]] | None = None,
         headers: Mapping[str, str] | None = None,
-        body: str | None = None,
+        body: str | bytes | None = None,
         source_ip: str = "127.0.0.1",
     ) -> dict[str, Any]:
-        """The API Gateway proxy response to one request."""
+        """The API Gateway proxy response to one request. A ``bytes`` body is passed as API Gateway
+        passes it: base64-encoded when its Content-Type is one of the API's BinaryMediaTypes (or
+        it is gzip-encoded, which the deployed API would inflate before the function), else as
+        UTF-8 text."""
         headers = dict(headers or {})
-        if body is not None and len(body.encode()) > MAX_PAYLOAD_BYTES:
+        size = len(body) if isinstance(body, bytes) else len(body.encode()) if body is not None else 0
+        if size > MAX_PAYLOAD_BYTES:
             return self.gateway_response("REQUEST_TOO_LARGE", method, path)
+        binary = False
+        if isinstance(body, bytes):
+            binary = self._is_binary(headers)
+            body = base64.b64encode(body).decode() if binary else body.decode("utf-8", errors="replace")
         found = self.functions.route(method, path)
         if found is None:
             allowed = self.functions.allowed_methods(path)
@@ -71,8 +81,17 @@ class LocalGateway:
             source_ip=source_ip,
             authorizer=authorizer,
         )
+        event["isBase64Encoded"] = binary
         result: dict[str, Any] = self.functions.invoke(spec.logical_id, event)
         return result
+
+    def _is_binary(self, headers: Mapping[str, str]) -> bool:
+        media_type = (_header(headers, "Content-Type") or "").split(";", 1)[0].strip().lower()
+        encoding = (_header(headers, "Content-Encoding") or "").strip().lower()
+        return encoding == "gzip" or any(
+            fnmatch.fnmatchcase(media_type, pattern.replace("~1", "/").lower())
+            for pattern in self.auth.binary_media_types
+        )
 
     def _authorize(
         self, identity: str, method: str, path: str, resource: str, headers: Mapping[str, str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from localdev import template as tpl
 from localdev.runtime import configure_environment
@@ -17,7 +18,7 @@ def openapi_document() -> str:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
     from swarm_learning import __version__
-    from swarm_learning.api.access import PUBLIC_RESOURCES
+    from swarm_learning.api.access import OTLP_RESOURCES, PUBLIC_RESOURCES
 
     merger = APIGatewayRestResolver(enable_validation=True)
     merger.configure_openapi_merge(
@@ -45,7 +46,31 @@ def openapi_document() -> str:
     for path in PUBLIC_RESOURCES:
         for operation in schema["paths"][path].values():
             operation["security"] = []
+    # The OTLP receivers read their body themselves (protobuf or OTLP JSON): say what it is.
+    for path in OTLP_RESOURCES:
+        _document_otlp(schema["paths"][path]["post"], path.rsplit("/", 1)[-1])
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def _document_otlp(operation: dict[str, Any], signal: str) -> None:
+    message = {"traces": "Trace", "logs": "Logs"}[signal]
+    proto = f"opentelemetry.proto.collector.{signal[:-1] if signal == 'traces' else signal}.v1"
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    otlp_json = {"schema": {"type": "object", "description": "OTLP JSON (hex trace and span ids)"}}
+    operation["requestBody"] = {
+        "required": True,
+        "description": f"{proto}.Export{message}ServiceRequest; Content-Encoding: gzip accepted.",
+        "content": {"application/x-protobuf": binary, "application/json": otlp_json},
+    }
+    answer = {"application/x-protobuf": binary, "application/json": {"schema": {"type": "object"}}}
+    operation["responses"]["200"]["content"] = answer
+    status = {
+        "application/x-protobuf": binary,
+        "application/json": {"schema": {"type": "object", "description": "google.rpc.Status"}},
+    }
+    for code in ("400", "413", "415", "503"):
+        if code in operation["responses"]:
+            operation["responses"][code]["content"] = status
 
 
 ALERT_EVENTS_FILE = tpl.ROOT / "docs" / "alert-events.schema.json"

@@ -3,6 +3,7 @@ deployed API would send, handled by the same handler, on the embedded DynamoDB."
 
 from __future__ import annotations
 
+import base64
 import hmac
 import io
 import json
@@ -126,7 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY_BYTES:
             self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Too Long"})
             return
-        body = self.rfile.read(length).decode("utf-8", errors="replace") if length else None
+        payload = self.rfile.read(length) if length else None
+        body = payload.decode("utf-8", errors="replace") if payload is not None else None
         if url.path.startswith(LOCAL_PREFIX) and not self._local_caller():
             self._send(
                 HTTPStatus.UNAUTHORIZED,
@@ -154,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
                 url.path,
                 query=parse_qs(url.query, keep_blank_values=True),
                 headers=dict(self.headers.items()),
-                body=body,
+                body=payload,
                 source_ip=self.client_address[0],
             )
             if self.command not in READ_ONLY_METHODS:
@@ -164,7 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {**(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
-        self._send(result["statusCode"], result.get("body") or "", headers)
+        answer: str | bytes = result.get("body") or ""
+        if result.get("isBase64Encoded") and isinstance(answer, str):
+            answer = base64.b64decode(answer)  # a binary answer (OTLP protobuf), as API Gateway sends it
+        self._send(result["statusCode"], answer, headers)
 
     def _run_job(self, job: str, body: str | None) -> None:
         """Local-only: run a scheduled function now (not part of the deployed API)."""

@@ -162,6 +162,7 @@ class ApiAuth:
     identity_header: str
     cache_seconds: int
     gateway_responses: dict[str, dict[str, Any]]
+    binary_media_types: tuple[str, ...] = ()
 
 
 def _function_of(reference: dict[str, Any]) -> str:
@@ -181,4 +182,5 @@ def api_auth(template: dict[str, Any], api: str = "LearningApi") -> ApiAuth:
         identity_header=identity["Headers"][0],
         cache_seconds=int(_resolve(identity.get("ReauthorizeEvery", 300), template)),
         gateway_responses=props.get("GatewayResponses", {}),
+        binary_media_types=tuple(props.get("BinaryMediaTypes", [])),
     )

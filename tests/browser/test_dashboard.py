@@ -104,6 +104,8 @@ def api_key(server: LocalApiServer) -> str:
             "recommendation_content": {"action": "noop"},
             "confidence_score": 0.9,
             "reasoning": HOSTILE,
+            "input_tokens": 1200,
+            "output_tokens": 300,
         },
     )
     _call(
@@ -339,6 +341,17 @@ def test_agents_view_draws_an_interval_and_a_sparkline_per_agent(page: Page, api
     marks = page.page.eval_on_selector_all("#agents-table svg.sparkline", "s => s.map(x => +x.dataset.marks)")
     assert len(marks) == rows
     assert sum(m >= 5 for m in marks) >= 8  # the seeded agents have a snapshot per day
+    # Tokens per recommendation beside approval: MAL-01 reported 1,500; the seeded agents none.
+    assert page.page.inner_text("#agents-table th[data-key=avg_tokens]").startswith("Tokens / rec.")
+    tokens = dict(
+        zip(
+            [n.splitlines()[-1] for n in _column(page, "#agents-table", 0)],
+            _column(page, "#agents-table", 9),
+            strict=True,
+        )
+    )
+    assert tokens["MAL-01"] == "1500"
+    assert {v for k, v in tokens.items() if k != "MAL-01"} == {"\u2013"}  # an en dash: none reported
     assert not page.errors, page.errors
 
 
@@ -354,11 +367,11 @@ def test_agents_sort_by_any_column_and_filter(page: Page, api_key: str) -> None:
     evaluated = "#agents-table th[data-key=evaluated]"
     page.page.click(f"{evaluated} button")
     assert page.page.get_attribute(evaluated, "aria-sort") == "descending"
-    counts = [int(v.replace(",", "")) for v in _column(page, "#agents-table", 9)]
+    counts = [int(v.replace(",", "")) for v in _column(page, "#agents-table", 10)]
     assert counts == sorted(counts, reverse=True)
     page.page.click(f"{evaluated} button")
     assert page.page.get_attribute(evaluated, "aria-sort") == "ascending"
-    counts = [int(v.replace(",", "")) for v in _column(page, "#agents-table", 9)]
+    counts = [int(v.replace(",", "")) for v in _column(page, "#agents-table", 10)]
     assert counts == sorted(counts)
 
     page.page.click("#agents-table th[data-key=agent_name] button")

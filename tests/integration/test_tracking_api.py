@@ -109,10 +109,29 @@ def test_invalid_fields_are_named_and_nothing_is_stored(api: Api, overrides: dic
 
 def test_missing_required_field_is_named(api: Api) -> None:
     payload = recommendation()
-    del payload["confidence_score"]
+    del payload["recommendation_type"]
     status, body = api.call("POST", TRACK, body=payload)
     assert status == 422
-    assert [d["field"] for d in body["details"]] == ["confidence_score"]
+    assert [d["field"] for d in body["details"]] == ["recommendation_type"]
+
+
+def test_a_recommendation_without_confidence_or_name_is_tracked_and_keeps_the_known_name(api: Api) -> None:
+    api.track(agent_id="STRAT-01", agent_name="MoveArchitect")
+    payload = recommendation(agent_id="STRAT-01")
+    del payload["confidence_score"], payload["agent_name"]
+    status, tracked = api.call("POST", TRACK, body=payload)
+    assert status == 201, tracked
+    status, stored = api.call(
+        "GET",
+        f"/api/v1/learning/recommendations/{tracked['recommendation_id']}",
+        query={"workspace_id": WORKSPACE},
+    )
+    assert (stored["confidence_score"], stored["agent_name"]) == (None, None)
+    status, stats = api.call(
+        "GET", "/api/v1/learning/agents/STRAT-01/stats", query={"workspace_id": WORKSPACE}
+    )
+    assert stats["agent_name"] == "MoveArchitect"
+    assert stats["overall"]["counts"]["tracked"] == 2
 
 
 @pytest.mark.parametrize("raw", ["{not json", "", "[1, 2]", "null"])

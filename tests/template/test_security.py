@@ -56,6 +56,22 @@ GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
         ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings
     },
+    # The batch ingestion's grants, and for the span links and early evaluations batch puts and
+    # deletes (only of those items: the code never deletes a recommendation), no Query or Scan.
+    "OtlpFunction": {
+        *{
+            (a, "RecommendationsTable.Arn")
+            for a in (
+                "dynamodb:BatchGetItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            )
+        },
+        ("dynamodb:UpdateItem", "StatisticsTable.Arn"),
+        ("dynamodb:GetItem", "StatisticsTable.Arn"),  # the workspace's settings
+    },
     "QueryFunction": {
         ("dynamodb:Query", "RecommendationsTable.Arn"),
         ("dynamodb:Query", "${RecommendationsTable.Arn}/index/by_agent"),

@@ -273,6 +273,29 @@ def test_every_dead_letter_queue_and_model_accuracy_have_alarms() -> None:
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
+def test_the_otlp_function_serves_both_receivers_and_binary_bodies() -> None:
+    function = RESOURCES["OtlpFunction"]["Properties"]
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in function["Events"].values()}
+    assert routes == {
+        ("post", "/api/v1/learning/otlp/v1/traces"),
+        ("post", "/api/v1/learning/otlp/v1/logs"),
+    }
+    assert all(e["Properties"]["RestApiId"] == {"Ref": "LearningApi"} for e in function["Events"].values())
+    # Protobuf reaches the function base64-encoded only if the API lists it as binary.
+    assert "application~1x-protobuf" in RESOURCES["LearningApi"]["Properties"]["BinaryMediaTypes"]
+    # No reads beyond the batch ingestion's (no Query, no Scan) and nothing on other tables.
+    actions = {
+        a
+        for s in _statements("OtlpFunction")
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert not {"dynamodb:Query", "dynamodb:Scan"} & actions
+    assert {str(s["Resource"]) for s in _statements("OtlpFunction")} == {
+        str({"Fn::GetAtt": ["RecommendationsTable", "Arn"]}),
+        str({"Fn::GetAtt": ["StatisticsTable", "Arn"]}),
+    }
+
+
 # ---- SnapStart ------------------------------------------------------------------------------------
 
 API_FUNCTIONS = sorted(

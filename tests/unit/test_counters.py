@@ -124,3 +124,34 @@ def test_numbers_too_small_for_dynamodb_are_stored_as_zero() -> None:
 
     item = serialize({"tiny": 5e-324, "negative_tiny": -1e-200, "small": 1e-100, "plain": 0.25})
     assert deserialize(item) == {"tiny": 0, "negative_tiny": 0, "small": 1e-100, "plain": 0.25}
+
+
+@given(st.lists(st.tuples(outcomes, st.one_of(st.none(), confidences), qualities), min_size=1, max_size=40))
+def test_recommendations_without_a_confidence_are_left_out_of_calibration(
+    evals: list[tuple[Outcome, float | None, float]],
+) -> None:
+    """Confidence means and the Brier score are over the evaluations that stated a confidence;
+    approval and quality over all of them; the calibration bins hold only the stated ones."""
+    summary = summarize(add_counters(evaluation_counters(o, c, q, 0.0) for o, c, q in evals))
+    stated = [(o, c) for o, c, _ in evals if c is not None]
+    assert summary.counts.evaluated == len(evals)
+    if stated:
+        assert summary.avg_confidence == pytest.approx(stdlib_statistics.fmean(c for _, c in stated))
+        brier = stdlib_statistics.fmean((c - SUCCESS_VALUE[o]) ** 2 for o, c in stated)
+        assert summary.brier_score == pytest.approx(brier)
+    else:
+        assert summary.avg_confidence is None
+        assert summary.brier_score is None
+    totals = add_counters(evaluation_counters(o, c, q, 0.0) for o, c, q in evals)
+    assert sum(totals.get(f"cal_{i}_n", 0) for i in range(CALIBRATION_BINS)) == len(stated)
+
+
+def test_token_usage_is_counted_where_reported() -> None:
+    tracked = [
+        tracking_counters(ExecutionStatus.COMPLETED, None, None, input_tokens=100, output_tokens=20),
+        tracking_counters(ExecutionStatus.COMPLETED, 0.5, None, input_tokens=50, output_tokens=None),
+        tracking_counters(ExecutionStatus.COMPLETED, 0.5, None),
+    ]
+    summary = summarize(add_counters(tracked))
+    assert (summary.input_tokens, summary.output_tokens) == (150, 20)
+    assert summary.avg_tokens == 85  # (120 + 50) / the two that reported usage

@@ -103,6 +103,7 @@ export async function agentView([agentId]) {
       },
       { key: "overall_trust_score", label: "Trust", numeric: true, cell: (r) => fmt.num(r.overall_trust_score) },
       { key: "approval_rate", label: "Approval", numeric: true, cell: (r) => fmt.pct(r.approval_rate) },
+      { key: "avg_tokens", label: "Tokens / rec.", numeric: true, cell: (r) => fmt.num(r.avg_tokens, 0) },
       { key: "evaluated", label: "Evaluated", numeric: true },
       { key: "boost", label: "Decision boost", numeric: true, cell: (r) => `×${fmt.num(r.boost)}` },
     ],
@@ -139,6 +140,7 @@ export async function agentView([agentId]) {
       dimensionKpi(trust, "reliability", "Reliability", "executions"),
       kpi("Trend", trust.trend, trust.recommendation_strength),
       kpi("Evaluated", fmt.int(trust.evidence.evaluated), trust.provisional ? "provisional" : null),
+      kpi("Tokens / rec.", fmt.num(trust.avg_tokens, 0), `approval ${fmt.pct(trust.approval_rate)}`),
     ),
     h(
       "div",

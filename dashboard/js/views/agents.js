@@ -1,4 +1,4 @@
-// Agents: every agent's trust with its interval, the four dimensions, trend, strength, approval,
+// Agents: every agent's trust with its interval, the four dimensions, trend, strength, approval, tokens,
 // evidence and a sparkline of its trust history. Two requests: the scores and the trust series.
 import { api } from "../api.js";
 import { chart } from "../charts.js";
@@ -63,6 +63,9 @@ export async function agentsView() {
       { key: "trend", label: "Trend", numeric: false, cell: (r) => h("span", { class: `trend ${r.trend}` }, r.trend) },
       { key: "recommendation_strength", label: "Strength", numeric: false },
       { key: "approval_rate", label: "Approval", numeric: true, cell: (r) => fmt.pct(r.approval_rate) },
+      // Model tokens per recommendation (reported by OTLP spans or the track's input/output_tokens),
+      // beside approval: quality per token when choosing between agents. "–" when none reported.
+      { key: "avg_tokens", label: "Tokens / rec.", numeric: true, cell: (r) => fmt.num(r.avg_tokens, 0) },
       { key: "evaluated", label: "Evaluated", numeric: true, value: (r) => r.evidence.evaluated, cell: (r) => fmt.int(r.evidence.evaluated) },
       { key: "history", label: `Trust, ${DAYS} days`, sortable: false, cell: (r) => sparkline(r.history) },
     ],

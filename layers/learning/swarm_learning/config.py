@@ -39,6 +39,19 @@ class Settings(BaseModel):
     client_id_max_age_seconds: int = Field(default=86_400, ge=60, alias="CLIENT_ID_MAX_AGE_SECONDS")
     client_id_max_lead_seconds: int = Field(default=300, ge=1, alias="CLIENT_ID_MAX_LEAD_SECONDS")
 
+    # OTLP receiver (docs/otlp.md): the type of an agent span without swarm.recommendation_type,
+    # how long an evaluation that arrives before its span is kept, and the most a gzip body may
+    # inflate to (decompressed as a bounded stream; more is a 413).
+    otlp_default_recommendation_type: str = Field(
+        default="agent_run", pattern=r"^[a-z][a-z0-9_]{0,39}$", alias="OTLP_DEFAULT_RECOMMENDATION_TYPE"
+    )
+    otlp_early_evaluation_seconds: int = Field(
+        default=3600, ge=60, le=86_400, alias="OTLP_EARLY_EVALUATION_SECONDS"
+    )
+    otlp_max_decompressed_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=64 * 1024, le=32 * 1024 * 1024, alias="OTLP_MAX_DECOMPRESSED_BYTES"
+    )
+
     # Trust model (docs/trust.md).
     trust_prior_alpha: float = Field(default=1.0, gt=0, alias="TRUST_PRIOR_ALPHA")
     trust_prior_beta: float = Field(default=1.0, gt=0, alias="TRUST_PRIOR_BETA")

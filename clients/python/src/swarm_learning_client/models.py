@@ -121,6 +121,7 @@ class TrustScore:
             "stability_score",
             "avg_quality_score",
             "avg_latency_ms",
+            "avg_tokens",
             "brier_score",
             "recent_success_rate",
             "baseline_success_rate",

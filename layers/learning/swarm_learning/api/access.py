@@ -24,6 +24,10 @@ from swarm_learning.services.keys.service import CONTEXT_KEY_ID, CONTEXT_WORKSPA
 HEALTH_PATH = f"{API_PREFIX}/health"
 # Resources API Gateway serves without the authorizer (template.yaml: Auth Authorizer NONE).
 PUBLIC_RESOURCES = frozenset({HEALTH_PATH})
+# OTLP/HTTP receivers: protobuf or JSON, maybe gzip; the function decodes them and checks the
+# workspaces they name (header or resource attribute) itself (swarm_learning.api.otlp).
+WORKSPACE_HEADER = "x-workspace-id"
+OTLP_RESOURCES = frozenset({f"{API_PREFIX}/otlp/v1/traces", f"{API_PREFIX}/otlp/v1/logs"})
 
 _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 MAX_BODY_BYTES = 512 * 1024
@@ -53,6 +57,25 @@ def refusal(event: Mapping[str, Any]) -> dict[str, Any] | None:
 
     body: Any = None
     raw = _raw_body(event)
+    if event.get("resource") in OTLP_RESOURCES:
+        if raw is not None and len(raw) > MAX_BODY_BYTES:
+            return _answer(
+                event, 413, "payload_too_large", f"request body is over {MAX_BODY_BYTES} bytes", field="body"
+            )
+        header = next(
+            (v for k, v in (event.get("headers") or {}).items() if k.lower() == WORKSPACE_HEADER), None
+        )
+        workspace = header.strip() if isinstance(header, str) else ""
+        # A malformed id is the function's 400 (naming it), not a question of access.
+        if workspace and workspace not in allowed and _IDENTIFIER.fullmatch(workspace):
+            return _answer(
+                event,
+                403,
+                "workspace_forbidden",
+                "this API key may not use that workspace",
+                field="workspace_id",
+            )
+        return None
     if raw is not None:
         if not _is_json(event):
             return _answer(

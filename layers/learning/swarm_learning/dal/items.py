@@ -190,7 +190,7 @@ def evaluated_row(item: Mapping[str, Any]) -> EvaluatedRow:
         agent_id=item["agent_id"]["S"],
         recommendation_type=item["recommendation_type"]["S"],
         workflow_id=workflow["S"] if workflow else None,
-        confidence_score=float(item["confidence_score"]["N"]),
+        confidence_score=float(confidence["N"]) if (confidence := item.get("confidence_score")) else None,
         action_key=action_key,
         content_keys=content_keys,
         created_at=recommendation_time(recommendation_id).timestamp(),

@@ -3,6 +3,8 @@
 Recommendations table (``pk``/``sk``):
   ``WS#<ws>#REC#<rec_id>`` / ``RECOMMENDATION``   the recommendation (status, outcome summary)
   ``WS#<ws>#REC#<rec_id>`` / ``OUTCOME``          its evaluation, written once
+  ``WS#<ws>#SPAN#<trace><span>`` / ``SPAN``        the recommendation an OTLP agent span became
+  ``WS#<ws>#SPAN#<trace><span>`` / ``EARLY_EVALUATION``  an evaluation that came before its span
   indexes (all sort on ``recommendation_id``, a ULID, so time windows are key ranges):
     ``by_agent``           ``agent_pk``       = ``WS#<ws>#AGENT#<agent>``
     ``by_agent_type``      ``agent_type_pk``  = ``WS#<ws>#AGENT#<agent>#TYPE#<type>``
@@ -31,6 +33,8 @@ import zlib
 from datetime import UTC, datetime
 
 REC_SK = "RECOMMENDATION"
+SPAN_SK = "SPAN"
+EARLY_EVALUATION_SK = "EARLY_EVALUATION"
 ALL_SCOPE = "ALL"
 OUTCOME_SK = "OUTCOME"
 AGENT_SK = "AGENT"
@@ -85,6 +89,10 @@ def shard_of(key: str, shards: int) -> int:
 # ---- keys ---------------------------------------------------------------------------------------
 def recommendation_key(workspace_id: str, recommendation_id: str) -> str:
     return f"WS#{workspace_id}#REC#{recommendation_id}"
+
+
+def span_key(workspace_id: str, trace_id: str, span_id: str) -> str:
+    return f"WS#{workspace_id}#SPAN#{trace_id}{span_id}"
 
 
 def settings_key(workspace_id: str) -> dict[str, str]:

@@ -8,11 +8,14 @@ from swarm_learning.config import get_settings
 from swarm_learning.dal.decisions import RoutingDecisionLog
 from swarm_learning.dal.expiry import ExpiryScans
 from swarm_learning.dal.recommendations import RecommendationReads
+from swarm_learning.dal.span_links import SpanLinks
 from swarm_learning.dal.statistics import StatisticsStore
 from swarm_learning.dal.writes import EventWrites
 
 
-class LearningStore(EventWrites, RecommendationReads, StatisticsStore, ExpiryScans, RoutingDecisionLog):
+class LearningStore(
+    EventWrites, RecommendationReads, StatisticsStore, ExpiryScans, RoutingDecisionLog, SpanLinks
+):
     """Reads and writes of recommendations, outcomes and statistics for the domain services."""
 
 

@@ -101,7 +101,13 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
     agent_count = count.sum(axis=1)
     agent_wins = wins.sum(axis=1)
     agent_credits = credits.sum(axis=1)
-    confidence = np.bincount(table.agent, weights=table.confidence.astype(np.float64), minlength=n_agents)
+    # Calibration over the recommendations that stated a confidence (NaN: none stated).
+    stated = ~np.isnan(table.confidence)
+    confidence = np.bincount(
+        table.agent[stated], weights=table.confidence[stated].astype(np.float64), minlength=n_agents
+    )
+    stated_count = np.bincount(table.agent[stated], minlength=n_agents)
+    stated_credits = np.bincount(table.agent[stated], weights=credit[stated], minlength=n_agents)
     shared = np.bincount(table.agent, weights=(table.consensus >= 2).astype(np.float64), minlength=n_agents)
     later, later_wins = _later_half(table)
 
@@ -143,7 +149,9 @@ def profiles(table: FeatureTable) -> list[AgentProfile]:
                 strict_approval_rate=float(agent_wins[a] / evaluated),
                 strengths=strengths,
                 weaknesses=weaknesses,
-                calibration_gap=float(confidence[a] / evaluated) - rate,
+                calibration_gap=(
+                    float((confidence[a] - stated_credits[a]) / stated_count[a]) if stated_count[a] else 0.0
+                ),
                 trend=trend,
                 consensus_share=share,
                 consensus_builder=share >= CONSENSUS_BUILDER_SHARE and evaluated >= PROFILE_MIN_SAMPLES,

@@ -28,7 +28,7 @@ class EvaluatedRow(NamedTuple):
     agent_id: str
     recommendation_type: str
     workflow_id: str | None
-    confidence_score: float
+    confidence_score: float | None  # None: the agent stated none
     action_key: str
     content_keys: tuple[str, ...]
     created_at: float  # epoch seconds

@@ -186,9 +186,23 @@ class Registry:
 
 
 # ---- how the built-in features are computed ----------------------------------------------------
+CONFIDENCE_BANDS = ("low", "medium", "high")
+# A recommendation tracked without a confidence (an OTLP span without swarm.confidence; NaN in the
+# column) is in this band; it is a value only when such rows exist, so a workspace that always
+# states a confidence mines exactly as before.
+UNSTATED_CONFIDENCE = "unstated"
+
+
 def _confidence_band(rows: Streamed) -> IntArray:
     thresholds = np.array([LOW_CONFIDENCE, HIGH_CONFIDENCE], dtype=np.float32)
-    return np.searchsorted(thresholds, rows.confidence, side="right").astype(np.int8)
+    band = np.searchsorted(thresholds, rows.confidence, side="right").astype(np.int8)
+    band[np.isnan(rows.confidence)] = len(CONFIDENCE_BANDS)
+    return band
+
+
+def _confidence_bands(rows: Streamed) -> tuple[str, ...]:
+    unstated = bool(np.isnan(rows.confidence).any())
+    return (*CONFIDENCE_BANDS, UNSTATED_CONFIDENCE) if unstated else CONFIDENCE_BANDS
 
 
 def _consensus(rows: Streamed) -> IntArray:
@@ -270,10 +284,11 @@ FEATURES = Registry(
             "confidence",
             "confidence band",
             f"< {LOW_CONFIDENCE}, < {HIGH_CONFIDENCE}, ≥ {HIGH_CONFIDENCE} (the specification's "
-            "high-confidence threshold)",
+            "high-confidence threshold); `unstated` when the recommendation has no confidence",
             condition="confidence_band",
-            values=("low", "medium", "high"),
             column=_confidence_band,
+            data_values=_confidence_bands,
+            placeholder="low/medium/high/unstated",
         ),
         Feature(
             "consensus",

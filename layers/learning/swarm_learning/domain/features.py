@@ -13,6 +13,7 @@ re-parses content.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
@@ -173,7 +174,7 @@ class FeatureBuilder:
     def add(self, row: EvaluatedRow) -> None:
         self._agent.append(self._agents.code(row.agent_id))
         self._type.append(self._types.code(row.recommendation_type))
-        self._confidence.append(row.confidence_score)
+        self._confidence.append(math.nan if row.confidence_score is None else row.confidence_score)
         self._created.append(row.created_at)
         self._approved.append(row.approved)
         self._partial.append(row.partial)

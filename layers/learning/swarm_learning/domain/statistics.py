@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from swarm_learning.domain.counters import calibrated
 from swarm_learning.models.reads import OutcomeCounts, PerformanceSummary
 from swarm_learning.vocabulary import Trend
 
@@ -44,10 +45,16 @@ def summarize(counters: Mapping[str, float]) -> PerformanceSummary:
         quality_stddev=_stddev(
             counters.get("quality_sum", 0.0), counters.get("quality_sq_sum", 0.0), evaluated
         ),
-        avg_confidence=_ratio(counters.get("confidence_sum", 0.0), evaluated),
-        brier_score=_ratio(counters.get("brier_sum", 0.0), evaluated),
+        avg_confidence=_ratio(counters.get("confidence_sum", 0.0), calibrated(counters)),
+        brier_score=_ratio(counters.get("brier_sum", 0.0), calibrated(counters)),
         avg_latency_ms=_ratio(counters.get("latency_ms_sum", 0.0), counters.get("latency_count", 0)),
         avg_evaluation_delay_seconds=_ratio(counters.get("evaluation_delay_seconds_sum", 0.0), evaluated),
+        input_tokens=count("input_tokens_sum"),
+        output_tokens=count("output_tokens_sum"),
+        avg_tokens=_ratio(
+            counters.get("input_tokens_sum", 0.0) + counters.get("output_tokens_sum", 0.0),
+            counters.get("token_count", 0.0),
+        ),
     )
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from swarm_learning.domain.beta import beta_quantile
-from swarm_learning.domain.counters import add_counters
+from swarm_learning.domain.counters import add_counters, calibrated
 from swarm_learning.domain.trust_values import (
     MAX_FACTOR,
     NEUTRAL,
@@ -330,7 +330,10 @@ def score(
         approval_rate=approval_rate,
         avg_quality_score=ratio_or_none(raw.get("quality_sum", 0.0), raw.get("evaluated", 0.0)),
         avg_latency_ms=ratio_or_none(raw.get("latency_ms_sum", 0.0), raw.get("latency_count", 0.0)),
-        brier_score=ratio_or_none(raw.get("brier_sum", 0.0), raw.get("evaluated", 0.0)),
+        brier_score=ratio_or_none(raw.get("brier_sum", 0.0), calibrated(raw)),
+        avg_tokens=ratio_or_none(
+            raw.get("input_tokens_sum", 0.0) + raw.get("output_tokens_sum", 0.0), raw.get("token_count", 0.0)
+        ),
         trend=trend,
         recent_success_rate=recent_rate,
         baseline_success_rate=baseline_rate,
@@ -353,6 +356,8 @@ def score(
             failed_executions=round(raw.get("failed_executions", 0.0)),
             timed_out_executions=round(raw.get("timed_out_executions", 0.0)),
             latency_observations=round(raw.get("latency_count", 0.0)),
+            input_tokens=round(raw.get("input_tokens_sum", 0.0)),
+            output_tokens=round(raw.get("output_tokens_sum", 0.0)),
         ),
         calibration=calibration_bins(raw),
         consistency_factor=factors.consistency,

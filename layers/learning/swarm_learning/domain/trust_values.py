@@ -179,6 +179,8 @@ class Evidence:
     failed_executions: int
     timed_out_executions: int
     latency_observations: int
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,7 @@ class TrustScore:
     trend_recent_outcomes: int | None = None  # sizes of the outcome trend's segments, when read
     trend_baseline_outcomes: int | None = None
     dimension_evidence: DimensionEvidence | None = None
+    avg_tokens: float | None = None  # input + output tokens per recommendation that reported usage
 
 
 def calibration_bins(counters: Mapping[str, float]) -> list[CalibrationBin]:

@@ -27,11 +27,13 @@ class Recommendation(_Response):
     workflow_id: str | None
     recommendation_type: str
     recommendation_content: dict[str, Any]
-    confidence_score: float
+    confidence_score: float | None = Field(description="Null when the agent stated no confidence.")
     reasoning: str
     evidence: dict[str, Any]
     execution_status: ExecutionStatus
     latency_ms: float | None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
     status: RecommendationStatus
     created_at: datetime
     decision_id: str | None = None
@@ -64,10 +66,17 @@ class PerformanceSummary(_Response):
     strict_approval_rate: float | None = Field(description="approved / evaluated")
     avg_quality_score: float | None
     quality_stddev: float | None
-    avg_confidence: float | None
-    brier_score: float | None = Field(description="mean (confidence - success)^2")
+    avg_confidence: float | None = Field(description="Over the evaluations that stated a confidence.")
+    brier_score: float | None = Field(
+        description="mean (confidence - success)^2, over the evaluations that stated a confidence"
+    )
     avg_latency_ms: float | None
     avg_evaluation_delay_seconds: float | None
+    input_tokens: int = Field(default=0, description="Model input tokens reported with the tracks.")
+    output_tokens: int = Field(default=0, description="Model output tokens reported with the tracks.")
+    avg_tokens: float | None = Field(
+        default=None, description="Input + output tokens per recommendation that reported usage."
+    )
 
 
 class StatsWindow(_Response):

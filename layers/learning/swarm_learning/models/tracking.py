@@ -12,6 +12,7 @@ from swarm_learning.models.common import (
     MAX_AGENT_NAME_LENGTH,
     MAX_LATENCY_MS,
     MAX_REASONING_CHARS,
+    MAX_TOKENS,
     CorrelationId,
     DecisionId,
     Identifier,
@@ -46,7 +47,10 @@ class TrackRecommendationRequest(_Request):
     workflow_id: Identifier | None = None
     recommendation_type: Slug = Field(description="Open vocabulary, e.g. strategy, content.")
     recommendation_content: JsonObject
-    confidence_score: Probability
+    confidence_score: Probability | None = Field(
+        default=None,
+        description="The agent's stated confidence; without one the recommendation is not calibrated.",
+    )
     reasoning: str = Field(default="", max_length=MAX_REASONING_CHARS)
     evidence: JsonObject = Field(default_factory=dict)
     execution_status: Vocabulary[ExecutionStatus] = ExecutionStatus.COMPLETED
@@ -56,6 +60,12 @@ class TrackRecommendationRequest(_Request):
         le=MAX_LATENCY_MS,
         allow_inf_nan=False,
         description="How long the agent took to produce the recommendation.",
+    )
+    input_tokens: int | None = Field(
+        default=None, ge=0, le=MAX_TOKENS, description="Model input tokens the agent's run used."
+    )
+    output_tokens: int | None = Field(
+        default=None, ge=0, le=MAX_TOKENS, description="Model output tokens the agent's run used."
     )
     recommendation_id: RecommendationId | None = Field(
         default=None,

@@ -73,6 +73,8 @@ class TrustEvidence(_Response):
     failed_executions: int
     timed_out_executions: int
     latency_observations: int
+    input_tokens: int = Field(default=0, description="Model tokens reported with the tracks.")
+    output_tokens: int = 0
 
 
 class DimensionEvidence(_Response):
@@ -112,6 +114,9 @@ class TrustDimensions(_Response):
     avg_quality_score: float | None
     avg_latency_ms: float | None
     brier_score: float | None
+    avg_tokens: float | None = Field(
+        default=None, description="Input + output tokens per recommendation that reported usage."
+    )
     trend: Trend
     recent_success_rate: float | None
     baseline_success_rate: float | None

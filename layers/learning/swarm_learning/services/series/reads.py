@@ -192,7 +192,9 @@ class SeriesService:
                 counters=DAY_POINT_COUNTERS,
             )
             return AgentSeries(
-                agent_id=entry["agent_id"], agent_name=entry["agent_name"], days=daily_points(buckets, window)
+                agent_id=entry["agent_id"],
+                agent_name=entry.get("agent_name") or entry["agent_id"],
+                days=daily_points(buckets, window),
             )
 
         return AgentSeriesPage(
@@ -219,7 +221,7 @@ class SeriesService:
                 last_of_day[computed_at.astimezone(UTC).date()] = {**snapshot, "computed_at": computed_at}
             return AgentTrustSeries(
                 agent_id=entry["agent_id"],
-                agent_name=entry["agent_name"],
+                agent_name=entry.get("agent_name") or entry["agent_id"],
                 points=[
                     TrustPoint(
                         day=day,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -61,6 +62,9 @@ class BatchIngestor:
         self._tracker = tracker
         self._store = store
         self._types = types
+
+    def now(self) -> datetime:
+        return self._tracker.now()
 
     def ingest(self, batch: IngestBatchRequest) -> IngestBatchResponse:
         events = [self._parse(batch.workspace_id, index, raw) for index, raw in enumerate(batch.events)]

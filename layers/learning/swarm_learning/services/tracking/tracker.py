@@ -121,6 +121,8 @@ class RecommendationTracker:
             "reasoning": request.reasoning,
             "execution_status": request.execution_status.value,
             "latency_ms": request.latency_ms,
+            "input_tokens": request.input_tokens,
+            "output_tokens": request.output_tokens,
             "decision_id": request.decision_id,
             "selection_probability": request.selection_probability,
             "status": RecommendationStatus.PENDING.value,
@@ -128,7 +130,11 @@ class RecommendationTracker:
             "request_fingerprint": fingerprint(request),
         }
         counters = ctr.tracking_counters(
-            request.execution_status, request.confidence_score, request.latency_ms
+            request.execution_status,
+            request.confidence_score,
+            request.latency_ms,
+            input_tokens=request.input_tokens,
+            output_tokens=request.output_tokens,
         )
         return record, counters
 
@@ -361,7 +367,8 @@ class RecommendationTracker:
             partial_min=self._settings.outcome_partial_min,
         )
         created_at = datetime.fromisoformat(recommendation["created_at"])
-        confidence = float(recommendation["confidence_score"])
+        stated = recommendation.get("confidence_score")
+        confidence = float(stated) if stated is not None else None
         record = {
             "outcome_id": outcome_id or new_outcome_id(now),
             "recommendation_id": recommendation["recommendation_id"],

@@ -164,7 +164,7 @@ class TrustScores:
                 **_dimensions(overall),
                 "workspace_id": workspace_id,
                 "agent_id": entry["agent_id"],
-                "agent_name": entry["agent_name"],
+                "agent_name": entry.get("agent_name") or entry["agent_id"],
                 "accuracy_adjustment": accuracy_adj,
                 "consistency_adjustment": consistency_adj,
                 "adjustments": int(entry.get("adjustments", 0)),
