@@ -105,7 +105,9 @@ def test_estimates_join_outcomes_to_decisions_and_skip_what_cannot_be_judged(api
         # The agent policy's SNIPS and DR are exact here: every outcome of the agent is the same.
         assert by_agent[agent]["estimates"]["snips"]["value"] == pytest.approx(reward)
         chosen = sum(d["chosen"][0]["agent_id"] == agent for d in decisions)
-        assert by_agent[agent]["estimates"]["ips"]["value"] == pytest.approx(3 * reward * chosen / 45)
+        assert by_agent[agent]["estimates"]["ips"]["value"] == pytest.approx(
+            3 * reward * chosen / 45, abs=1e-6
+        )
         assert by_agent[agent]["effective_sample_size"] == pytest.approx(chosen)
     uniform = answer["policies"][-1]
     assert uniform["estimates"]["ips"]["value"] == pytest.approx(answer["logged"]["value"])

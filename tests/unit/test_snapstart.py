@@ -3,8 +3,13 @@ registers it (``swarm_learning.api.snapstart``)."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import random
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -45,3 +50,49 @@ def test_deferred_imports_are_loaded_before_the_snapshot(monkeypatch: pytest.Mon
     snapstart.load_before_snapshot(idempotent.load_idempotency)
     assert loads == [idempotent.load_idempotency]
     loads[0]()  # what the runtime calls before the snapshot: the idempotency package, imported
+
+
+@pytest.mark.parametrize(
+    ("function", "deferred"),
+    [
+        # numpy is for the cycle; the learning API function's pattern reads import it on first use
+        (
+            "LearningFunction",
+            ["numpy", "swarm_learning.domain.patterns", "swarm_learning.services.learning.runner"],
+        ),
+        # the trust refresh (and the agent alerts it raises) is the refresh job's and the history read's
+        ("TrustFunction", ["swarm_learning.services.trust.refresh", "swarm_learning.services.alerts.agents"]),
+        ("QueryFunction", ["swarm_learning.services.trust.refresh", "numpy"]),
+    ],
+)
+def test_a_cold_start_does_not_import_what_only_some_routes_use(function: str, deferred: list[str]) -> None:
+    from bench.cold_start import subjects
+
+    subject = next(s for s in subjects(Path(__file__).resolve().parents[2], "") if s.label == function)
+    code = subject.code + "\nimport json; print(json.dumps(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-I", "-c", code],
+        env=subject.environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = set(json.loads(loaded.stdout.splitlines()[-1]))
+    assert "swarm_learning.api.handler" in imported  # the handler did load
+    assert imported.isdisjoint(deferred)
+
+
+def test_the_deferred_route_imports_are_loaded_before_the_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[Callable[[], Any]] = []
+    monkeypatch.setattr(snapstart, "register_before_snapshot", loads.append)
+    from swarm_learning.api.routes import learned_reads, trust_reads
+
+    for module in (learned_reads, trust_reads):  # their registration, run again under the patch
+        importlib.reload(module)
+    from swarm_learning.services.learning.reads import load_pattern_maths
+    from swarm_learning.services.trust.service import load_trust_refresh
+
+    assert loads[-2:] == [load_pattern_maths, load_trust_refresh]
+    lower, upper = load_pattern_maths()(0.8, 50, 1.6)  # what the runtime calls before the snapshot
+    assert lower < 1.6 < upper
+    assert load_trust_refresh().__name__ == "TrustRefresh"

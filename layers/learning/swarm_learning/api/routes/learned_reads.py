@@ -6,6 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from swarm_learning.api import snapstart
 from swarm_learning.api.http import (
     API_PREFIX,
     ERROR_RESPONSES,
@@ -24,10 +25,12 @@ from swarm_learning.models.learning import (
     PatternList,
     SuggestDecisionRulesRequest,
 )
+from swarm_learning.services.learning.reads import load_pattern_maths
 from swarm_learning.services.learning.service import get_learned_reads
 from swarm_learning.vocabulary import PatternCategory
 
 router = Router()
+snapstart.load_before_snapshot(load_pattern_maths)
 
 
 @router.get(

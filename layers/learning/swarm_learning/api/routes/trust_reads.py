@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from swarm_learning.api import snapstart
 from swarm_learning.api.http import (
     API_PREFIX,
     ERROR_RESPONSES,
@@ -20,9 +21,10 @@ from swarm_learning.models.trust import (
     TrustScoreResponse,
     TrustSortKey,
 )
-from swarm_learning.services.trust.service import get_trust_refresh, get_trust_scores
+from swarm_learning.services.trust.service import get_trust_refresh, get_trust_scores, load_trust_refresh
 
 router = Router()
+snapstart.load_before_snapshot(load_trust_refresh)
 
 
 @router.get(

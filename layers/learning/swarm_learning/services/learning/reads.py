@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,6 @@ from swarm_learning.clock import Clock, utcnow
 from swarm_learning.config import Settings
 from swarm_learning.dal.learner_state import LearnerStateStore
 from swarm_learning.dal.store import LearningStore
-from swarm_learning.domain.patterns import lift_interval
 from swarm_learning.domain.rules import rule_applies
 from swarm_learning.domain.statistics import halves_trend
 from swarm_learning.domain.trust_values import TrustConfig
@@ -36,6 +35,18 @@ from swarm_learning.vocabulary import PatternCategory
 
 def pattern_id(condition: Sequence[str]) -> str:
     return "pat_" + hashlib.blake2b("&".join(condition).encode(), digest_size=6).hexdigest()
+
+
+def load_pattern_maths() -> Callable[[float, int, float], tuple[float, float]]:
+    """The lift's interval from the pattern maths, imported on the first pattern read: they bring
+    numpy, which the function's other routes never use."""
+    from swarm_learning.domain.patterns import lift_interval
+
+    return lift_interval
+
+
+def lift_interval(success_rate: float, n: int, lift: float) -> tuple[float, float]:
+    return load_pattern_maths()(success_rate, n, lift)
 
 
 def describe(pattern: Mapping[str, Any]) -> str:

@@ -12,14 +12,17 @@ says queued → running → succeeded / failed / skipped, so a retried event nev
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from swarm_learning.config import get_settings
 from swarm_learning.dal.learner_state import get_learner_store
 from swarm_learning.dal.store import get_store
-from swarm_learning.services.learning.pattern_refresh import PatternRefresh
 from swarm_learning.services.learning.reads import LearnedReads
-from swarm_learning.services.learning.runner import CycleRunner
 from swarm_learning.services.learning.trigger import LearningTrigger
+
+if TYPE_CHECKING:
+    from swarm_learning.services.learning.pattern_refresh import PatternRefresh
+    from swarm_learning.services.learning.runner import CycleRunner
 
 
 @cache
@@ -29,11 +32,17 @@ def get_learning_trigger() -> LearningTrigger:
 
 @cache
 def get_cycle_runner() -> CycleRunner:
+    # The jobs' services are imported by the jobs: the learning API function, which imports this
+    # module for the trigger and the reads, never runs a cycle.
+    from swarm_learning.services.learning.runner import CycleRunner
+
     return CycleRunner(get_store(), get_learner_store(), get_settings())
 
 
 @cache
 def get_pattern_refresh() -> PatternRefresh:
+    from swarm_learning.services.learning.pattern_refresh import PatternRefresh
+
     return PatternRefresh(get_store(), get_learner_store(), get_settings())
 
 

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from swarm_learning.config import get_settings
 from swarm_learning.dal.learner_state import get_learner_store
 from swarm_learning.dal.store import get_store
-from swarm_learning.services.trust.refresh import TrustRefresh
 from swarm_learning.services.trust.routing import Routing
 from swarm_learning.services.trust.scores import TrustScores, trust_config
+
+if TYPE_CHECKING:
+    from swarm_learning.services.trust.refresh import TrustRefresh
 
 
 @cache
@@ -26,4 +29,12 @@ def get_routing() -> Routing:
 
 @cache
 def get_trust_refresh() -> TrustRefresh:
-    return TrustRefresh(get_trust_scores(), get_store())
+    return load_trust_refresh()(get_trust_scores(), get_store())
+
+
+def load_trust_refresh() -> type[TrustRefresh]:
+    """The refresh job's class, imported on first use: of the API routes only the trust history
+    reads it, and with it the agent alerts it raises."""
+    from swarm_learning.services.trust.refresh import TrustRefresh
+
+    return TrustRefresh
