@@ -21,10 +21,9 @@ from botocore.exceptions import ClientError
 from swarm_learning.config import Settings, get_settings
 from swarm_learning.dal.items import (
     CLIENT_CONFIG,
-    MAX_PAGES_PER_REQUEST,
     Page,
-    PageToken,
     deserialize,
+    query_filtered_page,
     serialize,
 )
 from swarm_learning.dal.keys import (
@@ -204,20 +203,10 @@ class AlertStore:
             request["FilterExpression"] = " AND ".join(filters)
         if names:
             request["ExpressionAttributeNames"] = names
-        start = PageToken.decode(next_token, index_key="pk", partition=pk)
-        collected: list[dict[str, Any]] = []
-        last_key: dict[str, Any] | None = None
-        for _ in range(MAX_PAGES_PER_REQUEST):
-            if start:
-                request["ExclusiveStartKey"] = start
-            request["Limit"] = limit - len(collected)
-            response = self._client.query(**request)
-            collected.extend(response["Items"])
-            last_key = response.get("LastEvaluatedKey")
-            if last_key is None or len(collected) >= limit:
-                break
-            start = last_key
-        return Page(items=[_alert(i) for i in collected], next_token=PageToken.encode(last_key))
+        collected, token = query_filtered_page(
+            self._client, request, key_attr="pk", partition=pk, limit=limit, next_token=next_token
+        )
+        return Page(items=[_alert(i) for i in collected], next_token=token)
 
 
 def _alert(item: Mapping[str, Any]) -> dict[str, Any]:

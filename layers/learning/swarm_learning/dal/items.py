@@ -161,6 +161,29 @@ def query_items(client: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
+def query_filtered_page(
+    client: Any, request: dict[str, Any], *, key_attr: str, partition: str, limit: int, next_token: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to ``limit`` raw items of a filtered query and the token of the next page. A filter can
+    leave a page short, so it reads on, at most ``MAX_PAGES_PER_REQUEST`` pages; each query is
+    limited to the items still wanted, so nothing is cut off a page and the last evaluated key
+    resumes exactly where this page stopped."""
+    start = PageToken.decode(next_token, index_key=key_attr, partition=partition)
+    collected: list[dict[str, Any]] = []
+    last_key: dict[str, Any] | None = None
+    for _ in range(MAX_PAGES_PER_REQUEST):
+        if start:
+            request["ExclusiveStartKey"] = start
+        request["Limit"] = limit - len(collected)
+        response = client.query(**request)
+        collected.extend(response["Items"])
+        last_key = response.get("LastEvaluatedKey")
+        if last_key is None or len(collected) >= limit:
+            break
+        start = last_key
+    return collected, PageToken.encode(last_key)
+
+
 # The attributes ``evaluated_row`` reads: what the learning cycle projects of each recommendation.
 EVALUATED_ATTRIBUTES = (
     "recommendation_id",

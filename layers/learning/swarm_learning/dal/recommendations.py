@@ -14,9 +14,9 @@ from swarm_learning.dal.items import (
     MAX_PAGES_PER_REQUEST,
     TRANSACTION_ATTEMPTS,
     Page,
-    PageToken,
     deserialize,
     evaluated_row,
+    query_filtered_page,
     serialize,
 )
 from swarm_learning.dal.keys import (
@@ -193,8 +193,8 @@ class RecommendationReads(StoreBase):
         for the learning cycle: every shard of the time index is read in parallel, a page at a
         time, with only the attributes the cycle needs (rows arrive in no global order)."""
         names = {"#r": "recommendation_id", "#s": "status", "#e": "expires_at"}
-        placeholder = {name: key for key, name in names.items()}
-        projected = [placeholder.get(name, f"#a{i}") for i, name in enumerate(EVALUATED_ATTRIBUTES)]
+        reference = {name: key for key, name in names.items()}
+        projected = [reference.get(name, f"#a{i}") for i, name in enumerate(EVALUATED_ATTRIBUTES)]
         names.update(dict(zip(projected, EVALUATED_ATTRIBUTES, strict=True)))
         base = {
             "TableName": self._recommendations,
@@ -275,22 +275,7 @@ class RecommendationReads(StoreBase):
             "ExpressionAttributeValues": serialize(values),
             "ScanIndexForward": not newest_first,
         }
-        start = PageToken.decode(next_token, index_key=key_attr, partition=partition)
-        collected: list[dict[str, Any]] = []
-        last_key: dict[str, Any] | None = None
-        for _ in range(MAX_PAGES_PER_REQUEST):
-            if start:
-                request["ExclusiveStartKey"] = start
-            request["Limit"] = limit - len(collected)
-            response = self._client.query(**request)
-            collected.extend(response["Items"])
-            last_key = response.get("LastEvaluatedKey")
-            if last_key is None or len(collected) >= limit:
-                break
-            start = last_key
-        # Each query is limited to the items still wanted, so nothing is ever cut off a page and
-        # the last evaluated key resumes exactly where this page stopped.
-        return Page(
-            items=[self._strip(deserialize(i)) for i in collected],
-            next_token=PageToken.encode(last_key),
+        collected, token = query_filtered_page(
+            self._client, request, key_attr=key_attr, partition=partition, limit=limit, next_token=next_token
         )
+        return Page(items=[self._strip(deserialize(i)) for i in collected], next_token=token)

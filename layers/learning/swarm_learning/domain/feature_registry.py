@@ -89,7 +89,7 @@ class Feature:
     # … or the value of one evaluated row, computed as rows stream by (one of the two).
     of_row: Callable[[EvaluatedRow], str] | None = None
     data_values: Callable[[Streamed], tuple[str, ...]] | None = None  # when ``values`` is empty
-    placeholder: str = ""  # docs: how an open-ended value is written (``<id>``)
+    values_shown_as: str = ""  # docs: how an open-ended value is written (``<id>``)
     # The attribute feature: rows x attributes, and the attributes' names.
     matrix: Callable[[Streamed], tuple[BoolArray, tuple[str, ...]]] | None = None
 
@@ -121,7 +121,7 @@ class Feature:
             raise ValueError(f"feature {self.name!r}: {value!r} is not one of {self.values}") from None
 
     def items_doc(self) -> str:
-        shown = self.placeholder or "/".join(self.values)
+        shown = self.values_shown_as or "/".join(self.values)
         return f"`{self.name}={shown}`"
 
 
@@ -269,7 +269,7 @@ FEATURES = Registry(
             condition=None,
             column=lambda rows: rows.agent,
             data_values=lambda rows: rows.agents,
-            placeholder="<id>",
+            values_shown_as="<id>",
         ),
         Feature(
             "type",
@@ -278,7 +278,7 @@ FEATURES = Registry(
             condition="recommendation_type",
             column=lambda rows: rows.rtype,
             data_values=lambda rows: rows.types,
-            placeholder="<type>",
+            values_shown_as="<type>",
         ),
         Feature(
             "confidence",
@@ -288,7 +288,7 @@ FEATURES = Registry(
             condition="confidence_band",
             column=_confidence_band,
             data_values=_confidence_bands,
-            placeholder="low/medium/high/unstated",
+            values_shown_as="low/medium/high/unstated",
         ),
         Feature(
             "consensus",
@@ -323,7 +323,7 @@ FEATURES = Registry(
             f"which of the {MAX_CONTENT_KEYS} most frequent top-level content keys the recommendation "
             "carries",
             condition="content_key",
-            placeholder="<key>",
+            values_shown_as="<key>",
             matrix=content_attributes,
         ),
     )
